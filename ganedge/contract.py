@@ -1,0 +1,147 @@
+"""The I/O contract of an exported ganedge model: the one place that defines it.
+
+Export writes it into the ONNX file's ``metadata_props``; the runtime reads it back. The contract
+is stored as JSON (never evaluated) under ``ganedge.*`` keys together with a format version, so a
+runtime can refuse files written by a newer, incompatible exporter.
+
+Example:
+    >>> c = ModelContract(latent_dim=64, channels=1, height=32, width=32)
+    >>> ModelContract.from_metadata(c.to_metadata()) == c
+    True
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from ganedge.errors import ContractError
+
+FORMAT_VERSION = 1
+"""Bumped whenever a runtime of the previous version could misread a model."""
+
+KEY_PREFIX = "ganedge."
+KEY_FORMAT_VERSION = KEY_PREFIX + "format_version"
+KEY_CONTRACT = KEY_PREFIX + "contract"
+KEY_PROVENANCE = KEY_PREFIX + "provenance"
+KEY_PARITY = KEY_PREFIX + "parity"
+
+LATENT_DISTRIBUTIONS = ("standard_normal",)
+OUTPUT_LAYOUTS = ("NCHW", "NHWC")
+OUTPUT_DTYPES = ("float32", "uint8")
+_RANGE_BY_DTYPE = {"float32": (-1.0, 1.0), "uint8": (0.0, 255.0)}
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    """What an exported generator takes and returns.
+
+    Input ``input_name``: (B, latent_dim) float32 drawn from ``latent_distribution``; when
+    ``num_classes > 0`` also ``label_input_name``: (B,) int64 class ids in [0, num_classes).
+    Output ``output_name``: float32 (B, C, H, W) in [-1, 1], or uint8 (B, H, W, C) in [0, 255].
+    """
+
+    latent_dim: int  # length of one latent vector z
+    channels: int  # 1 for grayscale, 3 for RGB
+    height: int  # output image height in pixels
+    width: int  # output image width in pixels
+    input_name: str = "z"  # ONNX input that takes the latents
+    output_name: str = "images"  # ONNX output that holds the images
+    latent_distribution: str = "standard_normal"  # how z is drawn; the runtime draws it
+    output_dtype: str = "float32"  # "float32" or "uint8" (display-ready tail in the graph)
+    output_layout: str = "NCHW"  # NCHW for float32 output, NHWC for uint8 output
+    num_classes: int = 0  # 0: unconditional; >0: a class-label input exists
+    label_input_name: str = "label"  # ONNX input that takes class ids when num_classes > 0
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "height", "width"):
+            if getattr(self, name) < 1:
+                raise ContractError(f"contract.{name}: must be at least 1 (got {getattr(self, name)})")
+        if self.channels not in (1, 3):
+            raise ContractError(f"contract.channels: must be 1 or 3 (got {self.channels})")
+        if self.num_classes < 0:
+            raise ContractError(f"contract.num_classes: must be >= 0 (got {self.num_classes})")
+        _check_choice("latent_distribution", self.latent_distribution, LATENT_DISTRIBUTIONS)
+        _check_choice("output_dtype", self.output_dtype, OUTPUT_DTYPES)
+        _check_choice("output_layout", self.output_layout, OUTPUT_LAYOUTS)
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """The (low, high) range of the output values."""
+        return _RANGE_BY_DTYPE[self.output_dtype]
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the model takes a class label."""
+        return self.num_classes > 0
+
+    def to_metadata(self) -> dict[str, str]:
+        """The ``metadata_props`` entries that carry this contract."""
+        return {
+            KEY_FORMAT_VERSION: str(FORMAT_VERSION),
+            KEY_CONTRACT: json.dumps(asdict(self), sort_keys=True),
+        }
+
+    @classmethod
+    def from_metadata(cls, props: Mapping[str, str]) -> ModelContract:
+        """Read and validate a contract from ONNX ``metadata_props``.
+
+        Raises ContractError when keys are missing, malformed, or from a newer format version.
+        """
+        if KEY_CONTRACT not in props or KEY_FORMAT_VERSION not in props:
+            raise ContractError(
+                "model has no ganedge contract in its metadata: export it with `ganedge export`, "
+                "or pass --latent-dim for a third-party ONNX generator"
+            )
+        version = _parse_version(props[KEY_FORMAT_VERSION])
+        if version > FORMAT_VERSION:
+            raise ContractError(
+                f"model contract is format {version}, this ganedge reads up to {FORMAT_VERSION}: "
+                "upgrade ganedge (pip install -U ganedge)"
+            )
+        return cls.from_dict(_parse_json(props[KEY_CONTRACT], KEY_CONTRACT))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelContract:
+        """Build a contract from a plain dict, rejecting unknown or missing fields."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ContractError(f"{KEY_CONTRACT}: unknown fields {unknown}: re-export the model")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ContractError(f"{KEY_CONTRACT}: {exc}: re-export the model") from None
+
+
+def read_json_metadata(props: Mapping[str, str], key: str) -> dict[str, Any]:
+    """The JSON object stored under ``key`` (provenance, parity), or {} when absent."""
+    if key not in props:
+        return {}
+    return _parse_json(props[key], key)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ContractError(f"contract.{name}: must be one of {list(choices)} (got {value!r})")
+
+
+def _parse_version(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ContractError(
+            f"{KEY_FORMAT_VERSION}: not an integer (got {raw!r}): re-export the model"
+        ) from None
+
+
+def _parse_json(raw: str, key: str) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"{key}: malformed JSON ({exc.msg}): re-export the model") from None
+    if not isinstance(data, dict):
+        raise ContractError(f"{key}: expected a JSON object: re-export the model")
+    return data

@@ -1,0 +1,47 @@
+"""The exception family that library code raises and the CLI turns into one line.
+
+Every message names the parameter or thing that was wrong, what was wrong, and the fix, e.g.
+``--n: must be at least 1 (got 0)``.
+"""
+
+from __future__ import annotations
+
+
+class GanEdgeError(Exception):
+    """Base of every error ganedge raises on purpose; the CLI prints it as one line."""
+
+    exit_code: int = 1
+
+
+class InputError(GanEdgeError):
+    """A user-supplied value (option, path, seed list) is invalid."""
+
+    exit_code = 2
+
+
+class ConfigError(GanEdgeError):
+    """A configuration (training, architecture, export) is invalid."""
+
+    exit_code = 2
+
+
+class ContractError(GanEdgeError):
+    """A model's I/O contract is missing, malformed or from a newer format."""
+
+
+class CheckpointError(GanEdgeError):
+    """A checkpoint is unreadable, not a ganedge checkpoint, or from a newer format."""
+
+
+class ProviderError(GanEdgeError):
+    """An ONNX Runtime execution provider was requested but cannot be used."""
+
+
+class ParityError(GanEdgeError):
+    """An exported model's outputs differ from PyTorch beyond tolerance."""
+
+
+class MissingExtraError(GanEdgeError):
+    """An optional dependency (torch, onnx, scikit-learn) is not installed."""
+
+    exit_code = 3

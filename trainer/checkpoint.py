@@ -1,0 +1,88 @@
+"""Self-describing checkpoints: plain data (tensors, numbers, strings), never pickled code.
+
+A checkpoint records the architecture name and config, so the generator is rebuilt through the
+registry and loaded with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganedge.errors import CheckpointError, InputError
+from ganedge.files import atomic_path
+from trainer.config import ArchConfig
+from trainer.models import ARCHITECTURES, build_generator
+
+CHECKPOINT_FORMAT = "ganedge.checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+def save_checkpoint(path: str | Path, arch: str, arch_config: ArchConfig, generator: nn.Module,
+                    step: int, **extra: Any) -> Path:
+    """Write a checkpoint atomically; ``extra`` adds plain-data entries (D, optimizers, config)."""
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_VERSION,
+        "arch": arch,
+        "arch_config": asdict(arch_config),
+        "generator": generator.state_dict(),
+        "step": step,
+        **extra,
+    }
+    path = Path(path)
+    with atomic_path(path, "checkpoint") as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and validate a checkpoint with ``weights_only=True``; raises CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint: {str(path)!r} does not exist: give a ckpt.pt path")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt or foreign files
+        raise CheckpointError(
+            f"checkpoint: {str(path)!r} is not a ganedge checkpoint ({type(exc).__name__}): "
+            "give a ckpt.pt written by `ganedge train`"
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"checkpoint: {str(path)!r} is not a ganedge checkpoint: "
+            "give a ckpt.pt written by `ganedge train` or trainer.save_generator"
+        )
+    version = ckpt.get("format_version")
+    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"checkpoint: {str(path)!r} is format {version}, this ganedge reads up to "
+            f"{CHECKPOINT_VERSION}: upgrade ganedge (pip install -U ganedge)"
+        )
+    return ckpt
+
+
+def generator_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
+    """Rebuild the generator a checkpoint describes and load its weights; returns it in eval mode."""
+    arch = ckpt["arch"]
+    if arch not in ARCHITECTURES.names():
+        raise CheckpointError(
+            f"checkpoint: unknown architecture {arch!r}: known ones are {ARCHITECTURES.names()}"
+        )
+    generator = build_generator(arch, ArchConfig(**ckpt["arch_config"]))
+    generator.load_state_dict(ckpt["generator"])
+    return generator.eval()
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, for provenance."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
