@@ -67,15 +67,25 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
-def generator_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
-    """Rebuild the generator a checkpoint describes and load its weights; returns it in eval mode."""
+WEIGHTS = ("ema", "raw")
+
+
+def generator_from_checkpoint(ckpt: dict[str, Any], weights: str = "ema") -> nn.Module:
+    """Rebuild the generator a checkpoint describes, in eval mode.
+
+    ``weights="ema"`` loads the EMA generator (``generator_ema``) when the checkpoint has one and
+    the raw generator otherwise; ``"raw"`` always loads the raw generator (``generator``).
+    """
+    if weights not in WEIGHTS:
+        raise InputError(f"--weights: must be one of {list(WEIGHTS)} (got {weights!r})")
     arch = ckpt["arch"]
     if arch not in ARCHITECTURES.names():
         raise CheckpointError(
             f"checkpoint: unknown architecture {arch!r}: known ones are {ARCHITECTURES.names()}"
         )
     generator = build_generator(arch, ArchConfig(**ckpt["arch_config"]))
-    generator.load_state_dict(ckpt["generator"])
+    key = "generator_ema" if weights == "ema" and "generator_ema" in ckpt else "generator"
+    generator.load_state_dict(ckpt[key])
     return generator.eval()
 
 
