@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from ganedge import providers as prov
 from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract, read_json_metadata
 from ganedge.errors import InputError, ProviderError
 from ganedge.imaging import to_uint8_nhwc
 from ganedge.latents import latents_for_seeds
+from ganedge.session import create_session
 
 DEFAULT_BATCH_SIZE = 64
 
@@ -35,7 +35,7 @@ class GeneratorModel:
         if not self.path.is_file():
             raise InputError(f"model: {str(self.path)!r} does not exist: give a .onnx file path")
         self.requested = prov.requested_providers(provider)
-        self.session = _create_session(self.path, self.requested, threads)
+        self.session = create_session(self.path, self.requested, threads)
         props = self.session.get_modelmeta().custom_metadata_map
         self.contract = ModelContract.from_metadata(props)
         self.provenance = read_json_metadata(props, KEY_PROVENANCE)
@@ -98,26 +98,6 @@ def load(path: str | Path, provider: str = "auto", threads: int | None = None,
     "tensorrt"; ``threads`` sets ONNX Runtime's intra-op threads on CPU (None: ORT's default).
     """
     return GeneratorModel(path, provider=provider, threads=threads, strict_provider=strict_provider)
-
-
-def _create_session(path: Path, providers: list[str], threads: int | None) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads is not None:
-        if threads < 1:
-            raise InputError(f"--threads: must be at least 1 (got {threads})")
-        options.intra_op_num_threads = threads
-    if providers != [prov.CPU]:
-        # A missing CUDA library is reported by our own warning, not by ORT's red log lines.
-        options.log_severity_level = 4
-        ort.set_default_logger_severity(4)
-    try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
-    except Exception as exc:  # ORT raises its own untyped errors for unreadable files
-        raise InputError(f"model: {str(path)!r} is not a loadable ONNX model ({exc}): "
-                         "give a file written by `ganedge export`") from None
-    finally:
-        ort.set_default_logger_severity(2)
 
 
 def _resolve_seeds(n: int | None, seed: int, seeds: Sequence[int] | None) -> list[int]:
