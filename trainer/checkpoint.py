@@ -7,6 +7,8 @@ registry and loaded with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -14,13 +16,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganedge.errors import CheckpointError, InputError
+from ganedge.errors import CheckpointError, ConfigError, InputError
 from ganedge.files import atomic_path
 from trainer.config import ArchConfig
 from trainer.models import ARCHITECTURES, build_generator
 
 CHECKPOINT_FORMAT = "ganedge.checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: optimizers, EMA, RNG, metrics, callbacks for exact resume
 
 
 def save_checkpoint(path: str | Path, arch: str, arch_config: ArchConfig, generator: nn.Module,
@@ -39,6 +41,42 @@ def save_checkpoint(path: str | Path, arch: str, arch_config: ArchConfig, genera
     with atomic_path(path, "checkpoint") as tmp:
         torch.save(payload, tmp)
     return path
+
+
+def publish(src: Path, dst: Path) -> None:
+    """Make ``dst`` the same file as ``src`` atomically (hard link, or a copy where links fail)."""
+    tmp = dst.with_name(f".{dst.name}.link")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def save_generator(generator: nn.Module, path: str | Path, *, arch: str, arch_config: ArchConfig,
+                   step: int = 0, generator_ema: nn.Module | None = None, **extra: Any) -> Path:
+    """Save a generator from any PyTorch loop as a checkpoint ``ganedge export`` accepts.
+
+    ``arch`` must be registered (built-in, ``register_architecture``, or the
+    ``ganedge.architectures`` entry point) and rebuild ``generator`` from ``arch_config``: the
+    checkpoint holds only weights, so this is checked now by loading them into a fresh build.
+
+    Example:
+        >>> g = build_generator("dcgan", ArchConfig(image_size=16))
+        >>> save_generator(g, "/tmp/g.pt", arch="dcgan", arch_config=ArchConfig(image_size=16))
+        PosixPath('/tmp/g.pt')
+    """
+    try:
+        build_generator(arch, arch_config).load_state_dict(generator.state_dict())
+    except RuntimeError as exc:
+        raise ConfigError(
+            f"arch: {arch!r} built from arch_config does not match the generator's weights "
+            f"({str(exc).splitlines()[0]}): register the generator's own class"
+        ) from None
+    if generator_ema is not None:
+        extra["generator_ema"] = generator_ema.state_dict()
+    return save_checkpoint(path, arch, arch_config, generator, step, **extra)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -16,6 +16,8 @@ class ArchConfig:
     channels: int = 1  # image channels: 1 grayscale, 3 RGB
     image_size: int = 32  # square output size; a power of two in [16, 128]
     base_channels: int = 32  # width of the last generator layer; deeper layers double it
+    num_classes: int = 0  # 0: unconditional; >0: label-conditional G and projection D
+    minibatch_stddev: bool = False  # D appends a batch-stddev channel (set by that regularizer)
 
     def __post_init__(self) -> None:
         if self.latent_dim < 1:
@@ -27,6 +29,8 @@ class ArchConfig:
             raise ConfigError(f"image_size: must be a power of two in [16, 128] (got {size})")
         if self.base_channels < 1:
             raise ConfigError(f"base_channels: must be at least 1 (got {self.base_channels})")
+        if self.num_classes < 0:
+            raise ConfigError(f"num_classes: must be >= 0 (got {self.num_classes})")
 
 
 @dataclass(frozen=True)
@@ -34,29 +38,59 @@ class TrainConfig:
     """Everything that decides a training run; saved as run.json and inside each checkpoint."""
 
     arch: str = "dcgan"  # registered architecture name
-    model: ArchConfig = field(default_factory=ArchConfig)  # architecture shape
+    model: ArchConfig = field(default_factory=ArchConfig)  # architecture shape (channels from data)
     loss: str = "nonsaturating"  # registered loss name
-    dataset: str = "digits"  # built-in dataset name
+    dataset: str = "digits"  # dataset spec passed to ganedge.datasets.load_dataset
+    conditional: bool = False  # train a label-conditional model on the dataset's labels
     steps: int = 2000  # generator updates
-    batch_size: int = 64  # images per step
+    batch_size: int = 64  # images per step (per process under DDP)
     lr_g: float = 2e-4  # generator Adam learning rate
-    lr_d: float = 2e-4  # discriminator Adam learning rate
+    lr_d: float = 2e-4  # discriminator Adam learning rate (TTUR: differs from lr_g)
     beta1: float = 0.5  # Adam β1 (DCGAN's choice)
     beta2: float = 0.999  # Adam β2
-    seed: int = 0  # seeds data order, initialisation and sampling
-    sample_every: int = 500  # steps between fixed-latent sample grids (0: never)
+    n_critic: int = 1  # discriminator updates per generator update
+    ema: float = 0.999  # generator EMA decay; 0 disables the EMA generator
+    regularizers: tuple[str, ...] = ()  # registered regularizer names, applied in order
+    gp_weight: float = 10.0  # λ of wgan_gp
+    r1_gamma: float = 1.0  # γ of r1
+    r1_every: int = 16  # lazy R1: penalty every this many D steps, scaled up to match
+    clip_value: float = 0.01  # bound of weight_clipping
+    label_smoothing: float = 0.1  # real target becomes 1 - this with label_smoothing
+    diffaugment: str = "color,translation,cutout"  # DiffAugment policy
+    seed: int = 0  # seeds init, data order, latents and augmentation
+    device: str = "auto"  # "auto" (CUDA if available), "cpu" or "cuda"
+    amp: bool = True  # fp16 autocast + GradScaler, on CUDA only
+    log_every: int = 50  # steps between health records in health.jsonl (0: never)
+    sample_every: int = 500  # steps between fixed-latent sample grids (0: only at the end)
+    checkpoint_every: int = 500  # steps between last.pt/ckpt.pt checkpoints (0: only at the end)
+    best_metric: str = ""  # metric (reported by callbacks) choosing best.pt; "" writes none
+    best_mode: str = "min"  # "min" or "max": which way best_metric improves
+    collapse_ratio: float = 0.2  # warn when fixed-latent diversity < this × the data's
+    max_rollbacks: int = 3  # NaN/Inf rollbacks before giving up
+    rollback_lr_factor: float = 0.5  # learning rates are multiplied by this on each rollback
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size"):
+        for name in ("steps", "batch_size", "n_critic", "r1_every"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')}: must be at least 1 (got {getattr(self, name)})")
-        for name in ("lr_g", "lr_d"):
+                raise ConfigError(f"--{_flag(name)}: must be at least 1 (got {getattr(self, name)})")
+        for name in ("lr_g", "lr_d", "gp_weight", "r1_gamma", "clip_value"):
             if not getattr(self, name) > 0:
-                raise ConfigError(f"--{name.replace('_', '-')}: must be positive (got {getattr(self, name)})")
+                raise ConfigError(f"--{_flag(name)}: must be positive (got {getattr(self, name)})")
+        for name in ("log_every", "sample_every", "checkpoint_every", "max_rollbacks"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{_flag(name)}: must be >= 0 (got {getattr(self, name)})")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError(f"beta1/beta2: must be in [0, 1) (got {self.beta1}, {self.beta2})")
-        if self.sample_every < 0:
-            raise ConfigError(f"sample_every: must be >= 0 (got {self.sample_every})")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"--ema: must be in [0, 1) (got {self.ema})")
+        if not 0 < self.label_smoothing < 0.5:
+            raise ConfigError(f"--label-smoothing: must be in (0, 0.5) (got {self.label_smoothing})")
+        if not 0 < self.rollback_lr_factor < 1:
+            raise ConfigError(f"rollback_lr_factor: must be in (0, 1) (got {self.rollback_lr_factor})")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"--device: must be auto, cpu or cuda (got {self.device!r})")
+        if self.best_mode not in ("min", "max"):
+            raise ConfigError(f"--best-mode: must be min or max (got {self.best_mode!r})")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON- and checkpoint-safe dict (nested model config included)."""
@@ -71,11 +105,21 @@ class TrainConfig:
             raise ConfigError(f"training config: unknown fields {unknown}")
         data = dict(data)
         data["model"] = ArchConfig(**data.get("model", {}))
+        data["regularizers"] = tuple(data.get("regularizers", ()))
         return cls(**data)
 
 
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
 PRESETS: dict[str, TrainConfig] = {
-    "digits-dcgan": TrainConfig(),
+    # sized to finish in a few minutes on a 2-core CPU with all ten digits readable
+    "digits-dcgan": TrainConfig(model=ArchConfig(base_channels=16), steps=1500, lr_g=2e-4,
+                                lr_d=2e-4, ema=0.995, sample_every=250, checkpoint_every=500),
+    # upsample + 3×3 conv only: the operators edge runtimes run fastest
+    "digits-edge": TrainConfig(arch="resize_conv", model=ArchConfig(base_channels=16), steps=1500,
+                               ema=0.995, sample_every=250, checkpoint_every=500),
 }
 
 

@@ -1,12 +1,44 @@
-"""Training data as tensors, read through the torch-free :mod:`ganedge.datasets`."""
+"""Training data as tensors, read through the torch-free :mod:`ganedge.datasets`, and a stateless
+epoch sampler: batch ``b`` is a function of (seed, b) alone, so resuming needs no sampler state."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
 from ganedge.datasets import load_dataset as load_numpy_dataset
+from ganedge.errors import ConfigError
 
 
-def load_dataset(name: str, image_size: int, channels: int) -> torch.Tensor:
-    """Images of a dataset as (N, C, S, S) float32 in [-1, 1]."""
-    return torch.from_numpy(load_numpy_dataset(name, image_size, channels).images)
+@dataclass(frozen=True)
+class TensorData:
+    """Images (N, C, S, S) float32 in [-1, 1], labels (N,) int64 or None, and the class count."""
+
+    images: torch.Tensor
+    labels: torch.Tensor | None
+    num_classes: int
+
+
+def load_dataset(spec: str, image_size: int, channels: int | None = None) -> TensorData:
+    """The dataset ``spec`` names (see ganedge.datasets.load_dataset) as tensors."""
+    data = load_numpy_dataset(spec, image_size, channels)
+    labels = torch.from_numpy(data.labels) if data.labels is not None else None
+    return TensorData(torch.from_numpy(data.images), labels, data.num_classes)
+
+
+def batch_indices(n: int, batch_size: int, batch: int, seed: int, rank: int = 0,
+                  world: int = 1) -> torch.Tensor:
+    """Indices (batch_size,) of global batch number ``batch`` for process ``rank``.
+
+    Each epoch is a seeded permutation cut into batches of batch_size·world; rank r takes every
+    world-th index of its batch, so processes see disjoint data (DistributedSampler's split).
+    """
+    per_batch = batch_size * world
+    if per_batch > n:
+        raise ConfigError(f"--batch-size: {batch_size} × {world} process(es) exceeds the "
+                          f"dataset's {n} images: lower it")
+    per_epoch = n // per_batch
+    epoch, pos = divmod(batch, per_epoch)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    return perm[pos * per_batch:(pos + 1) * per_batch][rank::world]

@@ -1,87 +1,390 @@
-"""The training loop: alternating discriminator and generator Adam steps on one dataset."""
+"""The training loop: n_critic discriminator steps per generator step, EMA, AMP on CUDA, DDP,
+health logging with NaN rollback, checkpoints that resume exactly, and callbacks.
+
+All per-step randomness (batch order, latents, augmentation) is derived from (seed, rank, step),
+so a resumed run needs only the checkpoint to continue bit for bit.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
-from dataclasses import dataclass
+import warnings
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from torch import nn
 
+from ganedge.errors import ConfigError
 from ganedge.files import atomic_path
 from ganedge.imaging import make_grid, save_png, to_uint8_nhwc
-from trainer.checkpoint import save_checkpoint
-from trainer.config import TrainConfig
-from trainer.data import load_dataset
+from trainer import distributed, health
+from trainer.callbacks import Callback
+from trainer.checkpoint import publish, save_checkpoint
+from trainer.config import ArchConfig, TrainConfig
+from trainer.data import batch_indices, load_dataset
+from trainer.ema import make_ema, update_ema
 from trainer.losses import LOSSES
 from trainer.models import build_discriminator, build_generator
+from trainer.regularizers import build_regularizers
 
 SAMPLE_GRID = 64  # fixed latents drawn into each progress grid
+DIVERSITY_BATCH = 32  # fixed latents whose pairwise distance measures diversity
+Tensor = torch.Tensor
 
 
 @dataclass
 class TrainResult:
-    """Where a finished run left its files, and its final losses."""
+    """Where a finished run left its files, and its final health figures."""
 
     checkpoint: Path
     step: int
     d_loss: float
     g_loss: float
+    health: dict[str, float]
 
 
-def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True) -> TrainResult:
-    """Train a GAN as ``cfg`` says; writes run.json, samples/*.png and ckpt.pt into ``out_dir``.
+def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
+          callbacks: tuple[Callback, ...] = (), resume: str | Path | None = None) -> TrainResult:
+    """Train a GAN as ``cfg`` says into ``out_dir`` (run.json, health.jsonl, samples/, curves.png,
+    last.pt = ckpt.pt, best.pt); ``resume`` continues from a checkpoint exactly.
 
     Example:
         >>> from trainer.config import preset
         >>> train(preset("digits-dcgan", steps=10), "runs/demo")   # doctest: +SKIP
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "run.json") as tmp:
-        tmp.write_text(json.dumps(cfg.to_dict(), indent=2))
-    data = load_dataset(cfg.dataset, cfg.model.image_size, cfg.model.channels)
-    rng = torch.Generator().manual_seed(cfg.seed)
-    with torch.random.fork_rng():
-        torch.manual_seed(cfg.seed)
-        gen, disc = build_generator(cfg.arch, cfg.model), build_discriminator(cfg.arch, cfg.model)
-    loss = LOSSES.get(cfg.loss)
-    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
-    fixed_z = torch.randn(SAMPLE_GRID, cfg.model.latent_dim, generator=rng)
-    d_val = g_val = float("nan")
-    with _progress(show_progress) as progress:
-        task = progress.add_task("train", total=cfg.steps, losses="")
-        for step in range(1, cfg.steps + 1):
-            real = data[torch.randint(len(data), (cfg.batch_size,), generator=rng)]
-            z = torch.randn(cfg.batch_size, cfg.model.latent_dim, generator=rng)
-            fake = gen(z)
-            d_loss = loss.d_loss(disc(real), disc(fake.detach()))
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            g_loss = loss.g_loss(disc(fake))
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            d_val, g_val = d_loss.item(), g_loss.item()
-            progress.update(task, advance=1, losses=f"D {d_val:.3f}  G {g_val:.3f}")
-            if cfg.sample_every and (step % cfg.sample_every == 0 or step == cfg.steps):
-                _write_samples(gen, fixed_z, out / "samples" / f"step{step:06d}.png")
-    ckpt = save_checkpoint(out / "ckpt.pt", cfg.arch, cfg.model, gen, cfg.steps,
-                           discriminator=disc.state_dict(), train_config=cfg.to_dict())
-    return TrainResult(ckpt, cfg.steps, d_val, g_val)
+    trainer = Trainer(cfg, out_dir, callbacks, show_progress)
+    try:
+        if resume is not None:
+            from trainer.checkpoint import load_checkpoint
+
+            trainer.load_state_dict(load_checkpoint(resume))
+        return trainer.fit()
+    finally:
+        distributed.teardown(trainer.env)
 
 
-@torch.no_grad()
-def _write_samples(gen: nn.Module, z: torch.Tensor, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    gen.eval()
-    images = to_uint8_nhwc(gen(z).numpy())
-    gen.train()
-    save_png(make_grid(images), path)
+class Trainer:
+    """Holds the models, optimizers and counters of one run; see :func:`train`."""
+
+    def __init__(self, cfg: TrainConfig, out_dir: str | Path, callbacks: tuple[Callback, ...] = (),
+                 show_progress: bool = True) -> None:
+        self.cfg, self.out, self.callbacks = cfg, Path(out_dir), list(callbacks)
+        self.env = distributed.setup(cfg.device)
+        self.is_main = self.env.rank == 0
+        self.show_progress = show_progress and self.is_main
+        self.data = load_dataset(cfg.dataset, cfg.model.image_size)
+        self.loss = LOSSES.get(cfg.loss)
+        self.regs = build_regularizers(cfg, self.loss)
+        self.arch_config = self._arch_config()
+        self._build_models()
+        self.amp = cfg.amp and self.env.device.type == "cuda"
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.step, self.rollbacks, self.lr_scale = 0, 0, 1.0
+        self.metrics: dict[str, float] = {}
+        self.best: float | None = None
+        self.fixed_z, self.fixed_labels = self._fixed_latents()
+        self.data_diversity = health.diversity(self.data.images[:DIVERSITY_BATCH])
+        self._interval: list[dict[str, float]] = []
+        self.peak_diversity = 0.0
+        self._good: dict[str, Any] = {}
+
+    def _arch_config(self) -> ArchConfig:
+        classes = 0
+        if self.cfg.conditional:
+            if self.data.labels is None:
+                raise ConfigError(f"--conditional: dataset {self.cfg.dataset!r} has no labels: "
+                                  "drop --conditional or use labelled data")
+            classes = self.data.num_classes
+        arch = replace(self.cfg.model, channels=self.data.images.shape[1], num_classes=classes)
+        for reg in self.regs:
+            arch = reg.arch(arch)
+        return arch
+
+    def _build_models(self) -> None:
+        cfg, dev = self.cfg, self.env.device
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.gen = build_generator(cfg.arch, self.arch_config).to(dev)
+            disc = build_discriminator(cfg.arch, self.arch_config)
+            for reg in self.regs:
+                disc = reg.discriminator(disc)
+            self.disc = disc.to(dev)
+        self.ema = make_ema(self.gen) if cfg.ema else None
+        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        self.g, self.d = distributed.wrap(self.gen, self.env), distributed.wrap(self.disc, self.env)
+
+    def _fixed_latents(self) -> tuple[Tensor, Tensor | None]:
+        rng = torch.Generator().manual_seed(self.cfg.seed)
+        classes = self.arch_config.num_classes
+        n = classes * 8 if classes else SAMPLE_GRID
+        z = torch.randn(n, self.arch_config.latent_dim, generator=rng).to(self.env.device)
+        labels = torch.arange(n, device=self.env.device) % classes if classes else None
+        return z, labels
+
+    # ---------------------------------------------------------------- the step
+    def _step_gen(self, step: int) -> torch.Generator:
+        seed = np.random.SeedSequence([self.cfg.seed, self.env.rank, step]).generate_state(1)[0]
+        return torch.Generator().manual_seed(int(seed))
+
+    def _batch(self, batch: int) -> tuple[Tensor, Tensor | None]:
+        idx = batch_indices(len(self.data.images), self.cfg.batch_size, batch, self.cfg.seed,
+                            self.env.rank, self.env.world)
+        real = self.data.images[idx].to(self.env.device)
+        labels = self.data.labels[idx].to(self.env.device) if self.arch_config.num_classes else None
+        return real, labels
+
+    def _critic(self, x: Tensor, labels: Tensor | None) -> Tensor:
+        return (self.d(x, labels) if labels is not None else self.d(x)).float()
+
+    def _augment(self, x: Tensor, gen: torch.Generator) -> Tensor:
+        for reg in self.regs:
+            x = reg.augment(x, gen)
+        return x
+
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast("cuda", dtype=torch.float16, enabled=self.amp)
+
+    def train_step(self, step: int) -> dict[str, float]:
+        """One generator update (after n_critic discriminator updates); returns its logs."""
+        cfg, gen = self.cfg, self._step_gen(step)
+        z_shape = (cfg.batch_size, self.arch_config.latent_dim)
+        for i in range(cfg.n_critic):
+            real, labels = self._batch((step - 1) * cfg.n_critic + i)
+            z = torch.randn(*z_shape, generator=gen).to(self.env.device)
+            last = i == cfg.n_critic - 1
+            with torch.set_grad_enabled(last), self._autocast():
+                fake = self.g(z, labels) if labels is not None else self.g(z)
+            logs = self._d_step(real, fake, labels, (step - 1) * cfg.n_critic + i, gen)
+        return {**logs, **self._g_step(real, fake, labels, gen)}
+
+    def _d_step(self, real: Tensor, fake: Tensor, labels: Tensor | None, d_step: int,
+                gen: torch.Generator) -> dict[str, float]:
+        real_aug, fake_aug = self._augment(real, gen), self._augment(fake.detach(), gen)
+        real_label = min((r.real_label() for r in self.regs), default=1.0)
+        with self._autocast():
+            r, f = self._critic(real_aug, labels), self._critic(fake_aug, labels)
+            loss = self.loss.d_loss(r, f, real_label)
+        total = loss
+        for reg in self.regs:
+            term = reg.penalty(lambda x: self._critic(x, labels), real_aug, fake_aug, d_step, gen)
+            total = total + term if term is not None else total
+        norm = _optimize(self.opt_d, self.scaler_d, total, self.disc)
+        for reg in self.regs:
+            reg.after_d_step(self.disc)
+        return {"d_loss": loss.item(), "d_real": r.mean().item(), "d_fake": f.mean().item(),
+                "grad_norm_d": norm}
+
+    def _g_step(self, real: Tensor, fake: Tensor, labels: Tensor | None,
+                gen: torch.Generator) -> dict[str, float]:
+        with self._autocast():
+            f = self._critic(self._augment(fake, gen), labels)
+            r = (self._critic(self._augment(real, gen), labels) if self.loss.uses_real_in_g
+                 else f.new_zeros(0))
+            loss = self.loss.g_loss(f, r)
+        norm = _optimize(self.opt_g, self.scaler_g, loss, self.gen)
+        if self.ema is not None:
+            update_ema(self.ema, self.gen, self.cfg.ema)
+        return {"g_loss": loss.item(), "grad_norm_g": norm}
+
+    # ---------------------------------------------------------------- the run
+    def fit(self) -> TrainResult:
+        """Train from ``self.step`` to ``cfg.steps``; returns where the checkpoint went."""
+        self._start()
+        logs: dict[str, float] = {}
+        with _progress(self.show_progress) as progress:
+            task = progress.add_task("train", total=self.cfg.steps, completed=self.step, losses="")
+            while self.step < self.cfg.steps:
+                logs = self.train_step(self.step + 1)
+                if distributed.any_true(not health.all_finite(*logs.values()), self.env):
+                    self._rollback(logs)
+                    progress.update(task, completed=self.step)
+                    continue
+                self.step += 1
+                self._after_step(logs)
+                progress.update(task, completed=self.step,
+                                losses=f"D {logs['d_loss']:.3f}  G {logs['g_loss']:.3f}")
+        return self._finish(logs)
+
+    def _start(self) -> None:
+        if self.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            with atomic_path(self.out / "run.json") as tmp:
+                tmp.write_text(json.dumps(self.cfg.to_dict(), indent=2))
+            health.truncate_jsonl(self.out / "health.jsonl", self.step)
+        self._good = copy.deepcopy(self.state_dict())
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+
+    def _after_step(self, logs: dict[str, float]) -> None:
+        cfg, step = self.cfg, self.step
+        self._interval.append(logs)
+        if cfg.log_every and step % cfg.log_every == 0:
+            self._log_health()
+        for cb in self.callbacks:
+            cb.on_step_end(self, step, logs)
+        final = step == cfg.steps
+        if final or (cfg.sample_every and step % cfg.sample_every == 0):
+            self.write_samples(self.out / "samples" / f"step{step:06d}.png")
+        if final or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
+            self._checkpoint()
+
+    def _finish(self, logs: dict[str, float]) -> TrainResult:
+        records = health.read_jsonl(self.out / "health.jsonl") if self.is_main else []
+        if self.is_main and records:
+            health.plot_curves(records, self.out / "curves.png")
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        last = {k: v for k, v in records[-1].items()} if records else {}
+        return TrainResult(self.out / "ckpt.pt", self.step, logs.get("d_loss", float("nan")),
+                           logs.get("g_loss", float("nan")), last)
+
+    def report(self, name: str, value: float) -> None:
+        """Record a metric (e.g. FID from an evaluation callback); ``best_metric`` reads these."""
+        self.metrics[name] = float(value)
+
+    def sample_generator(self) -> torch.nn.Module:
+        """The generator samples come from: the EMA one when enabled."""
+        return self.ema if self.ema is not None else self.gen
+
+    @torch.no_grad()
+    def fixed_samples(self, n: int | None = None) -> Tensor:
+        """Images (n, C, S, S) of the fixed latents, from the sampling generator in eval mode."""
+        g = self.sample_generator()
+        mode = g.training
+        g.eval()
+        z, labels = self.fixed_z[:n], None if self.fixed_labels is None else self.fixed_labels[:n]
+        images = g(z, labels) if labels is not None else g(z)
+        g.train(mode)
+        return images.float().cpu()
+
+    def write_samples(self, path: Path) -> None:
+        """A PNG grid of the fixed latents (one column per class when conditional)."""
+        images = self.fixed_samples()
+        if self.is_main:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            cols = self.arch_config.num_classes or None
+            save_png(make_grid(to_uint8_nhwc(images.numpy()), cols=cols), path)
+
+    def _log_health(self) -> None:
+        mean = {k: float(np.mean([r[k] for r in self._interval])) for k in self._interval[0]}
+        self._interval = []
+        div = health.diversity(self.fixed_samples(DIVERSITY_BATCH))
+        self.report("diversity", div)
+        record = {"step": self.step, **mean, "diversity": div,
+                  "data_diversity": self.data_diversity,
+                  "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"]}
+        # a fresh generator is never diverse: collapse means falling after having been diverse
+        self.peak_diversity = max(self.peak_diversity, div)
+        floor = self.cfg.collapse_ratio * self.data_diversity
+        if div < floor <= self.peak_diversity:
+            record["warning"] = (f"mode collapse suspected: sample diversity {div:.3f} is below "
+                                 f"{self.cfg.collapse_ratio} × the data's {self.data_diversity:.3f}")
+            warnings.warn(record["warning"], health.CollapseWarning, stacklevel=2)
+        if self.is_main:
+            health.append_jsonl(self.out / "health.jsonl", record)
+
+    # ---------------------------------------------------------------- checkpoints
+    def _checkpoint(self) -> None:
+        state = self.state_dict()
+        self._good = copy.deepcopy(state)
+        if not self.is_main:
+            return
+        last = self.out / "last.pt"
+        save_checkpoint(last, self.cfg.arch, self.arch_config, self.gen, self.step,
+                        **{k: v for k, v in state.items() if k not in ("arch", "arch_config", "generator", "step")})
+        publish(last, self.out / "ckpt.pt")
+        if self._improved():
+            publish(last, self.out / "best.pt")
+        for cb in self.callbacks:
+            cb.on_checkpoint(self, self.step, last)
+
+    def _improved(self) -> bool:
+        value = self.metrics.get(self.cfg.best_metric) if self.cfg.best_metric else None
+        if value is None:
+            return False
+        better = self.best is None or (value < self.best if self.cfg.best_mode == "min"
+                                       else value > self.best)
+        if better:
+            self.best = value
+        return better
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: models, optimizers, scalers, counters, RNG."""
+        state: dict[str, Any] = {
+            "arch": self.cfg.arch, "arch_config": asdict(self.arch_config),
+            "generator": self.gen.state_dict(), "discriminator": self.disc.state_dict(),
+            "optimizer_g": self.opt_g.state_dict(), "optimizer_d": self.opt_d.state_dict(),
+            "scaler": {"g": self.scaler_g.state_dict(), "d": self.scaler_d.state_dict()},
+            "step": self.step, "rng": {"torch": torch.get_rng_state()},
+            "train_config": self.cfg.to_dict(), "metrics": dict(self.metrics),
+            "best": self.best, "health": {"rollbacks": self.rollbacks, "lr_scale": self.lr_scale,
+                                          "peak_diversity": self.peak_diversity},
+            "callbacks": {str(i): cb.state_dict() for i, cb in enumerate(self.callbacks)},
+        }
+        if self.ema is not None:
+            state["generator_ema"] = self.ema.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any], restore_health: bool = True) -> None:
+        """Restore :meth:`state_dict` output (from a checkpoint or an in-memory snapshot)."""
+        if state["arch"] != self.cfg.arch or state["arch_config"] != asdict(self.arch_config):
+            raise ConfigError(f"--resume: checkpoint is {state['arch']} {state['arch_config']}, the "
+                              "run is configured differently: resume with the checkpoint's config")
+        self.gen.load_state_dict(state["generator"])
+        self.disc.load_state_dict(state["discriminator"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state.get("generator_ema", state["generator"]))
+        self.opt_g.load_state_dict(state["optimizer_g"])
+        self.opt_d.load_state_dict(state["optimizer_d"])
+        self.scaler_g.load_state_dict(state["scaler"]["g"])
+        self.scaler_d.load_state_dict(state["scaler"]["d"])
+        self.step, self.metrics, self.best = state["step"], dict(state["metrics"]), state["best"]
+        self.peak_diversity = state["health"]["peak_diversity"]
+        torch.set_rng_state(state["rng"]["torch"])
+        if restore_health:
+            self.rollbacks = state["health"]["rollbacks"]
+            self.lr_scale = state["health"]["lr_scale"]
+        for i, cb in enumerate(self.callbacks):
+            cb.load_state_dict(state["callbacks"].get(str(i), {}))
+
+    def _rollback(self, logs: dict[str, float]) -> None:
+        """NaN/Inf: back to the last good state with lower learning rates, a bounded number of times."""
+        self.rollbacks += 1
+        if self.rollbacks > self.cfg.max_rollbacks:
+            raise health.DivergenceError(
+                f"training: losses became NaN/Inf at step {self.step + 1} after "
+                f"{self.cfg.max_rollbacks} rollback(s) ({logs}): lower --lr-g/--lr-d or add a "
+                "regularizer (--reg spectral_norm)")
+        failed_at = self.step + 1
+        self.load_state_dict(copy.deepcopy(self._good), restore_health=False)
+        self.lr_scale *= self.cfg.rollback_lr_factor
+        for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * self.lr_scale
+        self._interval = []
+        if self.is_main:
+            health.append_jsonl(self.out / "health.jsonl", {
+                "step": self.step, "event": "rollback", "failed_at": failed_at,
+                "rollbacks": self.rollbacks, "lr_scale": self.lr_scale})
+
+
+def _optimize(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: Tensor,
+              module: torch.nn.Module) -> float:
+    """Zero, backward, unscale, measure the gradient norm, step; returns the norm."""
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(opt)
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    norm = float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+    scaler.step(opt)
+    scaler.update()
+    return norm
 
 
 def _progress(enabled: bool) -> Progress:

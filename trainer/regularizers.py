@@ -1,0 +1,146 @@
+"""Discriminator regularizers in a registry: each hooks one or more points of the training step.
+
+An entry is a class built from the TrainConfig; hooks it does not override do nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from ganedge.errors import ConfigError
+from trainer.augment import diff_augment, parse_policy
+from trainer.config import ArchConfig, TrainConfig
+from trainer.losses import GanLoss
+from trainer.registry import Registry
+
+Tensor = torch.Tensor
+Critic = Callable[[Tensor], Tensor]  # images (B, C, H, W) → logits (B,)
+
+
+class Regularizer:
+    """Base: every hook is a no-op."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+
+    def check(self, loss: GanLoss) -> None:
+        """Raise ConfigError if this regularizer does not fit the loss."""
+
+    def arch(self, cfg: ArchConfig) -> ArchConfig:
+        """Structural change to the architecture config (e.g. an extra D layer)."""
+        return cfg
+
+    def discriminator(self, disc: nn.Module) -> nn.Module:
+        """Change the freshly built discriminator (e.g. reparametrize its weights)."""
+        return disc
+
+    def augment(self, x: Tensor, gen: torch.Generator) -> Tensor:
+        """Transform images, real and fake alike, before the discriminator sees them."""
+        return x
+
+    def penalty(self, critic: Critic, real: Tensor, fake: Tensor, d_step: int,
+                gen: torch.Generator) -> Tensor | None:
+        """An extra discriminator loss term, or None this step."""
+        return None
+
+    def after_d_step(self, disc: nn.Module) -> None:
+        """Act on the discriminator right after its optimizer step."""
+
+    def real_label(self) -> float:
+        """Target for real images in target-based losses."""
+        return 1.0
+
+
+REGULARIZERS: Registry[type[Regularizer]] = Registry("regularizer", "ganedge.regularizers")
+
+
+@REGULARIZERS.register("wgan_gp")
+class GradientPenalty(Regularizer):
+    """λ·E[(‖∇D(x̂)‖ - 1)²] at random interpolates x̂ of real and fake (Gulrajani et al. 2017)."""
+
+    def penalty(self, critic: Critic, real: Tensor, fake: Tensor, d_step: int,
+                gen: torch.Generator) -> Tensor:
+        alpha = torch.rand(real.shape[0], 1, 1, 1, generator=gen).to(real.device)
+        x = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+        return self.cfg.gp_weight * ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+@REGULARIZERS.register("r1")
+class LazyR1(Regularizer):
+    """γ/2·E[‖∇D(real)‖²] every r1_every D steps, scaled by r1_every (Mescheder 2018; StyleGAN2)."""
+
+    def penalty(self, critic: Critic, real: Tensor, fake: Tensor, d_step: int,
+                gen: torch.Generator) -> Tensor | None:
+        if d_step % self.cfg.r1_every:
+            return None
+        x = real.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+        return self.cfg.r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean() * self.cfg.r1_every
+
+
+@REGULARIZERS.register("weight_clipping")
+class WeightClipping(Regularizer):
+    """Clamp every D parameter to ±clip_value after each step (the original WGAN)."""
+
+    @torch.no_grad()
+    def after_d_step(self, disc: nn.Module) -> None:
+        for p in disc.parameters():
+            p.clamp_(-self.cfg.clip_value, self.cfg.clip_value)
+
+
+@REGULARIZERS.register("spectral_norm")
+class SpectralNorm(Regularizer):
+    """Spectral normalisation of every D conv and linear weight (Miyato et al. 2018)."""
+
+    def discriminator(self, disc: nn.Module) -> nn.Module:
+        for module in list(disc.modules()):
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                spectral_norm(module)
+        return disc
+
+
+@REGULARIZERS.register("minibatch_stddev")
+class MinibatchStd(Regularizer):
+    """D sees the batch's feature stddev as one extra channel, so a collapsed G is easy to spot."""
+
+    def arch(self, cfg: ArchConfig) -> ArchConfig:
+        return replace(cfg, minibatch_stddev=True)
+
+
+@REGULARIZERS.register("label_smoothing")
+class LabelSmoothing(Regularizer):
+    """One-sided label smoothing: the real target becomes 1 - label_smoothing (Salimans 2016)."""
+
+    def check(self, loss: GanLoss) -> None:
+        if not loss.smoothable:
+            raise ConfigError("--reg label_smoothing: needs a loss with targets "
+                              "(minimax, nonsaturating, least_squares, relativistic_average)")
+
+    def real_label(self) -> float:
+        return 1.0 - self.cfg.label_smoothing
+
+
+@REGULARIZERS.register("diffaugment")
+class DiffAugment(Regularizer):
+    """Differentiable augmentation of real and fake images (Zhao et al. 2020)."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__(cfg)
+        self.policy = parse_policy(cfg.diffaugment)
+
+    def augment(self, x: Tensor, gen: torch.Generator) -> Tensor:
+        return diff_augment(x, self.policy, gen)
+
+
+def build_regularizers(cfg: TrainConfig, loss: GanLoss) -> list[Regularizer]:
+    """The configured regularizers, each checked against the loss."""
+    regs = [REGULARIZERS.get(name)(cfg) for name in cfg.regularizers]
+    for reg in regs:
+        reg.check(loss)
+    return regs
