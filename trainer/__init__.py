@@ -1,10 +1,15 @@
 """trainer: PyTorch GAN training that writes self-describing ganedge checkpoints."""
 
-from trainer.checkpoint import generator_from_checkpoint, load_checkpoint, save_checkpoint
+from trainer.callbacks import CALLBACKS, Callback, ExportCallback
+from trainer.checkpoint import (generator_from_checkpoint, load_checkpoint, save_checkpoint,
+                                save_generator)
 from trainer.config import PRESETS, ArchConfig, TrainConfig, preset
-from trainer.loop import TrainResult, train
+from trainer.loop import Trainer, TrainResult, train
+from trainer.models import ARCHITECTURES, Architecture, build_generator, register_architecture
 
 __all__ = [
-    "PRESETS", "ArchConfig", "TrainConfig", "TrainResult", "generator_from_checkpoint",
-    "load_checkpoint", "preset", "save_checkpoint", "train",
+    "ARCHITECTURES", "CALLBACKS", "PRESETS", "ArchConfig", "Architecture", "Callback",
+    "ExportCallback", "TrainConfig", "TrainResult", "Trainer", "build_generator",
+    "generator_from_checkpoint", "load_checkpoint", "preset", "register_architecture",
+    "save_checkpoint", "save_generator", "train",
 ]
