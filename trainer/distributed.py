@@ -58,6 +58,19 @@ def any_true(flag: bool, env: DistEnv) -> bool:
     return bool(t.item())
 
 
+def sync_buffers(env: DistEnv, *modules: nn.Module) -> None:
+    """Copy rank 0's buffers (BatchNorm statistics, spectral-norm vectors) to every process.
+
+    DDP broadcasts buffers before each forward, but the forward then updates them from the
+    local batch; syncing after the step keeps EMA and checkpoints identical across ranks.
+    """
+    if env.world == 1:
+        return
+    for module in modules:
+        for buffer in module.buffers():
+            dist.broadcast(buffer, src=0)
+
+
 def teardown(env: DistEnv) -> None:
     """Leave the process group (after the last collective)."""
     if env.world > 1 and dist.is_initialized():

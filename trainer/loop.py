@@ -188,6 +188,7 @@ class Trainer:
                  else f.new_zeros(0))
             loss = self.loss.g_loss(f, r)
         norm = _optimize(self.opt_g, self.scaler_g, loss, self.gen)
+        distributed.sync_buffers(self.env, self.gen, self.disc)
         if self.ema is not None:
             update_ema(self.ema, self.gen, self.cfg.ema)
         return {"g_loss": loss.item(), "grad_norm_g": norm}
