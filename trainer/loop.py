@@ -241,7 +241,9 @@ class Trainer:
             health.plot_curves(records, self.out / "curves.png")
         for cb in self.callbacks:
             cb.on_train_end(self)
-        last = {k: v for k, v in records[-1].items()} if records else {}
+        figures = [r for r in records if "event" not in r]
+        last = ({k: float(v) for k, v in figures[-1].items() if isinstance(v, (int, float))}
+                if figures else {})
         return TrainResult(self.out / "ckpt.pt", self.step, logs.get("d_loss", float("nan")),
                            logs.get("g_loss", float("nan")), last)
 
