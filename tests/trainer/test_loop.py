@@ -12,7 +12,7 @@ import torch
 from trainer import TrainConfig, load_checkpoint, train
 from trainer.callbacks import Callback
 from trainer.config import ArchConfig
-from trainer.health import DivergenceError
+from trainer.health import CollapseWarning, DivergenceError
 from trainer.loop import Trainer
 
 TINY = TrainConfig(model=ArchConfig(latent_dim=8, image_size=16, base_channels=4), batch_size=8,
@@ -142,3 +142,22 @@ def test_other_losses_train(tmp_path: Path, loss: str) -> None:
     result = train(replace(TINY, loss=loss, regularizers=regs, steps=2, arch="mlp"), tmp_path,
                    show_progress=False)
     assert result.step == 2 and torch.isfinite(torch.tensor(result.g_loss))
+
+
+class Collapse(Callback):
+    """After step 2, every latent maps to the same image: tanh(0) everywhere."""
+
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        if step == 2:
+            with torch.no_grad():
+                for p in trainer.gen.body[-1].parameters():
+                    p.zero_()
+
+
+def test_collapse_is_warned_and_logged(tmp_path: Path) -> None:
+    cfg = replace(TINY, ema=0.0, collapse_ratio=1e-4, lr_g=1e-12, steps=4)
+    with pytest.warns(CollapseWarning, match="mode collapse suspected"):
+        train(cfg, tmp_path, show_progress=False, callbacks=(Collapse(),))
+    records = [json.loads(line) for line in (tmp_path / "health.jsonl").open()]
+    assert "warning" not in records[0] and records[1]["diversity"] < 1e-9
+    assert records[1]["warning"].startswith("mode collapse suspected")
