@@ -32,7 +32,7 @@ def test_two_gloo_processes_hold_identical_weights(tmp_path: Path) -> None:
     script.write_text(SCRIPT)
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-         "--master_port", "29517", str(script), str(tmp_path)],
+         "--standalone", str(script), str(tmp_path)],
         capture_output=True, text=True, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin"})
     assert result.returncode == 0, result.stderr[-3000:]
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
