@@ -65,7 +65,7 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between last.pt/ckpt.pt checkpoints (0: only at the end)
     best_metric: str = ""  # metric (reported by callbacks) choosing best.pt; "" writes none
     best_mode: str = "min"  # "min" or "max": which way best_metric improves
-    collapse_ratio: float = 0.2  # warn when fixed-latent diversity < this × the data's
+    collapse_ratio: float = 0.2  # warn when diversity < this × the data's and the peak's
     max_rollbacks: int = 3  # NaN/Inf rollbacks before giving up
     rollback_lr_factor: float = 0.5  # learning rates are multiplied by this on each rollback
 

@@ -282,10 +282,11 @@ class Trainer:
         record = {"step": self.step, **mean, "diversity": div,
                   "data_diversity": self.data_diversity,
                   "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"]}
-        # a fresh generator is never diverse: collapse means falling after having been diverse
+        # a fresh generator is never diverse: collapse means falling far below both the data's
+        # diversity and the run's own peak, so early wobbles are not reported
         self.peak_diversity = max(self.peak_diversity, div)
-        floor = self.cfg.collapse_ratio * self.data_diversity
-        if div < floor <= self.peak_diversity:
+        ratio = self.cfg.collapse_ratio
+        if div < ratio * self.data_diversity and div < ratio * self.peak_diversity:
             record["warning"] = (f"mode collapse suspected: sample diversity {div:.3f} is below "
                                  f"{self.cfg.collapse_ratio} × the data's {self.data_diversity:.3f}")
             warnings.warn(record["warning"], health.CollapseWarning, stacklevel=2)
