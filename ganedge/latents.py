@@ -52,7 +52,7 @@ def parse_seeds(spec: str) -> list[int]:
 
 
 def check_truncation(psi: float) -> float:
-    """Return ψ if it is in [0, 1], else raise InputError (ψ > 1 would exaggerate, not truncate)."""
+    """Return ψ if it is in [0, 1], else raise InputError (ψ > 1 exaggerates, not truncates)."""
     if not 0.0 <= psi <= 1.0:
         raise InputError(
             f"--truncation: ψ must be in [0, 1] (got {psi}): 1 is no truncation, 0 the mean image"

@@ -41,7 +41,8 @@ def requested_providers(provider: str) -> list[str]:
     if provider not in PROVIDER_CHOICES:
         raise InputError(f"--provider: must be one of {list(PROVIDER_CHOICES)} (got {provider!r})")
     if provider == "auto":
-        return [CUDA, CPU] if CUDA in ort.get_available_providers() and gpu_driver_present() else [CPU]
+        cuda_possible = CUDA in ort.get_available_providers() and gpu_driver_present()
+        return [CUDA, CPU] if cuda_possible else [CPU]
     return list(_REQUESTS[provider])
 
 

@@ -37,6 +37,7 @@ from ganedge.walks import WalkConfig, check_keyframes, walk_latents
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_N = 64
 Labels = int | Sequence[int] | np.ndarray | None
+Chunk = tuple[list[int], np.ndarray]  # (seeds, uint8 (b, H, W, C) images)
 
 
 def default_model_path() -> Path:
@@ -55,9 +56,10 @@ class GeneratorModel:
             raise InputError(f"model: {str(self.path)!r} does not exist: give a .onnx file path")
         self.requested = prov.requested_providers(provider)
         threads = prov.default_threads() if threads is None else threads
-        with contextlib.redirect_stdout(io.StringIO()):
-            # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; our own
-            # one-line warning below says what happened instead
+        # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; our own one-line
+        # warning below says what happened instead
+        quiet = prov.TENSORRT in self.requested
+        with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
             self.session = create_session(self.path, self.requested, threads)
         self.threads = threads
         props = self.session.get_modelmeta().custom_metadata_map
@@ -114,7 +116,7 @@ class GeneratorModel:
         return out
 
     def iter_samples(self, seeds: Sequence[int], truncation: float = 1.0, labels: Labels = None,
-                     batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[tuple[list[int], np.ndarray]]:
+                     batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Chunk]:
         """Yield (seeds, uint8 (b, H, W, C) images) chunk by chunk: memory stays at one batch."""
         seeds = [_check_seed(s) for s in seeds]
         _check_batch_size(batch_size)
@@ -124,7 +126,7 @@ class GeneratorModel:
         return self._chunks(seeds, truncation, label_ids, batch_size)
 
     def _chunks(self, seeds: list[int], truncation: float, label_ids: np.ndarray | None,
-                batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
+                batch_size: int) -> Iterator[Chunk]:
         for i in range(0, len(seeds), batch_size):
             chunk = seeds[i : i + batch_size]
             z = truncate(self.latents(chunk), truncation)
@@ -298,7 +300,8 @@ def _third_party_contract(session: ort.InferenceSession, latent_dim: int) -> Mod
     """A contract for a generator with one float input (B, latent_dim) and one (B, C, H, W)
     output in [-1, 1]; the output size is read from the graph or from one probe run."""
     inputs, outputs = session.get_inputs(), session.get_outputs()
-    hint = "a third-party generator needs one float input (B, latent_dim) and one (B, C, H, W) output"
+    hint = ("a third-party generator needs one float input (B, latent_dim) and one (B, C, H, W) "
+            "output")
     if len(inputs) != 1 or len(outputs) != 1 or inputs[0].type != "tensor(float)":
         raise ContractError(f"model: {len(inputs)} input(s), {len(outputs)} output(s): {hint}")
     dims = inputs[0].shape

@@ -19,7 +19,7 @@ from ganedge.errors import InputError
 from ganedge.files import check_writable
 from ganedge.imaging import grid_shape, make_grid, save_png
 from ganedge.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
-from ganedge.runtime import GeneratorModel, resolve_seeds
+from ganedge.runtime import Chunk, GeneratorModel, resolve_seeds
 
 MAX_GRID_IMAGES = 4096  # a bigger grid is too large to look at; per-image files scale instead
 MAX_GRID_PIXELS = 64_000_000
@@ -40,8 +40,8 @@ def sample(
     truncation: float = opt.TRUNCATION,
     label: int = typer.Option(None, "--label", help="Class id for a conditional model "
                                                     "[default: seed % num_classes]."),
-    shard_spec: str = typer.Option(None, "--shard", help="i/N: render only the i-th of N "
-                                                         "contiguous parts of the seeds (0-based)."),
+    shard_spec: str = typer.Option(None, "--shard", help="i/N: render only the i-th (0-based) "
+                                                         "of N contiguous parts of the seeds."),
     batch_size: int = opt.BATCH_SIZE,
     provider: str = opt.PROVIDER,
     threads: int = opt.THREADS,
@@ -89,8 +89,8 @@ def _check_outputs(gen: GeneratorModel, count: int, grid_path: Path | None,
         check_writable(outdir / "seed0000.png" if outdir.is_dir() else outdir, "--outdir")
 
 
-def _stream(chunks: Iterator[tuple[list[int], np.ndarray]], count: int, gen: GeneratorModel, outdir: Path | None, truncation: float,
-            show: bool, keep: bool) -> np.ndarray | None:
+def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Path | None,
+            truncation: float, show: bool, keep: bool) -> np.ndarray | None:
     """Write each chunk's per-seed files as it comes; keep the images only for a grid."""
     kept = np.empty((count, *gen.image_shape), np.uint8) if keep else None
     if outdir is not None:

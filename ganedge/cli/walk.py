@@ -15,7 +15,8 @@ from ganedge.cli import options as opt
 from ganedge.cli.common import one_line_errors
 from ganedge.errors import InputError
 from ganedge.files import check_writable
-from ganedge.imaging import check_animation_path, grid_shape, make_grid, save_animation, save_png, upscale
+from ganedge.imaging import (check_animation_path, grid_shape, make_grid, save_animation,
+                             save_png, upscale)
 from ganedge.latents import check_truncation, format_seeds, parse_seeds
 from ganedge.walks import WalkConfig, check_keyframes
 
@@ -26,8 +27,9 @@ MIN_DISPLAY_SIDE = 128  # --scale auto enlarges frames to at least this many pix
 @one_line_errors
 def walk(
     model: Path = opt.MODEL,
-    seeds: list[str] = typer.Option(None, "--seeds", help="Keyframe seeds of one walk, e.g. 0-3 "
-                                                          "or 5,9,2; repeat for walks side by side."),
+    seeds: list[str] = typer.Option(None, "--seeds", help="Keyframe seeds of one walk, e.g. "
+                                                          "0-3 or 5,9,2; repeat it for walks "
+                                                          "side by side."),
     grid: int = typer.Option(1, "--grid", help="Without --seeds: this many walks side by side, "
                                                "walk j through seeds 4j … 4j+3."),
     frames: int = typer.Option(24, "--frames", help="Frames per transition between keyframes."),
@@ -41,7 +43,8 @@ def walk(
     scale: int = typer.Option(None, "--scale", help="Enlarge frames this many times (nearest) "
                                                     "[default: to at least 128 px]."),
     output: Path = typer.Option(None, "-o", "--output", help=".gif, .webp or .png (animated) "
-                                                             "[default: walk.gif unless --outdir]."),
+                                                             "[default: walk.gif, unless "
+                                                             "--outdir]."),
     outdir: Path = typer.Option(None, "--outdir", help="Folder for the frames, frame00000.png …"),
     batch_size: int = opt.BATCH_SIZE,
     provider: str = opt.PROVIDER,

@@ -28,7 +28,7 @@ def test_slerp_keeps_norms_where_lerp_loses_them() -> None:
     norms = np.linalg.norm(slerp(A, B, T), axis=1)
     expected = (1 - T) * np.linalg.norm(A) + T * np.linalg.norm(B)
     np.testing.assert_allclose(norms, expected, rtol=1e-5)
-    # two independent 64-d normals are nearly orthogonal: the straight line's middle is ~1/√2 short
+    # two independent 64-d normals are nearly orthogonal: the line's middle is ~1/√2 as long
     assert np.linalg.norm(lerp(A, B, T)[5]) < 0.8 * expected[5]
 
 
