@@ -164,3 +164,13 @@ def test_bundled_default_model_loads() -> None:
     assert gen.path.name == "digits.onnx" and gen.path.stat().st_size < 2_000_000
     images = gen.sample(16)
     assert images.shape == (16, 32, 32, 1) and images.std() > 10
+
+
+def test_bundled_dcgan_is_batch_invariant_too() -> None:
+    # a real conv generator, not just the MatMul toy: batch rows must not influence each other
+    gen = ganedge.load()
+    seeds = [11, 3, 500, 42, 0]
+    together = gen.sample(seeds, batch_size=64)
+    np.testing.assert_array_equal(together, np.concatenate([gen.sample([s]) for s in seeds]))
+    z = gen.latents(seeds)
+    np.testing.assert_array_equal(gen.generate(z)[3], gen.generate(z[3:4])[0])
