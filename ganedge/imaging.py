@@ -1,4 +1,4 @@
-"""Image conversion and writing: model output to uint8 pixels, grids, PNG files.
+"""Image conversion and writing: model output to uint8 pixels, grids, PNG files, animations.
 
 Example:
     >>> import numpy as np
@@ -9,20 +9,29 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
-from ganedge.files import atomic_path
+from ganedge.errors import InputError
+from ganedge.files import atomic_path, check_writable
 
 GRID_PADDING = 2  # pixels of black between and around grid cells
+ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}  # suffix → Pillow format
 
 
 def to_uint8_nhwc(images: np.ndarray) -> np.ndarray:
     """Map (B, C, H, W) float in [-1, 1] to (B, H, W, C) uint8 in [0, 255], rounding to nearest."""
-    pixels = np.rint((images.astype(np.float32) + 1.0) * 127.5)
-    return np.clip(pixels, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    pixels = images.astype(np.float32, copy=True)
+    # in place: one float temporary per batch instead of three
+    pixels += 1.0
+    pixels *= 127.5
+    np.rint(pixels, out=pixels)
+    np.clip(pixels, 0, 255, out=pixels)
+    return pixels.astype(np.uint8).transpose(0, 2, 3, 1)
 
 
 def grid_shape(n: int) -> tuple[int, int]:
@@ -50,9 +59,48 @@ def to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
 
 
-def save_png(image: np.ndarray, path: str | Path) -> Path:
-    """Write one (H, W, C) uint8 image as PNG atomically (temp name in the same folder + rename)."""
+def save_png(image: np.ndarray, path: str | Path, text: Mapping[str, str] | None = None) -> Path:
+    """Write one (H, W, C) uint8 image as PNG atomically (temp name in the same folder + rename).
+
+    ``text`` goes into PNG tEXt chunks (e.g. the seed and ψ that made the image).
+    """
     path = Path(path)
+    info = PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
     with atomic_path(path) as tmp:
-        to_pil(image).save(tmp, format="PNG")
+        to_pil(image).save(tmp, format="PNG", pnginfo=info)
+    return path
+
+
+def upscale(images: np.ndarray, scale: int) -> np.ndarray:
+    """Enlarge (..., H, W, C) uint8 images ``scale`` times with nearest neighbour (crisp pixels)."""
+    if scale == 1:
+        return images
+    return images.repeat(scale, axis=-3).repeat(scale, axis=-2)
+
+
+def check_animation_path(path: str | Path) -> Path:
+    """Return ``path`` if its suffix names an animation format we write, else raise InputError."""
+    path = Path(path)
+    if path.suffix.lower() not in ANIMATION_FORMATS:
+        raise InputError(f"-o: {path.name!r} is not .gif, .webp or .png (animated): "
+                         "pick one of those suffixes, or write frames with --outdir")
+    return check_writable(path, "-o")
+
+
+def save_animation(frames: np.ndarray, path: str | Path, fps: float) -> Path:
+    """Write (F, H, W, C) uint8 frames as a looping GIF, animated WebP or animated PNG, atomically.
+
+    GIF stores frame times in 10 ms steps, so its frame rate is rounded to that grid.
+    """
+    path = check_animation_path(path)
+    pictures = [to_pil(frame) for frame in frames]
+    options = {"save_all": True, "append_images": pictures[1:], "loop": 0,
+               "duration": max(10, round(1000 / fps))}
+    fmt = ANIMATION_FORMATS[path.suffix.lower()]
+    if fmt == "WEBP":
+        options["lossless"] = True
+    with atomic_path(path) as tmp:
+        pictures[0].save(tmp, format=fmt, **options)
     return path

@@ -1,45 +1,113 @@
-"""ONNX Runtime execution providers: what the user asks for, and what a session really runs on."""
+"""ONNX Runtime execution providers: what the user asks for, and what a session really runs on.
+
+ONNX Runtime quietly falls back to the CPU when a GPU provider cannot start (no GPU, missing or
+mismatched CUDA/cuDNN libraries, both onnxruntime packages installed). ganedge compares what it
+asked for with what the session reports, and warns once with the likely cause, or fails with
+``strict=True``.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import importlib.metadata as md
+import os
+import sys
+import warnings
+
 import onnxruntime as ort
 
-from ganedge.errors import InputError
+from ganedge.errors import InputError, ProviderError
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
 PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt")
+ORT_PACKAGES = ("onnxruntime", "onnxruntime-gpu")
 
 _REQUESTS = {
     "cpu": [CPU],
     "cuda": [CUDA, CPU],
     "tensorrt": [TENSORRT, CUDA, CPU],
 }
+_DRIVER_LIBRARIES = ("libcuda.so.1", "libcuda.so", "nvcuda.dll")
 
 
 def requested_providers(provider: str) -> list[str]:
-    """The provider list to hand ONNX Runtime for a user choice, fastest first."""
+    """The provider list to hand ONNX Runtime for a user choice, fastest first.
+
+    "auto" asks for CUDA only when this onnxruntime build has it and an NVIDIA driver is present,
+    so CPU-only machines with onnxruntime-gpu installed neither try nor warn.
+    """
     if provider not in PROVIDER_CHOICES:
         raise InputError(f"--provider: must be one of {list(PROVIDER_CHOICES)} (got {provider!r})")
     if provider == "auto":
-        return [CUDA, CPU] if CUDA in ort.get_available_providers() else [CPU]
+        cuda_possible = CUDA in ort.get_available_providers() and gpu_driver_present()
+        return [CUDA, CPU] if cuda_possible else [CPU]
     return list(_REQUESTS[provider])
 
 
-def fallback_cause() -> str:
-    """The likely reason a GPU provider was asked for but not used, for the one-time warning."""
-    import importlib.metadata as md
+def gpu_driver_present() -> bool:
+    """Whether the NVIDIA driver library (libcuda / nvcuda.dll) can be loaded."""
+    return any(loadable(name) for name in _DRIVER_LIBRARIES)
 
-    installed = {d.metadata["Name"].lower() for d in md.distributions() if d.metadata["Name"]}
-    if {"onnxruntime", "onnxruntime-gpu"} <= installed:
+
+def default_threads() -> int:
+    """Intra-op threads for CPU work: the cores this process may run on (not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def check_in_use(provider: str, requested: list[str], in_use: list[str], strict: bool) -> None:
+    """Warn (once per message) or, with ``strict``, raise ProviderError when the session does not
+    run on the provider asked for."""
+    wanted = requested[0]
+    if wanted == CPU or wanted in in_use:
+        return
+    message = f"asked for {wanted} but the session runs on {in_use[0]}: {fallback_cause(wanted)}"
+    if strict:
+        raise ProviderError(f"--provider {provider}: {message}")
+    # the default warning filter shows one message once per call site, i.e. once per process
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+def installed_ort_packages() -> list[str]:
+    """Which of the onnxruntime packages are installed (normally exactly one)."""
+    installed = []
+    for name in ORT_PACKAGES:
+        try:
+            md.version(name)
+        except md.PackageNotFoundError:
+            continue
+        installed.append(name)
+    return installed
+
+
+def fallback_cause(wanted: str = CUDA) -> str:
+    """The likely reason a GPU provider was asked for but not used, with the fix."""
+    if set(ORT_PACKAGES) <= set(installed_ort_packages()):
         return (
             "both onnxruntime and onnxruntime-gpu are installed and shadow each other: "
             "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"
         )
-    if CUDA not in ort.get_available_providers():
-        return "this onnxruntime build has no CUDA provider: pip install onnxruntime-gpu"
+    if wanted not in ort.get_available_providers():
+        return f"this onnxruntime build has no {wanted}: pip install onnxruntime-gpu"
+    if not gpu_driver_present():
+        return "no NVIDIA driver found (libcuda): this machine has no usable GPU"
+    if wanted == TENSORRT:
+        return "TensorRT libraries (libnvinfer) are missing or mismatched: see `ganedge env`"
     return (
         "CUDA/cuDNN libraries are missing or mismatched (see `ganedge env`); "
         "pip install 'onnxruntime-gpu[cuda,cudnn]' brings matching ones"
     )
+
+
+def loadable(name: str) -> bool:
+    """Whether the dynamic loader can open the shared library ``name``."""
+    if sys.platform != "win32" and name.endswith(".dll"):
+        return False
+    try:
+        ctypes.CDLL(name)
+    except OSError:
+        return False
+    return True

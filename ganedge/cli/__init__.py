@@ -1,7 +1,7 @@
 """The ganedge command line: one module per command, joined here.
 
-The torch side (train, export) is imported inside its command, so ``ganedge --help``, ``info``
-and ``sample`` never load torch.
+The torch side (train, export) is imported inside its command, so ``ganedge --help``, ``sample``,
+``walk``, ``info`` and ``env`` never load torch.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ import typer
 
 from ganedge.cli.export import export
 from ganedge.cli.info import info
+from ganedge.cli.env import env
 from ganedge.cli.sample import sample
 from ganedge.cli.train import train
+from ganedge.cli.walk import walk
 
 app = typer.Typer(
     name="ganedge",
@@ -20,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for command in (train, export, sample, info):
+for command in (train, export, sample, walk, info, env):
     app.command()(command)
 
 

@@ -1,27 +1,110 @@
-"""``ganedge sample``: images from an exported model, as one grid PNG."""
+"""``ganedge sample``: images from a model as a grid PNG and/or one PNG per seed, streamed.
+
+Images are generated ``--batch-size`` at a time and written as they come, so ``-n 100000
+--outdir imgs/`` runs in the memory of one batch. Every input is checked before the first file
+is written, and every file is written atomically.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import typer
 
+from ganedge.cli import options as opt
 from ganedge.cli.common import one_line_errors
-from ganedge.imaging import make_grid, save_png
-from ganedge.providers import PROVIDER_CHOICES
-from ganedge.runtime import load
+from ganedge.errors import InputError
+from ganedge.files import check_writable
+from ganedge.imaging import grid_shape, make_grid, save_png
+from ganedge.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
+from ganedge.runtime import Chunk, GeneratorModel, resolve_seeds
+
+MAX_GRID_IMAGES = 4096  # a bigger grid is too large to look at; per-image files scale instead
+MAX_GRID_PIXELS = 64_000_000
+DEFAULT_GRID = Path("samples.png")
 
 
 @one_line_errors
 def sample(
-    model: Path = typer.Argument(..., help="ONNX model written by `ganedge export`."),
-    n: int = typer.Option(64, "-n", help="Number of images; seeds seed..seed+n-1."),
-    seed: int = typer.Option(0, "--seed", help="First seed."),
-    output: Path = typer.Option(Path("samples.png"), "-o", "--output", help="Grid PNG to write."),
-    provider: str = typer.Option("auto", "--provider", help=f"One of {', '.join(PROVIDER_CHOICES)}."),
+    model: Path = opt.MODEL,
+    n: int = typer.Option(None, "-n", help="Number of images, seeds --seed … --seed+n-1 "
+                                           "[default: 64]."),
+    seed: int = typer.Option(0, "--seed", help="First seed for -n."),
+    seeds: str = typer.Option(None, "--seeds", help="Seeds instead of -n, e.g. 0-63,100,200-209."),
+    output: Path = typer.Option(None, "-o", "--output", help="Grid PNG [default: samples.png "
+                                                             "unless --outdir is given]."),
+    outdir: Path = typer.Option(None, "--outdir", help="Folder for one PNG per seed "
+                                                       "(seed0042.png), streamed."),
+    truncation: float = opt.TRUNCATION,
+    label: int = typer.Option(None, "--label", help="Class id for a conditional model "
+                                                    "[default: seed % num_classes]."),
+    shard_spec: str = typer.Option(None, "--shard", help="i/N: render only the i-th (0-based) "
+                                                         "of N contiguous parts of the seeds."),
+    batch_size: int = opt.BATCH_SIZE,
+    provider: str = opt.PROVIDER,
+    threads: int = opt.THREADS,
+    strict_provider: bool = opt.STRICT_PROVIDER,
+    latent_dim: int = opt.LATENT_DIM,
+    progress: bool = opt.PROGRESS,
 ) -> None:
-    """Sample images from a model and write them as a grid PNG (one seed, one image)."""
-    gen = load(model, provider=provider)
-    images = gen.sample(n, seed=seed)
-    save_png(make_grid(images), output)
-    typer.echo(f"wrote {output} ({len(images)} images, seeds {seed}-{seed + n - 1}, {gen.providers[0]})")
+    """Sample images (one seed, one image) as a grid PNG and/or one PNG per seed."""
+    seed_list = resolve_seeds(n, seed, None if seeds is None else parse_seeds(seeds))
+    if shard_spec is not None:
+        seed_list = shard(seed_list, *parse_shard(shard_spec))
+        if not seed_list:
+            raise InputError(f"--shard: part {shard_spec} of these seeds is empty: use fewer parts")
+    check_truncation(truncation)
+    if batch_size < 1:
+        raise InputError(f"--batch-size: must be at least 1 (got {batch_size})")
+    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim)
+    grid_path = output if output is not None or outdir is not None else DEFAULT_GRID
+    _check_outputs(gen, len(seed_list), grid_path, outdir)
+    chunks = gen.iter_samples(seed_list, truncation, label, batch_size)
+    grid = _stream(chunks, len(seed_list), gen, outdir, truncation, progress,
+                   keep=grid_path is not None)
+    if grid_path is not None:
+        save_png(make_grid(grid), grid_path)
+    written = [str(p) for p in (grid_path, outdir) if p is not None]
+    typer.echo(f"wrote {' and '.join(written)} ({len(seed_list)} images, seeds "
+               f"{format_seeds(seed_list)}, ψ {truncation:g}, {gen.providers[0]})")
+
+
+def _check_outputs(gen: GeneratorModel, count: int, grid_path: Path | None,
+                   outdir: Path | None) -> None:
+    if grid_path is not None:
+        check_writable(grid_path, "-o")
+        h, w, c = gen.image_shape
+        rows, cols = grid_shape(count)
+        pixels = rows * cols * (h + 2) * (w + 2)
+        if count > MAX_GRID_IMAGES or pixels > MAX_GRID_PIXELS:
+            raise InputError(f"-o: a grid of {count} images is too large to look at (at most "
+                             f"{MAX_GRID_IMAGES} images, {MAX_GRID_PIXELS // 1_000_000} MP): "
+                             "write one PNG per seed with --outdir, or lower -n")
+    if outdir is not None:
+        if outdir.exists() and not outdir.is_dir():
+            raise InputError(f"--outdir: {str(outdir)!r} is a file: give a folder")
+        # an existing folder must take new files; a new one must be creatable in its parent
+        check_writable(outdir / "seed0000.png" if outdir.is_dir() else outdir, "--outdir")
+
+
+def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Path | None,
+            truncation: float, show: bool, keep: bool) -> np.ndarray | None:
+    """Write each chunk's per-seed files as it comes; keep the images only for a grid."""
+    kept = np.empty((count, *gen.image_shape), np.uint8) if keep else None
+    if outdir is not None:
+        outdir.mkdir(exist_ok=True)
+    row = 0
+    with opt.progress_bar(show) as bar:
+        task = bar.add_task("sampling", total=count)
+        for seed_chunk, images in chunks:
+            if outdir is not None:
+                for s, image in zip(seed_chunk, images):
+                    save_png(image, outdir / f"seed{s:04d}.png",
+                             {"ganedge.seed": str(s), "ganedge.truncation": f"{truncation:g}"})
+            if kept is not None:
+                kept[row : row + len(images)] = images
+            row += len(images)
+            bar.advance(task, len(images))
+    return kept

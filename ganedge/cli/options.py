@@ -1,0 +1,52 @@
+"""Options shared by the commands that load a model (sample, walk, info), and their progress bar."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+
+from ganedge.providers import PROVIDER_CHOICES
+from ganedge.runtime import GeneratorModel, load
+
+MODEL = typer.Argument(None, help="ONNX model written by `ganedge export` "
+                                  "(default: the bundled digits model).", show_default=False)
+PROVIDER = typer.Option("auto", "--provider", help=f"One of {', '.join(PROVIDER_CHOICES)}.")
+THREADS = typer.Option(None, "--threads", help="ONNX Runtime intra-op threads "
+                                               "(default: the cores this process may use).")
+STRICT_PROVIDER = typer.Option(False, "--strict-provider",
+                               help="Fail instead of warning when the session does not run on "
+                                    "the provider asked for.")
+LATENT_DIM = typer.Option(None, "--latent-dim", help="Latent size of a third-party ONNX "
+                                                     "generator that has no ganedge contract.")
+PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")
+BATCH_SIZE = typer.Option(64, "--batch-size", help="Images per session run (does not change "
+                                                   "any image).")
+TRUNCATION = typer.Option(1.0, "--truncation", "--psi",
+                          help="ψ in [0, 1]: z' = ψ·z pulls latents toward the prior's mean "
+                               "(zero); 1 is none, lower is cleaner but less varied.")
+
+
+def open_model(model: Path | None, provider: str, threads: int | None, strict: bool,
+               latent_dim: int | None) -> GeneratorModel:
+    """Load the model; a provider fallback warning becomes one ``warning: …`` line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        gen = load(model, provider=provider, threads=threads, strict_provider=strict,
+                   latent_dim=latent_dim)
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    return gen
+
+
+def progress_bar(enabled: bool) -> Progress:
+    """A rich progress bar on stderr (stdout stays for the result line)."""
+    console = Console(stderr=True)
+    # off when stderr is not a terminal: logs and pipes get the result line, not bar residue
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                    disable=not enabled or not console.is_terminal, transient=True)
