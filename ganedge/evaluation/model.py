@@ -28,14 +28,14 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
     Example:
         >>> print(evaluate_model("runs/x/model.onnx", "digits").format())   # doctest: +SKIP
     """
+    if n is not None and n < 2:
+        raise InputError(f"-n: must be at least 2 (got {n})")
     gen = load(path, provider=provider)
     c = gen.contract
     if c.height != c.width:
         raise InputError(f"model: images are {c.height}x{c.width}; evaluation needs square images")
     evaluator = Evaluator(data, c.height, c.channels, config, inception_range, provider)
     count = evaluator.n_heldout if n is None else n
-    if count < 2:
-        raise InputError(f"-n: must be at least 2 (got {count})")
     labels = np.arange(count, dtype=np.int64) % c.num_classes if c.conditional else None
     images = _sample(gen, count, seed, labels)
     used = labels if evaluator.labeled else None
