@@ -123,8 +123,9 @@ def load_folder(root: Path, image_size: int, channels: int | None = None) -> Ima
     pictures = _uniform_channels([image for _, image in good], root, channels)
     images = np.stack([_to_float_chw(_fit(p, image_size)) for p in pictures])
     labels, names = _folder_labels(root, [path for path, _ in good])
+    resized = any(p.size != (image_size, image_size) for p in pictures)
     return ImageDataset(images, labels, names, skipped=len(files) - len(good),
-                        resize_filter="lanczos")
+                        resize_filter="lanczos" if resized else "none")
 
 
 def load_npz(path: Path, image_size: int) -> ImageDataset:

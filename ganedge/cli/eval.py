@@ -24,7 +24,7 @@ def eval_command(
     n: int = typer.Option(None, "-n", help="Images to sample (default: size of the held-out real split)."),
     seed: int = typer.Option(0, "--seed", help="First sampling seed; seeds seed..seed+n-1."),
     eval_seed: int = typer.Option(0, "--eval-seed", help="Seed of the real split, feature network and KID subsets."),
-    channels: int = typer.Option(None, "--channels", help="Convert data (and --images) to 1 or 3 channels."),
+    channels: int = typer.Option(None, "--channels", help="Channels (1 or 3) for --images and the data beside them; a model sets its own."),
     image_size: int = typer.Option(32, "--image-size", help="Image side for --images (a model sets its own)."),
     inception: Path = typer.Option(None, "--inception", help="Local Inception .onnx for FID (never downloaded)."),
     inception_range: str = typer.Option("0,1", "--inception-range", help="Input range of those weights: 0,1 | -1,1 | 0,255."),

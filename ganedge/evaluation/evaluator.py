@@ -24,7 +24,7 @@ import numpy as np
 from ganedge.datasets import ImageDataset, load_dataset
 from ganedge.errors import InputError
 from ganedge.evaluation.config import EvalConfig
-from ganedge.evaluation.featnet import FeatureNetwork, feature_network
+from ganedge.evaluation.featnet import feature_network
 from ganedge.evaluation.frechet import frechet_distance_features, kernel_distance
 from ganedge.evaluation.images import FEATURE_RESIZE, as_uint8_nhwc, feature_input
 from ganedge.evaluation.inception import OnnxFeatures
@@ -147,16 +147,21 @@ class Evaluator:
                                                         cfg.kid_subset_size, cfg.seed)[0]
         return scores, missing
 
+    @functools.cached_property
+    def heldout_accuracy(self) -> float | None:
+        """The classifier's accuracy on the held-out real split; None for unlabeled data."""
+        if not self.labeled:
+            return None
+        x = feature_input(self.real_heldout, self.config.feature_size)
+        return float((self.net.probabilities(x).argmax(axis=1) == self.labels_heldout).mean())
+
     def _net_protocol(self) -> dict[str, Any]:
-        net: FeatureNetwork = self.net
-        info: dict[str, Any] = {"kind": net.kind, "hash": net.digest[:16], "cached": net.cached,
-                                "dims": self.ref_features.shape[1],
+        info: dict[str, Any] = {"kind": self.net.kind, "hash": self.net.digest[:16],
+                                "cached": self.net.cached, "dims": self.ref_features.shape[1],
                                 "scale": "unit mean variance on the reference",
                                 "input": f"{self.config.feature_size}x{self.config.feature_size}"}
-        if self.labeled:
-            x = feature_input(self.real_heldout, self.config.feature_size)
-            accuracy = (self.net.probabilities(x).argmax(axis=1) == self.labels_heldout).mean()
-            info["heldout_accuracy"] = round(float(accuracy), 4)
+        if self.heldout_accuracy is not None:
+            info["heldout_accuracy"] = round(self.heldout_accuracy, 4)
         return info
 
     def _inception_protocol(self) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from ganedge.datasets import load_dataset
 from ganedge.errors import InputError
@@ -117,3 +118,20 @@ def test_wrong_image_shape_is_an_input_error(digits_evaluator: Evaluator) -> Non
         digits_evaluator.evaluate(np.zeros((20, 16, 16, 1), np.uint8))
     with pytest.raises(InputError, match=r"fake images: expected uint8 NHWC or float NCHW"):
         digits_evaluator.evaluate(np.zeros((20, 32, 32, 1), np.int32))
+
+
+
+def test_labeled_image_folder_trains_a_classifier_over_its_classes(tmp_path: Path) -> None:
+    data = load_dataset("digits", 16)
+    pixels = to_uint8_nhwc(data.images)[..., 0]  # (N, 16, 16)
+    for label in (0, 1, 7):
+        folder = tmp_path / f"class{label}"
+        folder.mkdir()
+        for i in np.flatnonzero(data.labels == label)[:40]:
+            Image.fromarray(pixels[i]).save(folder / f"{i}.png")
+    sevens = pixels[data.labels == 7][40:70, :, :, None]
+    result = evaluate_images(sevens, tmp_path, config=EvalConfig(kid_subsets=3, epochs=10))
+    assert result["modes covered"].floor == 3 and result["modes covered"].value == 1
+    assert result.missing_modes == ("class0", "class1")
+    assert result.protocol["n_real"] + result.protocol["n_floor"] == 120
+    assert result.protocol["resize"]["data"] == "none"
