@@ -30,6 +30,7 @@ def eval_command(
     inception_range: str = typer.Option("0,1", "--inception-range", help="Input range of those weights: 0,1 | -1,1 | 0,255."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     output: Path = typer.Option(None, "-o", "--output", help="Also write the result as JSON here."),
+    grid: Path = typer.Option(None, "--grid", help="Also write a PNG: one row of samples per class (modes)."),
     provider: str = typer.Option("auto", "--provider", help=f"One of {', '.join(PROVIDER_CHOICES)}."),
 ) -> None:
     """FD, KID, precision/recall/density/coverage and modes, beside the real-vs-real floor."""
@@ -40,22 +41,23 @@ def eval_command(
     with Console(stderr=True).status("evaluating (sampling, feature network, metrics)…"):
         if model is not None:
             result = evaluate_model(model, data, n=n, seed=seed, config=config, provider=provider,
-                                    inception_range=inception_range)
+                                    inception_range=inception_range, grid=grid)
         else:
-            result = _evaluate_files(images, data, image_size, channels, config)
+            result = _evaluate_files(images, data, image_size, channels, config, grid)
     if output is not None:
         with atomic_path(output, "--output") as tmp:
             tmp.write_text(result.to_json() + "\n")
     typer.echo(result.to_json() if as_json else result.format())
     if not as_json:
+        written = [str(path) for path in (output, grid) if path is not None]
         typer.echo(f"took {time.perf_counter() - started:.1f} s"
-                   + (f"; wrote {output}" if output is not None else ""))
+                   + (f"; wrote {', '.join(written)}" if written else ""))
 
 
 def _evaluate_files(images: Path, data: str, image_size: int, channels: int | None,
-                    config: EvalConfig) -> EvalResult:
+                    config: EvalConfig, grid: Path | None) -> EvalResult:
     try:
         fakes = load_dataset(images, image_size, channels)
     except InputError as exc:
         raise InputError(str(exc).replace("--data:", "--images:", 1)) from None
-    return evaluate_images(fakes.images, data, config=config)
+    return evaluate_images(fakes.images, data, config=config, grid=grid)

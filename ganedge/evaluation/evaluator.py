@@ -31,8 +31,10 @@ from ganedge.evaluation.inception import OnnxFeatures
 from ganedge.evaluation.manifold import manifold_metrics
 from ganedge.evaluation.modes import mode_stats
 from ganedge.evaluation.result import EvalResult, Figure
+from ganedge.imaging import make_grid, save_png
 
 LOWER, HIGHER = "lower", "higher"
+GRID_PER_CLASS = 8  # images per class row in the mode grid
 
 
 class Evaluator:
@@ -90,6 +92,24 @@ class Evaluator:
         protocol = {**self.protocol(len(fakes)), **(extra_protocol or {})}
         names = self.dataset.class_names
         return EvalResult(figures, tuple(names[c] for c in missing), bool(missing), protocol)
+
+    def mode_grid(self, images: np.ndarray, per_class: int = GRID_PER_CLASS) -> np.ndarray:
+        """A (rows, cols, C) uint8 picture of generated images (uint8 NHWC or float NCHW).
+
+        Labeled data: row c holds up to ``per_class`` images the classifier confidently calls
+        class c, most confident first; a missing mode is an empty row. Unlabeled: a plain grid.
+        """
+        fakes = self._check(as_uint8_nhwc(images, "fake images"), None)
+        if not self.labeled:
+            return make_grid(fakes[: per_class * per_class])
+        probs = self.net.probabilities(feature_input(fakes, self.config.feature_size))
+        cells = np.zeros((self.dataset.num_classes, per_class, *fakes.shape[1:]), np.uint8)
+        sure = probs.max(axis=1) >= self.config.mode_confidence
+        for c in range(self.dataset.num_classes):
+            members = np.flatnonzero(sure & (probs.argmax(axis=1) == c))
+            best = members[np.argsort(-probs[members, c], kind="stable")][:per_class]
+            cells[c, : len(best)] = fakes[best]
+        return make_grid(cells.reshape(-1, *fakes.shape[1:]), cols=per_class)
 
     def protocol(self, n_fake: int) -> dict[str, Any]:
         """How the figures are made: sizes, splits, feature network, filters, seeds, versions."""
@@ -178,18 +198,22 @@ _BETTER = {"FD": LOWER, "KID": LOWER, "precision": HIGHER, "recall": HIGHER, "de
 
 
 def evaluate_images(images: np.ndarray, data: str | Path | ImageDataset = "digits",
-                    fake_labels: np.ndarray | None = None,
-                    config: EvalConfig | None = None) -> EvalResult:
+                    fake_labels: np.ndarray | None = None, config: EvalConfig | None = None,
+                    grid: str | Path | None = None) -> EvalResult:
     """Score generated images (uint8 NHWC or float NCHW in [-1, 1]) against a real dataset.
 
     The data is loaded at the images' size and channel count. For repeated calls on one dataset
-    (a training callback) build an :class:`Evaluator` once and call ``evaluate``.
+    (a training callback) build an :class:`Evaluator` once and call ``evaluate``. ``grid``:
+    also write :meth:`Evaluator.mode_grid` there as PNG.
     """
     fakes = as_uint8_nhwc(images, "fake images")
     if fakes.shape[1] != fakes.shape[2]:
         raise InputError(f"fake images: must be square (got {fakes.shape[1]}x{fakes.shape[2]})")
     evaluator = Evaluator(data, fakes.shape[1], fakes.shape[3], config)
-    return evaluator.evaluate(fakes, fake_labels)
+    result = evaluator.evaluate(fakes, fake_labels)
+    if grid is not None:
+        save_png(evaluator.mode_grid(fakes), grid)
+    return result
 
 
 def _dataset(data: str | Path | ImageDataset, image_size: int, channels: int) -> ImageDataset:

@@ -11,7 +11,7 @@ from ganedge.errors import InputError
 from ganedge.evaluation.config import EvalConfig
 from ganedge.evaluation.evaluator import Evaluator
 from ganedge.evaluation.result import EvalResult
-from ganedge.imaging import to_uint8_nhwc
+from ganedge.imaging import save_png, to_uint8_nhwc
 from ganedge.runtime import GeneratorModel, load
 
 BATCH_SIZE = 64
@@ -19,11 +19,13 @@ BATCH_SIZE = 64
 
 def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
                    n: int | None = None, seed: int = 0, config: EvalConfig | None = None,
-                   provider: str = "auto", inception_range: str = "0,1") -> EvalResult:
+                   provider: str = "auto", inception_range: str = "0,1",
+                   grid: str | Path | None = None) -> EvalResult:
     """Sample ``n`` images (seeds seed..seed+n-1; default: as many as the held-out real split)
     from an exported model and score them against ``data``.
 
     Conditional models are asked for classes 0, 1, …, K-1 in turn, and "label accuracy" is added.
+    ``grid``: also write the samples' mode grid (one row per class) there as PNG.
 
     Example:
         >>> print(evaluate_model("runs/x/model.onnx", "digits").format())   # doctest: +SKIP
@@ -41,7 +43,10 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
     used = labels if evaluator.labeled else None
     stamp = {"model": str(path), "fake_seeds": f"{seed}-{seed + count - 1}",
              "provider": gen.providers[0]}
-    return evaluator.evaluate(images, used, extra_protocol=stamp)
+    result = evaluator.evaluate(images, used, extra_protocol=stamp)
+    if grid is not None:
+        save_png(evaluator.mode_grid(images), grid)
+    return result
 
 
 def _sample(gen: GeneratorModel, n: int, seed: int, labels: np.ndarray | None) -> np.ndarray:

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from ganedge.datasets import load_dataset
 from ganedge.imaging import to_uint8_nhwc
@@ -28,8 +29,11 @@ def test_eval_model_prints_figures_floor_and_protocol(exported_model: Path, tmp_
 def test_eval_images_from_npz(tmp_path: Path) -> None:
     data = load_dataset("digits", 32)
     np.savez(tmp_path / "fakes.npz", images=to_uint8_nhwc(data.images[data.labels == 7]))
-    result = json.loads(run_cli("eval", "--images", str(tmp_path / "fakes.npz"), "--json").stdout)
+    result = json.loads(run_cli("eval", "--images", str(tmp_path / "fakes.npz"), "--json",
+                                "--grid", str(tmp_path / "modes.png")).stdout)
     assert result["figures"]["modes covered"]["value"] == 1 and result["collapse"] is True
+    with Image.open(tmp_path / "modes.png") as grid:
+        assert grid.size == (8 * 34 + 2, 10 * 34 + 2)
 
 
 @pytest.mark.parametrize("args, message", [

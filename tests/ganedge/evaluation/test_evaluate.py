@@ -7,6 +7,7 @@ from PIL import Image
 from ganedge.datasets import load_dataset
 from ganedge.errors import InputError
 from ganedge.evaluation import EvalConfig, Evaluator, evaluate_images
+from ganedge.evaluation.images import feature_input
 from ganedge.imaging import to_uint8_nhwc
 
 FIGURES = ["FD", "KID", "precision", "recall", "density", "coverage", "modes covered",
@@ -135,3 +136,16 @@ def test_labeled_image_folder_trains_a_classifier_over_its_classes(tmp_path: Pat
     assert result.missing_modes == ("class0", "class1")
     assert result.protocol["n_real"] + result.protocol["n_floor"] == 120
     assert result.protocol["resize"]["data"] == "none"
+
+
+def test_mode_grid_has_one_row_per_class_and_empty_rows_for_missing_modes(
+        digits_evaluator: Evaluator) -> None:
+    ref = digits_evaluator
+    x = feature_input(ref.real_heldout, ref.config.feature_size)
+    # held-out images the classifier calls 3, so only row 3 can fill
+    threes = ref.real_heldout[ref.net.probabilities(x).argmax(axis=1) == 3]
+    grid = ref.mode_grid(threes, per_class=4)
+    # 10 rows × 4 columns of 32-px cells with 2-px padding
+    assert grid.shape == (10 * 34 + 2, 4 * 34 + 2, 1)
+    rows = [grid[2 + r * 34 : 34 + r * 34] for r in range(10)]
+    assert [int(row.max() > 0) for row in rows] == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
