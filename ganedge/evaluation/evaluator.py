@@ -52,9 +52,9 @@ class Evaluator:
         self.real_ref, self.real_heldout = real[reference], real[heldout]
         self.labels_ref = None if labels is None else labels[reference]
         self.labels_heldout = None if labels is None else labels[heldout]
-        self.net = feature_network(feature_input(self.real_ref, self.config.feature_size),
-                                   self.labels_ref, self.dataset.num_classes, self.config)
-        raw = self.net.features(feature_input(self.real_ref, self.config.feature_size))
+        x_ref = feature_input(self.real_ref, self.config.feature_size)  # (N, C, F, F) in [-1, 1]
+        self.net = feature_network(x_ref, self.labels_ref, self.dataset.num_classes, self.config)
+        raw = self.net.features(x_ref)
         # unit mean variance on the reference, so FD and KID read alike across datasets
         self.feature_scale = float(np.sqrt(raw.var(axis=0).mean())) or 1.0
         self.ref_features = raw / self.feature_scale
