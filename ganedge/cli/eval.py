@@ -12,7 +12,7 @@ from ganedge.cli.common import one_line_errors
 from ganedge.datasets import load_dataset
 from ganedge.errors import InputError
 from ganedge.evaluation import EvalConfig, EvalResult, evaluate_images, evaluate_model
-from ganedge.files import atomic_path
+from ganedge.files import atomic_path, check_writable
 from ganedge.providers import PROVIDER_CHOICES
 
 
@@ -36,6 +36,9 @@ def eval_command(
     """FD, KID, precision/recall/density/coverage and modes, beside the real-vs-real floor."""
     if (model is None) == (images is None):
         raise InputError("model/--images: give a model file or --images, exactly one of them")
+    for path, what in ((output, "--output"), (grid, "--grid")):
+        if path is not None:
+            check_writable(path, what)
     config = EvalConfig(seed=eval_seed, inception=inception)
     started = time.perf_counter()
     with Console(stderr=True).status("evaluating (sampling, feature network, metrics)…"):

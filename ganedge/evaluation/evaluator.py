@@ -44,6 +44,9 @@ class Evaluator:
                  config: EvalConfig | None = None, inception_range: str = "0,1",
                  provider: str = "auto") -> None:
         self.config = config or EvalConfig()
+        # the Inception file is checked first, before seconds of work could be wasted
+        self.inception = (None if self.config.inception is None else
+                          OnnxFeatures(self.config.inception, inception_range, provider))
         self.data_name = data if isinstance(data, (str, Path)) else "<ImageDataset>"
         self.dataset = _dataset(data, image_size, channels)
         reference, heldout = _split(len(self.dataset.images), self.config)
@@ -58,8 +61,6 @@ class Evaluator:
         # unit mean variance on the reference, so FD and KID read alike across datasets
         self.feature_scale = float(np.sqrt(raw.var(axis=0).mean())) or 1.0
         self.ref_features = raw / self.feature_scale
-        self.inception = (None if self.config.inception is None else
-                          OnnxFeatures(self.config.inception, inception_range, provider))
         self.ref_inception = None if self.inception is None else self.inception(self.real_ref)
 
     @property

@@ -37,22 +37,25 @@ def test_eval_images_from_npz(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--data", "mnist"], "error: --data: no dataset, folder or .npz file named 'mnist': "
-                          "give digits, an image folder or a .npz file"),
-    (["--data", "{empty}"], "error: --data: folder '{empty}' holds no png/jpg/jpeg/webp/bmp "
-                            "images: point it at a folder of images"),
+    (["{model}", "--data", "mnist"], "error: --data: no dataset, folder or .npz file named "
+                                     "'mnist': give digits, an image folder or a .npz file"),
+    (["{model}", "--data", "{empty}"], "error: --data: folder '{empty}' holds no "
+                                       "png/jpg/jpeg/webp/bmp images: point it at a folder of images"),
+    (["--images", "{empty}"], "error: --images: folder '{empty}' holds no png/jpg/jpeg/webp/bmp "
+                              "images: point it at a folder of images"),
     ([], "error: model/--images: give a model file or --images, exactly one of them"),
     (["{model}", "-n", "1"], "error: -n: must be at least 2 (got 1)"),
+    (["{model}", "-o", "{empty}/no/r.json"], "error: --output: folder '{empty}/no' does not "
+                                             "exist: create it first"),
+    (["{model}", "--inception", "{empty}/i.onnx"], "error: --inception: '{empty}/i.onnx' does "
+     "not exist: give a local Inception .onnx file (ganedge never downloads weights)"),
 ])
 def test_bad_input_is_one_line(exported_model: Path, tmp_path: Path, args: list[str],
                                message: str) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     fill = {"empty": empty, "model": exported_model}
-    args = [a.format(**fill) for a in args]
-    if args[:1] != ["{model}"] and "--data" in args:
-        args = [str(exported_model), *args]
-    result = run_cli("eval", *args, check=False)
+    result = run_cli("eval", *[a.format(**fill) for a in args], check=False)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [message.format(**fill)]
     assert result.stdout == ""
