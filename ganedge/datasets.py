@@ -1,6 +1,18 @@
 """Image datasets as numpy arrays, torch-free so that both training and evaluation read them.
 
-Images come back as (N, C, S, S) float32 in [-1, 1]; labels as (N,) int64 or None.
+Images come back as (N, C, S, S) float32 in [-1, 1]; labels as (N,) int64 or None. A spec is one of:
+
+- ``digits``: scikit-learn's 1,797 handwritten digits (grayscale, labels 0-9).
+- an image folder: every png/jpg/jpeg/webp/bmp below it, read recursively. When every image sits
+  in a direct subfolder and there are at least two of them, the subfolder names are the classes.
+  Each image is resized so its shorter side is S (Lanczos) and center-cropped to S×S.
+- a ``.npz`` file: ``images`` (or the file's only array) shaped (N, H, W) grayscale,
+  (N, H, W, C) or (N, C, H, W) with C in {1, 3, 4} (alpha dropped); uint8 in [0, 255] or float in
+  [0, 1] or [-1, 1]; optional ``labels`` (N,) non-negative ints and ``class_names`` (K,) str.
+  Images that are not S×S are resized and cropped like folder images.
+
+``channels`` (1 or 3) converts every image to that many channels (luminance or repeated gray);
+without it a folder that mixes grayscale and colour images is an error.
 
 Example:
     >>> data = load_dataset("digits", image_size=32)      # doctest: +SKIP
@@ -10,7 +22,11 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
+import zipfile
+from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -18,6 +34,10 @@ from PIL import Image
 from ganedge.errors import InputError, MissingExtraError
 
 BUILTIN = ("digits",)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")  # PIL modes read as one channel
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601-2, as PIL's convert("L")
+SPEC_HINT = "give digits, an image folder or a .npz file"
 
 
 @dataclass(frozen=True)
@@ -28,6 +48,7 @@ class ImageDataset:
     labels: np.ndarray | None
     class_names: tuple[str, ...]
     skipped: int = 0  # unreadable files left out
+    resize_filter: str = "none"  # PIL filter that brought images to S×S ("none": already S×S)
 
     @property
     def num_classes(self) -> int:
@@ -35,35 +56,232 @@ class ImageDataset:
         return len(self.class_names) if self.labels is not None else 0
 
 
+def load_dataset(spec: str | Path, image_size: int, channels: int | None = None) -> ImageDataset:
+    """A dataset by name (``digits``), image folder or ``.npz`` file, as S×S images.
+
+    ``channels`` (1 or 3), when given, converts every image to that many channels.
+    """
+    if image_size < 1:
+        raise InputError(f"image_size: must be at least 1 (got {image_size})")
+    if channels not in (None, 1, 3):
+        raise InputError(f"--channels: must be 1 or 3 (got {channels})")
+    spec_str = str(spec)
+    path = Path(spec_str)
+    if spec_str == "digits":
+        data = load_digits(image_size)
+    elif path.is_dir():
+        data = load_folder(path, image_size, channels)
+    elif path.suffix.lower() == ".npz" and path.is_file():
+        data = load_npz(path, image_size)
+    else:
+        raise InputError(f"--data: no dataset, folder or .npz file named {spec_str!r}: {SPEC_HINT}")
+    return _with_channels(data, channels)
+
+
 def load_digits(image_size: int = 32) -> ImageDataset:
     """scikit-learn's 1,797 8×8 handwritten digits (white on black), resized bilinearly."""
-    try:
-        from sklearn.datasets import load_digits as sk_load_digits
-    except ImportError:
+    pixels, target = _digits_arrays()
+    # pixel values are 0..16
+    small = (pixels.reshape(-1, 8, 8) / 16.0).astype(np.float32)
+    images = np.stack([_resize(img, image_size) for img in small])[:, None]
+    return ImageDataset(images * 2 - 1, target.astype(np.int64),
+                        tuple(str(d) for d in range(10)), resize_filter="bilinear")
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """(1797, 64) pixels and (1797,) targets of scikit-learn's digits.
+
+    Read straight from the CSV that scikit-learn ships when it is where ``load_digits`` reads
+    it, which skips importing scikit-learn and SciPy (seconds per CLI call); else through it.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
         raise MissingExtraError(
             "the digits dataset needs scikit-learn: pip install 'ganedge[train]'"
-        ) from None
-    digits = sk_load_digits()
-    # pixel values are 0..16
-    small = (digits.images / 16.0).astype(np.float32)
-    images = np.stack([_resize(img, image_size) for img in small])[:, None]
-    return ImageDataset(images * 2 - 1, digits.target.astype(np.int64),
-                        tuple(str(d) for d in range(10)))
-
-
-def load_dataset(spec: str, image_size: int, channels: int | None = None) -> ImageDataset:
-    """A dataset by name (``digits``); ``channels`` (if given) must match the data's."""
-    if spec != "digits":
-        raise InputError(f"--data: unknown dataset {spec!r}: choose one of {list(BUILTIN)}")
-    data = load_digits(image_size)
-    if channels is not None and channels != data.images.shape[1]:
-        raise InputError(
-            f"channels: {spec} has {data.images.shape[1]} channel(s) (got {channels}); match it"
         )
-    return data
+    for folder in spec.submodule_search_locations or []:
+        csv = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if csv.is_file():
+            table = np.loadtxt(csv, delimiter=",")
+            return table[:, :-1], table[:, -1]
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    digits = sk_load_digits()
+    return digits.data, digits.target
+
+
+def load_folder(root: Path, image_size: int, channels: int | None = None) -> ImageDataset:
+    """Every image below ``root``; subfolder names become labels when all images sit in one."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise InputError(f"--data: folder {str(root)!r} holds no {'/'.join(s[1:] for s in IMAGE_SUFFIXES)} "
+                         "images: point it at a folder of images")
+    read = [(path, _read_image(path)) for path in files]
+    good = [(path, image) for path, image in read if image is not None]
+    if not good:
+        raise InputError(f"--data: none of the {len(files)} images in {str(root)!r} could be read")
+    pictures = _uniform_channels([image for _, image in good], root, channels)
+    images = np.stack([_to_float_chw(_fit(p, image_size)) for p in pictures])
+    labels, names = _folder_labels(root, [path for path, _ in good])
+    resized = any(p.size != (image_size, image_size) for p in pictures)
+    return ImageDataset(images, labels, names, skipped=len(files) - len(good),
+                        resize_filter="lanczos" if resized else "none")
+
+
+def load_npz(path: Path, image_size: int) -> ImageDataset:
+    """Images (and optional labels / class names) from a ``.npz`` file; see the module docs."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise InputError(f"--data: cannot read {str(path)!r} as .npz ({exc}): save it with "
+                         "numpy.savez(path, images=..., labels=...)") from None
+    images = _npz_images(arrays, path)
+    labels = _npz_labels(arrays, len(images), path)
+    names = _npz_class_names(arrays, labels, path)
+    if images.shape[-2:] == (image_size, image_size):
+        return ImageDataset(images, labels, names)
+    pictures = [_to_pil(image) for image in images]
+    resized = np.stack([_to_float_chw(_fit(p, image_size)) for p in pictures])
+    return ImageDataset(resized, labels, names, resize_filter="lanczos")
 
 
 def _resize(image: np.ndarray, size: int) -> np.ndarray:
     """Bilinear resize of one (H, W) float image in [0, 1] to (size, size)."""
     resized = Image.fromarray(image, mode="F").resize((size, size), Image.Resampling.BILINEAR)
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def _read_image(path: Path) -> Image.Image | None:
+    """The decoded image as "L" or "RGB", or None when it cannot be read."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.convert("L" if image.mode in GRAY_MODES else "RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def _uniform_channels(pictures: list[Image.Image], root: Path,
+                      channels: int | None) -> list[Image.Image]:
+    """All pictures in one mode: the one of ``channels`` if given, else the only one present."""
+    counts = Counter(p.mode for p in pictures)
+    if channels is not None:
+        mode = "L" if channels == 1 else "RGB"
+        return [p if p.mode == mode else p.convert(mode) for p in pictures]
+    if len(counts) > 1:
+        raise InputError(f"--data: folder {str(root)!r} mixes {counts['L']} grayscale and "
+                         f"{counts['RGB']} RGB images: pass --channels 1 or --channels 3")
+    return pictures
+
+
+def _fit(picture: Image.Image, size: int) -> Image.Image:
+    """Resize so the shorter side is ``size`` (Lanczos), then center-crop to size×size."""
+    w, h = picture.size
+    scale = size / min(w, h)
+    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    if (new_w, new_h) != (w, h):
+        picture = picture.resize((new_w, new_h), Image.Resampling.LANCZOS)
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    return picture.crop((left, top, left + size, top + size))
+
+
+def _to_float_chw(picture: Image.Image) -> np.ndarray:
+    """(C, S, S) float32 in [-1, 1] from an "L" or "RGB" picture."""
+    pixels = np.asarray(picture, dtype=np.float32)
+    pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    return pixels / 127.5 - 1.0
+
+
+def _to_pil(image: np.ndarray) -> Image.Image:
+    """A picture from one (C, H, W) float image in [-1, 1]."""
+    pixels = np.clip(np.rint((image + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels[0] if len(pixels) == 1 else pixels.transpose(1, 2, 0))
+
+
+def _folder_labels(root: Path, files: list[Path]) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    """Labels from class subfolders when every file sits directly in one of ≥2 subfolders."""
+    parents = [path.parent for path in files]
+    if any(parent.parent != root for parent in parents):
+        return None, ()
+    names = tuple(sorted({parent.name for parent in parents}))
+    if len(names) < 2:
+        return None, ()
+    index = {name: i for i, name in enumerate(names)}
+    return np.array([index[parent.name] for parent in parents], np.int64), names
+
+
+def _npz_images(arrays: dict[str, np.ndarray], path: Path) -> np.ndarray:
+    """(N, C, H, W) float32 in [-1, 1] from the file's image array."""
+    if "images" in arrays:
+        raw = arrays["images"]
+    elif len(arrays) == 1:
+        raw = next(iter(arrays.values()))
+    else:
+        raise InputError(f"--data: {str(path)!r} has no 'images' array (got {sorted(arrays)}): "
+                         "save images under the key 'images'")
+    return _scale(_to_nchw(raw, path), path)
+
+
+def _to_nchw(raw: np.ndarray, path: Path) -> np.ndarray:
+    if raw.ndim == 3:
+        return raw[:, None]
+    if raw.ndim == 4 and raw.shape[-1] in (1, 3, 4):
+        raw = raw.transpose(0, 3, 1, 2)
+    if raw.ndim == 4 and raw.shape[1] in (1, 3, 4):
+        return raw[:, :3]
+    raise InputError(f"--data: images in {str(path)!r} must be (N, H, W), (N, H, W, C) or "
+                     f"(N, C, H, W) with C in 1, 3, 4 (got {raw.shape})")
+
+
+def _scale(raw: np.ndarray, path: Path) -> np.ndarray:
+    """Map uint8 [0, 255], float [0, 1] or float [-1, 1] to float32 [-1, 1]."""
+    if len(raw) == 0:
+        raise InputError(f"--data: {str(path)!r} holds no images: save at least one")
+    if raw.dtype == np.uint8:
+        return raw.astype(np.float32) / 127.5 - 1.0
+    if not np.issubdtype(raw.dtype, np.floating):
+        raise InputError(f"--data: images in {str(path)!r} must be uint8 or float (got {raw.dtype})")
+    low, high = float(raw.min()), float(raw.max())
+    if low < -1.0 or high > 1.0 or not np.isfinite(raw).all():
+        raise InputError(f"--data: float images in {str(path)!r} must lie in [0, 1] or [-1, 1] "
+                         f"(got {low:g}..{high:g}): rescale them or save uint8")
+    raw = raw.astype(np.float32)
+    return raw if low < 0 else raw * 2.0 - 1.0
+
+
+def _npz_labels(arrays: dict[str, np.ndarray], n: int, path: Path) -> np.ndarray | None:
+    if "labels" not in arrays:
+        return None
+    labels = arrays["labels"]
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
+        raise InputError(f"--data: 'labels' in {str(path)!r} must be {n} non-negative ints "
+                         f"(got {labels.dtype} {labels.shape})")
+    return labels.astype(np.int64)
+
+
+def _npz_class_names(arrays: dict[str, np.ndarray], labels: np.ndarray | None,
+                     path: Path) -> tuple[str, ...]:
+    if labels is None:
+        return ()
+    count = int(labels.max()) + 1
+    if "class_names" not in arrays:
+        return tuple(str(i) for i in range(count))
+    names = tuple(str(name) for name in arrays["class_names"])
+    if len(names) < count:
+        raise InputError(f"--data: 'class_names' in {str(path)!r} names {len(names)} classes but "
+                         f"labels go up to {count - 1}: name every class")
+    return names
+
+
+def _with_channels(data: ImageDataset, channels: int | None) -> ImageDataset:
+    """The dataset converted to ``channels`` (1: luminance, 3: repeated gray) when given."""
+    have = data.images.shape[1]
+    if channels is None or channels == have:
+        return data
+    if channels == 3:
+        images = np.repeat(data.images, 3, axis=1)
+    else:
+        images = np.einsum("nchw,c->nhw", data.images, LUMA)[:, None]
+    return ImageDataset(images.astype(np.float32), data.labels, data.class_names, data.skipped,
+                        data.resize_filter)

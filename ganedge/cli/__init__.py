@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from ganedge.cli.eval import eval_command
 from ganedge.cli.export import export
 from ganedge.cli.info import info
 from ganedge.cli.env import env
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 for command in (train, export, sample, walk, info, env):
     app.command()(command)
+app.command(name="eval")(eval_command)
 
 
 def main() -> None:
