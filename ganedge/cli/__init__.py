@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from ganedge.cli.bench import bench
 from ganedge.cli.export import export
 from ganedge.cli.info import info
 from ganedge.cli.sample import sample
@@ -20,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for command in (train, export, sample, info):
+for command in (train, export, sample, info, bench):
     app.command()(command)
 
 
