@@ -350,6 +350,8 @@ def model_candidates(paths: Sequence[str | Path], providers: Sequence[str],
     for i, path in enumerate(paths):
         for j, provider in enumerate(providers):
             variants = [("ganedge", settings, True)]
+            if provider == "cuda":  # CUDA graphs replay a captured launch sequence per batch size
+                variants.append(("ganedge cuda-graph", replace(settings, cuda_graph=True), True))
             if ort_defaults:
                 variants.append(("ort default", ORT_DEFAULTS, False))
             for label, chosen, binding in variants:

@@ -85,27 +85,41 @@ class BoundRunner:
         return out[:batch]
 
     def _bind(self, size: int, z: np.ndarray) -> _Slot:
-        # one plain run tells the output's shape and dtype for this batch size
         probe = np.zeros((size, z.shape[1]), np.float32)
-        feeds = {self.input_name: probe}
-        if self.label_name is not None:
-            feeds[self.label_name] = np.zeros(size, np.int64)
-        (sample,) = self.session.run([self.output_name], feeds)
+        out_shape, out_dtype = self._output_spec(size, probe)
         binding = self.session.io_binding()
         labels = None
         if self.label_name is not None:
             labels = ort.OrtValue.ortvalue_from_shape_and_type((size,), np.int64, self.device, 0)
             binding.bind_ortvalue_input(self.label_name, labels)
         if self.device == "cpu":
-            z_host, out_host = probe, np.empty_like(sample)
+            z_host, out_host = probe, np.empty(out_shape, out_dtype)
             z_value = ort.OrtValue.ortvalue_from_numpy(z_host)
             out_value = ort.OrtValue.ortvalue_from_numpy(out_host)
         else:
             z_host = out_host = None
             z_value = ort.OrtValue.ortvalue_from_shape_and_type(probe.shape, np.float32, "cuda", 0)
-            out_value = ort.OrtValue.ortvalue_from_shape_and_type(sample.shape, sample.dtype, "cuda", 0)
+            out_value = ort.OrtValue.ortvalue_from_shape_and_type(out_shape, out_dtype, "cuda", 0)
         binding.bind_ortvalue_input(self.input_name, z_value)
         binding.bind_ortvalue_output(self.output_name, out_value)
         slot = _Slot(binding, z_value, z_host, out_value, out_host, labels)
         self._slots[size] = slot
         return slot
+
+    def _output_spec(self, size: int, probe: np.ndarray) -> tuple[tuple[int, ...], np.dtype]:
+        """Output shape and dtype at batch ``size``: from the graph when only the batch axis is
+        symbolic (a CUDA-graph session must not run unbound), else from one plain run."""
+        meta = next(o for o in self.session.get_outputs() if o.name == self.output_name)
+        dtype = _ORT_TYPES.get(meta.type)
+        rest = meta.shape[1:]
+        if dtype is not None and all(isinstance(d, int) for d in rest):
+            return (size, *rest), dtype
+        feeds = {self.input_name: probe}
+        if self.label_name is not None:
+            feeds[self.label_name] = np.zeros(size, np.int64)
+        (sample,) = self.session.run([self.output_name], feeds)
+        return sample.shape, sample.dtype
+
+
+_ORT_TYPES = {"tensor(float)": np.dtype(np.float32), "tensor(uint8)": np.dtype(np.uint8),
+              "tensor(float16)": np.dtype(np.float16)}
