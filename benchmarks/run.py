@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from benchmarks import probes, report, suite  # noqa: E402
-from ganedge.bench import BenchConfig, BenchRow, machine_info, run_bench, table_cells  # noqa: E402
+from ganedge.bench import BenchConfig, BenchRow, run_bench  # noqa: E402
+from ganedge.bench_report import machine_info, table_cells  # noqa: E402
 from ganedge.files import atomic_path  # noqa: E402
 from ganedge.session import physical_cores  # noqa: E402
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 
 from exports.checkpoint import export_checkpoint
-from ganedge.bench import Candidate, failed_candidate, onnx_candidate
+from ganedge.bench import Candidate
+from ganedge.bench_onnx import failed_candidate, onnx_candidate
 from ganedge.session import ORT_DEFAULTS, SessionSettings
 from trainer.checkpoint import save_checkpoint
 from trainer.config import ArchConfig

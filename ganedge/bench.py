@@ -6,33 +6,25 @@ settings, or PyTorch eager on the checkpoint). For every batch size all candidat
 until each has spent its time budget, so machine noise hits every candidate alike. A candidate
 that fails still yields a row, with status "failed" and the reason.
 
+ONNX Runtime candidates live in ganedge.bench_onnx, PyTorch ones in ganedge.torch_bench (torch
+imported only there), the report in ganedge.bench_report.
+
 Example:
+    >>> from ganedge.bench_onnx import model_candidates
     >>> rows = run_bench(model_candidates(["model.onnx"], ["cpu"]), latent_dim=64)  # doctest: +SKIP
-    >>> print(render_table(rows))                                                     # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-import onnxruntime as ort
 
-from ganedge import providers as prov
-from ganedge.contract import KEY_PROVENANCE, ModelContract, read_json_metadata
-from ganedge.errors import ConfigError, GanEdgeError, InputError, ProviderError
-from ganedge.graphstats import graph_stats
+from ganedge.errors import ConfigError, GanEdgeError, InputError
 from ganedge.imaging import to_uint8_nhwc
-from ganedge.iobinding import BoundRunner
 from ganedge.latents import latents_for_seeds
-from ganedge.session import ORT_DEFAULTS, SessionSettings, create_session, physical_cores
 
 SCHEMA = "ganedge.bench/1"
 DEFAULT_BATCHES = (1, 8, 64)
@@ -250,212 +242,3 @@ def _one_line(exc: BaseException) -> str:
     if not isinstance(exc, GanEdgeError):
         text = f"{type(exc).__name__}: {text}"
     return text[:200]
-
-
-# ---- ONNX Runtime candidates -------------------------------------------------------------------
-
-def model_contract(path: str | Path) -> ModelContract:
-    """The contract stored in a model file (raises InputError/ContractError when unreadable)."""
-    session = create_session(Path(path), [prov.CPU], None, ORT_DEFAULTS)
-    return ModelContract.from_metadata(session.get_modelmeta().custom_metadata_map)
-
-
-def model_precision(path: str | Path) -> str:
-    """The precision a model computes in: from its provenance, else from its graph, else fp32."""
-    session = create_session(Path(path), [prov.CPU], None, ORT_DEFAULTS)
-    recorded = read_json_metadata(session.get_modelmeta().custom_metadata_map, KEY_PROVENANCE)
-    if "precision" in recorded:
-        return str(recorded["precision"])
-    try:
-        return graph_stats(path).precision
-    except GanEdgeError:
-        return "fp32"
-
-
-def onnx_candidate(path: str | Path, provider: str, *, label: str = "ganedge",
-                   settings: SessionSettings = SessionSettings(), io_binding: bool = True,
-                   reference: bool = False, precision: str | None = None) -> Candidate:
-    """Run ``path`` through ONNX Runtime on ``provider`` ("cpu" | "cuda") with ``settings``.
-
-    ``io_binding`` runs through :class:`BoundRunner` (buffers reused); otherwise plain
-    ``session.run``, as a user of ORT's defaults would.
-    """
-    path = Path(path)
-    contract = model_contract(path)
-    flops = _known_flops(path)
-    requested = prov.requested_providers(provider)
-
-    def start(batch: int) -> tuple[RunFn, str]:
-        session = create_session(path, requested, None, settings)
-        used = session.get_providers()[0]
-        if used != requested[0]:
-            raise ProviderError(f"--provider {provider}: session runs on {used}: {prov.fallback_cause()}")
-        label_name = contract.label_input_name if contract.conditional else None
-        if io_binding:
-            device = "cuda" if used == prov.CUDA else "cpu"
-            return BoundRunner(session, contract.input_name, contract.output_name, device,
-                               label_name=label_name), used
-        return _plain_runner(session, contract, label_name), used
-
-    return Candidate(label=label, model=path.name, precision=precision or model_precision(path),
-                     provider=provider, start=start, flops_per_image=flops, reference=reference)
-
-
-def _plain_runner(session: ort.InferenceSession, contract: ModelContract,
-                  label_name: str | None) -> RunFn:
-    def run(z: np.ndarray) -> np.ndarray:
-        feeds = {contract.input_name: z}
-        if label_name is not None:
-            feeds[label_name] = np.zeros(z.shape[0], np.int64)
-        return session.run([contract.output_name], feeds)[0]
-
-    return run
-
-
-def _known_flops(path: Path) -> int | None:
-    try:
-        return graph_stats(path).flops_per_image
-    except GanEdgeError:  # onnx not installed, or shapes not inferable: GFLOP/s shown as unknown
-        return None
-
-
-def default_providers(model: str | Path) -> list[str]:
-    """"cpu", plus "cuda" when a session on ``model`` really runs on the CUDA provider."""
-    if prov.CUDA not in ort.get_available_providers():
-        return ["cpu"]
-    try:
-        session = create_session(Path(model), [prov.CUDA, prov.CPU], None)
-    except GanEdgeError:
-        return ["cpu"]
-    return ["cpu", "cuda"] if session.get_providers()[0] == prov.CUDA else ["cpu"]
-
-
-def failed_candidate(label: str, model: str | Path, provider: str, reason: str) -> Candidate:
-    """A candidate that could not even be set up: it still gets its ✗ row, with ``reason``."""
-
-    def start(batch: int) -> tuple[RunFn, str]:
-        raise InputError(reason)
-
-    return Candidate(label=label, model=Path(model).name, precision="?", provider=provider,
-                     start=start)
-
-
-def model_candidates(paths: Sequence[str | Path], providers: Sequence[str],
-                     ort_defaults: bool = False,
-                     settings: SessionSettings = SessionSettings()) -> list[Candidate]:
-    """ganedge's tuned runner for every model × provider; the first model on the first provider
-    is the parity reference. ``ort_defaults`` adds plain-ORT rows to compare against. A model
-    that cannot be read still gets its rows, marked failed."""
-    candidates = []
-    for i, path in enumerate(paths):
-        for j, provider in enumerate(providers):
-            variants = [("ganedge", settings, True)]
-            if provider == "cuda":  # CUDA graphs replay a captured launch sequence per batch size
-                variants.append(("ganedge cuda-graph", replace(settings, cuda_graph=True), True))
-            if ort_defaults:
-                variants.append(("ort default", ORT_DEFAULTS, False))
-            for label, chosen, binding in variants:
-                try:
-                    candidates.append(onnx_candidate(path, provider, label=label, settings=chosen,
-                                                     io_binding=binding,
-                                                     reference=(i == j == 0 and binding)))
-                except GanEdgeError as exc:
-                    candidates.append(failed_candidate(label, path, provider, str(exc)))
-    return candidates
-
-
-# ---- report --------------------------------------------------------------------------------------
-
-def machine_info() -> dict[str, Any]:
-    """The machine and software a benchmark ran on (never imports torch to ask its version)."""
-    info: dict[str, Any] = {
-        "cpu": _cpu_model(),
-        "physical_cores": physical_cores(),
-        "logical_cpus": len(_affinity()),
-        "cpu_flags": _cpu_flags(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "onnxruntime": ort.__version__,
-        "ort_providers": ort.get_available_providers(),
-        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        info["torch"] = torch.__version__
-    return info
-
-
-def _affinity() -> list[int]:
-    import os
-
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
-
-
-def _cpuinfo() -> str:
-    try:
-        return Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-
-
-def _cpu_model() -> str:
-    for line in _cpuinfo().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-_FLAGS_OF_INTEREST = ("avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile",
-                      "amx_bf16", "amx_int8", "avx_vnni")
-
-
-def _cpu_flags() -> list[str]:
-    for line in _cpuinfo().splitlines():
-        if line.startswith("flags"):
-            have = set(line.split(":", 1)[1].split())
-            return [f for f in _FLAGS_OF_INTEREST if f in have]
-    return []
-
-
-def to_json(rows: Sequence[BenchRow], config: BenchConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The machine-readable report: schema, machine, settings and one object per row."""
-    return {"schema": SCHEMA, "machine": machine_info(), "config": asdict(config),
-            "rows": [asdict(r) for r in rows], **(extra or {})}
-
-
-TABLE_COLUMNS = ("", "variant", "model", "prec", "provider used", "batch", "cold ms", "p50 ms",
-                 "p90 ms", "p99 ms", "img/s", "GFLOP/s", "parity", "vs eager")
-
-
-def table_cells(row: BenchRow) -> list[str]:
-    """One row as display strings, in TABLE_COLUMNS order (✗ rows carry their reason)."""
-    if row.status != OK:
-        return ["✗", row.label, row.model, row.precision, row.provider, str(row.batch),
-                row.reason, *[""] * 7]
-    return ["✓", row.label, row.model, row.precision, _short(row.provider_used), str(row.batch),
-            _num(row.cold_start_ms), _num(row.p50_ms, 3), _num(row.p90_ms, 3), _num(row.p99_ms, 3),
-            _num(row.images_per_s), _num(row.gflops_per_s), _sci(row.parity_max_abs),
-            f"{row.speedup:.2f}×" if row.speedup else "—"]
-
-
-def render_markdown(rows: Sequence[BenchRow]) -> str:
-    """A GitHub markdown table of the rows."""
-    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
-    lines += ["| " + " | ".join(table_cells(r)) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _short(provider: str) -> str:
-    return provider.removesuffix("ExecutionProvider")
-
-
-def _num(value: float | None, digits: int | None = None) -> str:
-    if value is None:
-        return "—"
-    if digits is None:
-        digits = 0 if value >= 100 else 1 if value >= 10 else 2
-    return f"{value:,.{digits}f}"
-
-
-def _sci(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1e}"

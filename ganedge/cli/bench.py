@@ -34,7 +34,8 @@ def bench(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ) -> None:
     """Time models side by side: cold start, p50/p90/p99, images/s, GFLOP/s, parity vs fp32."""
-    from ganedge.bench import BenchConfig, default_providers, model_candidates, model_contract, run_bench
+    from ganedge.bench import BenchConfig, run_bench
+    from ganedge.bench_onnx import default_providers, model_candidates, model_contract
     from ganedge.session import SessionSettings
 
     config = BenchConfig(batches=_parse_batches(batch), budget_s=budget)
@@ -51,7 +52,7 @@ def bench(
         candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim, threads) + candidates
     rows = run_bench(candidates, latent_dim, config)
     if as_json:
-        from ganedge.bench import to_json
+        from ganedge.bench_report import to_json
 
         typer.echo(json.dumps(to_json(rows, config), indent=2))
         return
@@ -84,7 +85,7 @@ def _print_table(rows: list[BenchRow]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ganedge.bench import TABLE_COLUMNS, machine_info, table_cells
+    from ganedge.bench_report import TABLE_COLUMNS, machine_info, table_cells
 
     info = machine_info()
     table = Table(title=f"{info['cpu']} · {info['physical_cores']} cores · onnxruntime "

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from ganedge import providers as prov
-from ganedge.bench import SCHEMA, BenchConfig, BenchRow, default_providers
+from ganedge.bench import SCHEMA, BenchConfig, BenchRow
+from ganedge.bench_onnx import default_providers
 from ganedge.errors import ConfigError, InputError
 from ganedge.iobinding import BoundRunner
 from ganedge.session import SessionSettings, create_session, session_options
@@ -68,8 +69,9 @@ def test_unusable_cuda_provider_is_a_failed_row(exported_model: Path) -> None:
         pytest.skip("a GPU is present: CUDA rows succeed here")
     report = json.loads(run_cli("bench", str(exported_model), "--batch", "1", "--budget", "0.01",
                                 "--provider", "cuda", "--json").stdout)
-    (row,) = report["rows"]
-    assert row["status"] == "failed" and row["provider"] == "cuda" and row["reason"]
+    rows = report["rows"]
+    assert [r["label"] for r in rows] == ["ganedge", "ganedge cuda-graph"]
+    assert all(r["status"] == "failed" and r["provider"] == "cuda" and r["reason"] for r in rows)
 
 
 def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, exported_model: Path) -> None:
@@ -128,6 +130,6 @@ def test_session_settings_reach_onnx_runtime() -> None:
 
 
 def test_bench_module_does_not_import_torch() -> None:
-    code = "import sys, ganedge.bench, ganedge.cli.bench; print('torch' in sys.modules)"
+    code = "import sys, ganedge.bench, ganedge.bench_onnx, ganedge.bench_report, ganedge.cli.bench; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
