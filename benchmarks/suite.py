@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import phase_conv
 from exports.checkpoint import export_checkpoint
 from ganedge.bench import Candidate
 from ganedge.bench_onnx import failed_candidate, onnx_candidate
@@ -52,7 +53,7 @@ class BuiltModel:
     model: SuiteModel
     checkpoint: Path
     fp32: Path
-    variants: dict[str, Path]  # "int8/uint8" → file
+    variants: dict[str, Path]  # "phase-conv", "int8/uint8" → file
     notes: list[str]  # why a variant is missing
 
 
@@ -65,13 +66,17 @@ def skip_reason(model: SuiteModel) -> str | None:
 
 
 def build(model: SuiteModel, folder: Path) -> BuiltModel:
-    """Random-init checkpoint + fp32 ONNX export (parity-checked) + reduced-precision variants."""
+    """Random-init checkpoint + fp32 ONNX export (parity-checked) + its phase-conv rewrite +
+    reduced-precision variants."""
     torch.manual_seed(SEED)
     generator = build_generator(model.arch, model.config).eval()
     ckpt = save_checkpoint(folder / f"{model.name}.pt", model.arch, model.config, generator, step=0)
     fp32 = export_checkpoint(ckpt, folder / f"{model.name}.onnx").path
     variants: dict[str, Path] = {}
     notes: list[str] = []
+    phase = folder / f"{model.name}.phase.onnx"
+    if phase_conv.rewrite(fp32, phase):
+        variants["phase-conv"] = phase
     for precision, output in VARIANTS:
         key = f"{precision}/{output}"
         path, note = _export_variant(ckpt, folder / f"{model.name}.{precision}.{output}.onnx",
