@@ -40,9 +40,24 @@ def rewrite(src: str | Path, dst: str | Path) -> int:
         if node.op_type == "ConvTranspose" and graph.eligible(node):
             graph.rewrite(node)
             count += 1
+    _prune(model.graph)
     onnx.checker.check_model(model)
     onnx.save(model, str(dst))
     return count
+
+
+def _prune(graph: Any) -> None:
+    """Drop nodes and initializers nothing reads any more (the folded BatchNorm's parameters)."""
+    outputs = {o.name for o in graph.output}
+    while True:
+        used = {i for n in graph.node for i in n.input} | outputs
+        dead = [n for n in graph.node if not any(o in used for o in n.output)]
+        if not dead:
+            break
+        for node in dead:
+            graph.node.remove(node)
+    for init in [t for t in graph.initializer if t.name not in used]:
+        graph.initializer.remove(init)
 
 
 def _attrs(node: Any) -> dict[str, Any]:

@@ -128,8 +128,11 @@ def _panel(ax: Any, model: str, rows: list[BenchRow]) -> None:
     width = 0.8 / len(labels)
     for i, label in enumerate(labels):
         values = [next((r.speedup or 0.0 for r in rows if r.label == label and r.batch == b), 0.0)
-                  for b in batches]
-        ax.bar([x + i * width for x in range(len(batches))], values, width, label=label)
+                  for b in batches]  # 0: failed row, drawn as a missing bar marked ✗
+        bars = ax.bar([x + i * width for x in range(len(batches))], values, width, label=label)
+        ax.bar_label(bars, labels=[f"{v:.3g}" if v else "✗" for v in values], fontsize=6)
+    # ratios span 0.01× (emulated bf16) to 100×: a log axis keeps both ends readable
+    ax.set_yscale("log")
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(batches))], [f"batch {b}" for b in batches])
     ax.set_ylabel("speed-up over torch eager (p50)")
