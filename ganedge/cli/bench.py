@@ -42,6 +42,8 @@ def bench(
     for model in models:
         if not model.is_file():
             raise InputError(f"model: {str(model)!r} does not exist: give a .onnx file path")
+    if compare_torch is not None and not compare_torch.is_file():
+        raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a ckpt.pt path")
     for name in provider or []:
         if name not in BENCH_PROVIDERS:
             raise InputError(f"--provider: must be one of {list(BENCH_PROVIDERS)} (got {name!r})")

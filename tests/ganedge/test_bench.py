@@ -89,7 +89,7 @@ def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, export
     (("--batch", "1,x"), "error: --batch: '1,x' is not a list of integers: use e.g. 1,8,64"),
     (("--budget", "0"), "error: --budget: must be positive seconds per row (got 0.0)"),
     (("--provider", "tpu"), "error: --provider: must be one of ['cpu', 'cuda'] (got 'tpu')"),
-    (("--compare-torch", "nope.pt"), "error: checkpoint: 'nope.pt' does not exist: give a ckpt.pt path"),
+    (("--compare-torch", "nope.pt"), "error: --compare-torch: 'nope.pt' does not exist: give a ckpt.pt path"),
 ])
 def test_bad_input_is_one_line(exported_model: Path, args: tuple[str, ...], message: str) -> None:
     result = run_cli("bench", str(exported_model), *args, check=False)
