@@ -17,27 +17,34 @@ from ganedge import providers as prov
 from ganedge.bench import Candidate, RunFn
 from ganedge.contract import KEY_PROVENANCE, ModelContract, read_json_metadata
 from ganedge.errors import GanEdgeError, InputError, ProviderError
-from ganedge.graphstats import graph_stats
+from ganedge.graphstats import GraphStats, graph_stats
 from ganedge.iobinding import BoundRunner
 from ganedge.session import ORT_DEFAULTS, SessionSettings, create_session
 
 
+def _metadata(path: Path) -> dict[str, str]:
+    session = create_session(path, [prov.CPU], None, ORT_DEFAULTS)
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
 def model_contract(path: str | Path) -> ModelContract:
     """The contract stored in a model file (raises InputError/ContractError when unreadable)."""
-    session = create_session(Path(path), [prov.CPU], None, ORT_DEFAULTS)
-    return ModelContract.from_metadata(session.get_modelmeta().custom_metadata_map)
+    return ModelContract.from_metadata(_metadata(Path(path)))
 
 
-def model_precision(path: str | Path) -> str:
-    """The precision a model computes in: from its provenance, else from its graph, else fp32."""
-    session = create_session(Path(path), [prov.CPU], None, ORT_DEFAULTS)
-    recorded = read_json_metadata(session.get_modelmeta().custom_metadata_map, KEY_PROVENANCE)
+def _graph_stats(path: Path) -> GraphStats | None:
+    try:
+        return graph_stats(path)
+    except GanEdgeError:  # onnx not installed, or shapes not inferable: GFLOP/s shown as unknown
+        return None
+
+
+def _precision(metadata: dict[str, str], stats: GraphStats | None) -> str:
+    """From the exporter's provenance when it says, else from the graph, else fp32."""
+    recorded = read_json_metadata(metadata, KEY_PROVENANCE)
     if "precision" in recorded:
         return str(recorded["precision"])
-    try:
-        return graph_stats(path).precision
-    except GanEdgeError:
-        return "fp32"
+    return stats.precision if stats is not None else "fp32"
 
 
 def onnx_candidate(path: str | Path, provider: str, *, label: str = "ganedge",
@@ -49,8 +56,9 @@ def onnx_candidate(path: str | Path, provider: str, *, label: str = "ganedge",
     ``session.run``, as a user of ORT's defaults would.
     """
     path = Path(path)
-    contract = model_contract(path)
-    flops = _known_flops(path)
+    metadata = _metadata(path)
+    contract = ModelContract.from_metadata(metadata)
+    stats = _graph_stats(path)
     requested = prov.requested_providers(provider)
 
     def start(batch: int) -> tuple[RunFn, str]:
@@ -65,8 +73,10 @@ def onnx_candidate(path: str | Path, provider: str, *, label: str = "ganedge",
                                label_name=label_name), used
         return _plain_runner(session, contract, label_name), used
 
-    return Candidate(label=label, model=path.name, precision=precision or model_precision(path),
-                     provider=provider, start=start, flops_per_image=flops, reference=reference)
+    return Candidate(label=label, model=path.name,
+                     precision=precision or _precision(metadata, stats), provider=provider,
+                     start=start, flops_per_image=stats.flops_per_image if stats else None,
+                     reference=reference)
 
 
 def _plain_runner(session: ort.InferenceSession, contract: ModelContract,
@@ -78,13 +88,6 @@ def _plain_runner(session: ort.InferenceSession, contract: ModelContract,
         return session.run([contract.output_name], feeds)[0]
 
     return run
-
-
-def _known_flops(path: Path) -> int | None:
-    try:
-        return graph_stats(path).flops_per_image
-    except GanEdgeError:  # onnx not installed, or shapes not inferable: GFLOP/s shown as unknown
-        return None
 
 
 def default_providers(model: str | Path) -> list[str]:
