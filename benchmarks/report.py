@@ -112,7 +112,7 @@ def chart(rows_by_model: dict[str, list[BenchRow]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(rows_by_model), figsize=(6 * len(rows_by_model), 4.5),
+    fig, axes = plt.subplots(1, len(rows_by_model), figsize=(6 * len(rows_by_model), 5),
                              squeeze=False)
     for ax, (model, rows) in zip(axes[0], rows_by_model.items()):
         _panel(ax, model, rows)
@@ -137,4 +137,4 @@ def _panel(ax: Any, model: str, rows: list[BenchRow]) -> None:
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(batches))], [f"batch {b}" for b in batches])
     ax.set_ylabel("speed-up over torch eager (p50)")
     ax.set_title(model)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
