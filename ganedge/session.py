@@ -1,29 +1,117 @@
-"""ONNX Runtime session creation: the session options every ganedge model runs with."""
+"""ONNX Runtime session creation: the session options every ganedge model runs with.
+
+Why these defaults (measured in benchmarks/, see the README's Benchmarks section):
+- intra-op threads = physical cores: hyper-threads share the FMA units a convolution saturates, so
+  more threads than cores only adds contention.
+- one sequential inter-op stream: a generator is a chain of layers, nothing runs in parallel.
+- memory pattern + CPU arena: the same shapes repeat on every call, so buffers are planned once.
+- denormals flushed to zero: tiny activations after BatchNorm/ReLU otherwise hit slow paths.
+- thread spinning on: waiting workers spin instead of sleeping, which saves the wake-up latency on
+  every layer at batch 1; turn it off when ORT shares its cores with other busy work.
+"""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import onnxruntime as ort
 
 from ganedge import providers as prov
-from ganedge.errors import InputError
+from ganedge.errors import ConfigError, InputError
+
+OPTIMIZATION_LEVELS = {
+    "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
 
 
-def create_session(path: Path, providers: list[str], threads: int | None) -> ort.InferenceSession:
-    """An ONNX Runtime session for ``path`` on ``providers``, with ganedge's session options."""
+@dataclass(frozen=True)
+class SessionSettings:
+    """How a session is tuned; ``SessionSettings()`` is ganedge's fast default."""
+
+    optimization: str = "all"  # graph optimization level: disabled | basic | extended | all
+    threads: int | None = None  # intra-op threads; None: the machine's physical cores
+    spinning: bool = True  # let idle intra-op workers spin (lower latency, burns CPU while idle)
+    denormals_as_zero: bool = True  # flush denormal floats to zero (no slow denormal arithmetic)
+    memory_pattern: bool = True  # plan buffers once for repeated input shapes
+    cpu_arena: bool = True  # reuse freed CPU memory through ORT's arena allocator
+    cuda_graph: bool = False  # capture the CUDA provider's launches once per fixed input shape
+    ort_defaults: bool = False  # ignore everything above: ONNX Runtime exactly as shipped
+
+    def __post_init__(self) -> None:
+        if self.optimization not in OPTIMIZATION_LEVELS:
+            raise ConfigError(f"optimization: must be one of {list(OPTIMIZATION_LEVELS)} "
+                              f"(got {self.optimization!r})")
+        if self.threads is not None and self.threads < 1:
+            raise InputError(f"--threads: must be at least 1 (got {self.threads})")
+
+
+ORT_DEFAULTS = SessionSettings(ort_defaults=True)
+"""Plain ONNX Runtime, as a user who never tuned anything gets it: the benchmark's baseline."""
+
+
+def physical_cores() -> int:
+    """Physical cores this process may run on (hyper-thread siblings counted once)."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    siblings = set()
+    for cpu in cpus:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list")
+        try:
+            siblings.add(topology.read_text().strip())
+        except OSError:
+            return len(cpus) or os.cpu_count() or 1
+    return len(siblings) or os.cpu_count() or 1
+
+
+def session_options(settings: SessionSettings) -> ort.SessionOptions:
+    """The ``ort.SessionOptions`` that ``settings`` describe."""
     options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if settings.ort_defaults:
+        return options
+    options.graph_optimization_level = OPTIMIZATION_LEVELS[settings.optimization]
+    options.intra_op_num_threads = settings.threads or physical_cores()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.enable_mem_pattern = settings.memory_pattern
+    options.enable_cpu_mem_arena = settings.cpu_arena
+    options.add_session_config_entry("session.intra_op.allow_spinning",
+                                     "1" if settings.spinning else "0")
+    options.add_session_config_entry("session.set_denormal_as_zero",
+                                     "1" if settings.denormals_as_zero else "0")
+    return options
+
+
+def provider_entries(providers: list[str], settings: SessionSettings) -> list[Any]:
+    """Providers with their options, e.g. CUDA graphs turned on for the CUDA provider."""
+    if not settings.cuda_graph:
+        return list(providers)
+    return [(p, {"enable_cuda_graph": "1"}) if p == prov.CUDA else p for p in providers]
+
+
+def create_session(path: Path, providers: list[str], threads: int | None,
+                   settings: SessionSettings | None = None) -> ort.InferenceSession:
+    """An ONNX Runtime session for ``path`` on ``providers``, with ganedge's session options.
+
+    ``threads`` overrides ``settings.threads`` when given (the CLI's ``--threads``).
+    """
+    if threads is not None and threads < 1:
+        raise InputError(f"--threads: must be at least 1 (got {threads})")
+    settings = settings or SessionSettings()
+    options = session_options(settings)
     if threads is not None:
-        if threads < 1:
-            raise InputError(f"--threads: must be at least 1 (got {threads})")
         options.intra_op_num_threads = threads
     if providers != [prov.CPU]:
         # A missing CUDA library is reported by our own warning, not by ORT's red log lines.
         options.log_severity_level = 4
         ort.set_default_logger_severity(4)
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        return ort.InferenceSession(str(path), sess_options=options,
+                                    providers=provider_entries(providers, settings))
     except Exception as exc:  # ORT raises its own untyped errors for unreadable files
         raise InputError(f"model: {str(path)!r} is not a loadable ONNX model ({exc}): "
                          "give a file written by `ganedge export`") from None

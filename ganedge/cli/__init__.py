@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from ganedge.cli.bench import bench
 from ganedge.cli.eval import eval_command
 from ganedge.cli.export import export
 from ganedge.cli.info import info
@@ -23,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for command in (train, export, sample, walk, info, env):
+for command in (train, export, sample, walk, info, env, bench):
     app.command()(command)
 app.command(name="eval")(eval_command)
 

@@ -1,0 +1,140 @@
+"""The suite's outputs: the PNG chart, the markdown for the README and the targets verdict."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ganedge.bench import OK, BenchRow
+from ganedge.bench_report import render_markdown
+from ganedge.files import atomic_path
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def _p50(rows: Sequence[BenchRow], label: str, batch: int) -> float | None:
+    for row in rows:
+        if row.label == label and row.batch == batch and row.status == OK:
+            return row.p50_ms
+    return None
+
+
+def _ratio(rows: Sequence[BenchRow], label: str, against: str, batch: int) -> float | None:
+    ours, theirs = _p50(rows, label, batch), _p50(rows, against, batch)
+    return theirs / ours if ours and theirs else None
+
+
+def _best_variant(rows: Sequence[BenchRow], batch: int, max_parity: float) -> BenchRow | None:
+    ok = [r for r in rows if r.label.startswith("ganedge") and r.batch == batch and r.status == OK
+          and (r.parity_max_abs or 0.0) <= max_parity]
+    return min(ok, key=lambda r: r.p50_ms or float("inf"), default=None)
+
+
+def _verdict(name: str, value: float | None, target: float) -> str:
+    if value is None:
+        return f"- {name}: not measured"
+    mark = "met" if value >= target else f"MISSED by {target / value:.2f}×"
+    return f"- {name}: {value:.2f}× (target ≥ {target:g}×): {mark}"
+
+
+# Quality bound for "quality-preserving" reduced precision: 2/255 on the [-1, 1] scale ≈ one pixel
+# level after rounding, since 1 level = 2/255.
+QUALITY_MAX_ABS = 2 / 255 * 2
+
+
+def targets(model: str, rows: Sequence[BenchRow], batches: Sequence[int]) -> list[str]:
+    """The issue's targets for one model, each met or missed by how much."""
+    lines = [f"**{model}**"]
+    small, large = min(batches), max(batches)
+    lines.append(_verdict(f"ganedge fp32 vs torch eager, batch {small}",
+                          _ratio(rows, "ganedge", "torch eager", small), 2.0))
+    lines.append(_verdict(f"ganedge fp32 vs torch eager, batch {large}",
+                          _ratio(rows, "ganedge", "torch eager", large), 1.5))
+    worst = min((v for b in batches if (v := _ratio(rows, "ganedge", "torch eager", b))), default=None)
+    lines.append(_verdict("ganedge fp32 never slower than eager (worst batch)", worst, 1.0))
+    best = _best_variant(rows, large, QUALITY_MAX_ABS)
+    if best is not None:
+        lines.append(_verdict(f"best quality-preserving variant ({best.label}) vs eager, batch {large}",
+                              _ratio(rows, best.label, "torch eager", large), 3.0))
+        for rival in ("torch compile", "torch bf16"):
+            lines.append(_verdict(f"{best.label} vs {rival}, batch {large}",
+                                  _ratio(rows, best.label, rival, large), 1.0))
+    return lines
+
+
+def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -> str:
+    """The README section body: machine, ceilings, CLI cold start, one table per model, targets."""
+    m = report["machine"]
+    ceiling = report["ceilings_gflops"]
+    out = [
+        f"Measured {m['date_utc'][:10]} on {m['cpu']} ({m['physical_cores']} physical cores, flags "
+        f"{', '.join(m['cpu_flags'])}), Python {m['python']}, onnxruntime {m['onnxruntime']}, "
+        f"torch {m.get('torch', '?')}, numpy {m['numpy']}; {report['mode']} mode, "
+        f"{report['threads']} thread(s) for torch and ganedge, {report['config']['budget_s']} s "
+        "timed per row, medians.",
+        "",
+        f"fp32 matmul ceiling ({ceiling['size']}², {report['threads']} thread(s)): torch "
+        f"{ceiling['torch_fp32']:.0f} GFLOP/s, numpy {ceiling['numpy_fp32']:.0f} GFLOP/s; torch "
+        f"bf16 {ceiling['torch_bf16']:.0f} GFLOP/s. Rows' GFLOP/s count Conv/ConvTranspose/Gemm FLOPs.",
+        "",
+        "CLI cold start (fresh process, median): "
+        + ", ".join(f"`{k}` {v:.0f} ms" for k, v in report["cli_cold_start_ms"].items()) + ".",
+        "",
+    ]
+    for model, rows in rows_by_model.items():
+        out += [f"#### {model}", "", render_markdown(rows), ""]
+        best = max((r.gflops_per_s or 0.0 for r in rows if r.status == OK), default=0.0)
+        out += [f"Best GFLOP/s {best:.0f} = {best / ceiling['torch_fp32']:.0%} of the fp32 ceiling.", ""]
+        out += targets(model, rows, report["config"]["batches"]) + [""]
+    if report["notes"]:
+        out += ["Notes:", ""] + [f"- {note}" for note in report["notes"]] + [""]
+    return "\n".join(out)
+
+
+def update_readme(readme: Path, body: str) -> None:
+    """Replace the text between the bench markers of ``readme`` with ``body``."""
+    text = readme.read_text()
+    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{readme}: no {README_START} … {README_END} markers to fill")
+    text = pattern.sub(lambda _: f"{README_START}\n{body}\n{README_END}", text)
+    with atomic_path(readme, "README") as tmp:
+        tmp.write_text(text)
+
+
+def chart(rows_by_model: dict[str, list[BenchRow]], path: Path) -> None:
+    """Speed-up over torch eager per variant and batch size, one panel per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(rows_by_model), figsize=(6 * len(rows_by_model), 5),
+                             squeeze=False)
+    for ax, (model, rows) in zip(axes[0], rows_by_model.items()):
+        _panel(ax, model, rows)
+    fig.tight_layout()
+    with atomic_path(path, "chart") as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def _panel(ax: Any, model: str, rows: list[BenchRow]) -> None:
+    labels = list(dict.fromkeys(r.label for r in rows))
+    batches = sorted({r.batch for r in rows})
+    width = 0.8 / len(labels)
+    for i, label in enumerate(labels):
+        values = [next((r.speedup or 0.0 for r in rows if r.label == label and r.batch == b), 0.0)
+                  for b in batches]  # 0: failed row, drawn as a missing bar marked ✗
+        bars = ax.bar([x + i * width for x in range(len(batches))], values, width, label=label)
+        ax.bar_label(bars, labels=[f"{v:.3g}" if v else "✗" for v in values], fontsize=6)
+    # ratios span 0.01× (emulated bf16) to 100×: a log axis keeps both ends readable
+    ax.set_yscale("log")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(batches))], [f"batch {b}" for b in batches])
+    ax.set_ylabel("speed-up over torch eager (p50)")
+    ax.set_title(model)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)

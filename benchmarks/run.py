@@ -1,0 +1,122 @@
+"""Run the whole speed suite and regenerate its JSON, PNG chart and README table.
+
+    python benchmarks/run.py                  # full suite → benchmarks/results/ + README section
+    python benchmarks/run.py --quick          # smoke test: digits model, batches 1 and 8, short budget
+
+Every model is timed against torch eager (the baseline), torch.compile, torch bf16+channels_last,
+plain ONNX Runtime and ganedge's tuned runner with its reduced-precision exports, all in the same
+run, interleaved. Needs the bench extra: pip install -e '.[bench]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from benchmarks import probes, report, suite  # noqa: E402
+from ganedge.bench import BenchConfig, BenchRow, run_bench  # noqa: E402
+from ganedge.bench_report import machine_info, table_cells  # noqa: E402
+from ganedge.files import atomic_path  # noqa: E402
+from ganedge.session import physical_cores  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL = BenchConfig(batches=(1, 8, 64), budget_s=3.0, warmup_s=0.5)
+QUICK = BenchConfig(batches=(1, 8), budget_s=0.1, warmup_s=0.05)
+
+
+def main() -> None:
+    args = _parse()
+    config = QUICK if args.quick else FULL
+    if args.budget:
+        config = BenchConfig(batches=config.batches, budget_s=args.budget, warmup_s=config.warmup_s)
+    names = suite.QUICK_SUITE if args.quick else [m.name for m in suite.SUITE]
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows_by_model, notes, cli = _run_models(names, config, Path(tmp), args.quick, args.threads)
+    result = {
+        "schema": "ganedge.bench-suite/1",
+        "mode": "quick" if args.quick else "full",
+        "machine": machine_info(),
+        "config": asdict(config),
+        "threads": args.threads or physical_cores(),
+        "ceilings_gflops": _ceilings(0.3 if args.quick else 2.0, args.threads),
+        "cli_cold_start_ms": cli,
+        "notes": notes,
+        "rows": {model: [asdict(r) for r in rows] for model, rows in rows_by_model.items()},
+    }
+    _write(args.out, result, rows_by_model, args.readme and not args.quick)
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test: one small model, short budget")
+    parser.add_argument("--budget", type=float, default=None, help="timed seconds per row")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for torch and ganedge (default: physical cores); 1 gives "
+                             "per-core ratios that survive a machine shared with other work")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--no-readme", dest="readme", action="store_false",
+                        help="do not rewrite the README's Benchmarks table")
+    return parser.parse_args()
+
+
+def _run_models(names: list[str] | tuple[str, ...], config: BenchConfig, folder: Path,
+                quick: bool, threads: int | None,
+                ) -> tuple[dict[str, list[BenchRow]], list[str], dict[str, float]]:
+    rows_by_model: dict[str, list[BenchRow]] = {}
+    notes: list[str] = []
+    cli: dict[str, float] = {}
+    for model in (m for m in suite.SUITE if m.name in names):
+        reason = suite.skip_reason(model)
+        if reason:
+            notes.append(reason)
+            print(reason, flush=True)
+            continue
+        print(f"building {model.name} …", flush=True)
+        built = suite.build(model, folder)
+        notes += built.notes
+        if not cli:
+            cli = probes.cli_cold_start(built.fp32, 1 if quick else 5, folder)
+        rows = run_bench(suite.candidates(built, threads=threads), model.config.latent_dim, config,
+                         on_row=_print_row)
+        rows_by_model[model.name] = rows
+    return rows_by_model, notes, cli
+
+
+def _print_row(row: BenchRow) -> None:
+    print("  " + " | ".join(table_cells(row)), flush=True)
+
+
+def _ceilings(seconds: float, threads: int | None) -> dict[str, float]:
+    return {
+        "size": probes.MATMUL_SIZE,
+        "torch_fp32": probes.matmul_ceiling(torch.float32, seconds, threads),
+        "torch_bf16": probes.matmul_ceiling(torch.bfloat16, seconds, threads),
+        "numpy_fp32": probes.numpy_matmul_ceiling(seconds),
+    }
+
+
+def _write(out: Path, result: dict, rows_by_model: dict[str, list[BenchRow]], readme: bool) -> None:
+    with atomic_path(out / "bench.json", "--out") as tmp:
+        tmp.write_text(json.dumps(result, indent=2))
+    body = report.markdown(result, rows_by_model)
+    with atomic_path(out / "bench.md", "--out") as tmp:
+        tmp.write_text(body + "\n")
+    if rows_by_model:
+        report.chart(rows_by_model, out / "bench.png")
+    if readme:
+        report.update_readme(ROOT / "README.md", body)
+    print(body)
+    print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}, {out / 'bench.png'}")
+
+
+if __name__ == "__main__":
+    main()

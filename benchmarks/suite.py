@@ -1,0 +1,120 @@
+"""The benchmark suite's table: which generators, which ways of running them, and how they are built.
+
+Generators are built with random initialisation (speed does not depend on training) from the
+trainer's registered architectures, saved as real checkpoints and exported through the real
+exporter, so torch and ONNX Runtime run the very same weights.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from benchmarks import phase_conv
+from exports.checkpoint import export_checkpoint
+from ganedge.bench import Candidate
+from ganedge.bench_onnx import failed_candidate, onnx_candidate
+from ganedge.session import ORT_DEFAULTS, SessionSettings
+from trainer.checkpoint import save_checkpoint
+from trainer.config import ArchConfig
+from trainer.models import ARCHITECTURES, build_generator
+
+
+@dataclass(frozen=True)
+class SuiteModel:
+    """One generator of the suite."""
+
+    name: str  # row/file name, e.g. "dcgan-64-rgb"
+    arch: str  # registered trainer architecture
+    config: ArchConfig  # its shape
+
+
+SUITE = (
+    SuiteModel("dcgan-64-rgb", "dcgan", ArchConfig(latent_dim=100, channels=3, image_size=64, base_channels=64)),
+    SuiteModel("resize-conv-64-rgb", "resize_conv",
+               ArchConfig(latent_dim=100, channels=3, image_size=64, base_channels=64)),
+    SuiteModel("digits-32", "dcgan", ArchConfig()),
+)
+QUICK_SUITE = ("digits-32",)
+
+# Reduced-precision exports tried next to fp32: (precision, output dtype).
+VARIANTS = (("fp32", "uint8"), ("fp16", "float"), ("int8", "float"), ("int8", "uint8"))
+TORCH_KINDS = ("eager", "compile", "bf16")
+SEED = 0
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """A suite model on disk: its checkpoint, fp32 export and whichever variants exported."""
+
+    model: SuiteModel
+    checkpoint: Path
+    fp32: Path
+    variants: dict[str, Path]  # "phase-conv", "int8/uint8" → file
+    notes: list[str]  # why a variant is missing
+
+
+def skip_reason(model: SuiteModel) -> str | None:
+    """Why this model cannot be built here (its architecture is not registered yet), or None."""
+    if model.arch not in ARCHITECTURES.names():
+        return (f"{model.name}: architecture {model.arch!r} is not registered in this checkout "
+                f"(known: {ARCHITECTURES.names()}): skipped")
+    return None
+
+
+def build(model: SuiteModel, folder: Path) -> BuiltModel:
+    """Random-init checkpoint + fp32 ONNX export (parity-checked) + its phase-conv rewrite +
+    reduced-precision variants."""
+    torch.manual_seed(SEED)
+    generator = build_generator(model.arch, model.config).eval()
+    ckpt = save_checkpoint(folder / f"{model.name}.pt", model.arch, model.config, generator, step=0)
+    fp32 = export_checkpoint(ckpt, folder / f"{model.name}.onnx").path
+    variants: dict[str, Path] = {}
+    notes: list[str] = []
+    phase = folder / f"{model.name}.phase.onnx"
+    if phase_conv.rewrite(fp32, phase):
+        variants["phase-conv"] = phase
+    for precision, output in VARIANTS:
+        key = f"{precision}/{output}"
+        path, note = _export_variant(ckpt, folder / f"{model.name}.{precision}.{output}.onnx",
+                                     precision, output)
+        if path is not None:
+            variants[key] = path
+        else:
+            notes.append(f"{model.name} {key}: {note}")
+    return BuiltModel(model, ckpt, fp32, variants, notes)
+
+
+def _export_variant(ckpt: Path, out: Path, precision: str, output: str) -> tuple[Path | None, str]:
+    params = inspect.signature(export_checkpoint).parameters
+    if "precision" not in params or "output" not in params:
+        return None, "export_checkpoint has no precision=/output= in this checkout yet: skipped"
+    try:
+        result = export_checkpoint(ckpt, out, precision=precision, output=output)
+    except Exception as exc:  # a variant the exporter refuses is reported, the suite goes on
+        return None, f"export failed: {' '.join(str(exc).split())[:160]}"
+    return result.path, ""
+
+
+def candidates(built: BuiltModel, kinds: tuple[str, ...] = TORCH_KINDS,
+               threads: int | None = None) -> list[Candidate]:
+    """Every way the suite runs one model, torch eager (the baseline) first; ``threads`` for
+    torch and ganedge alike (None: physical cores), plain ORT keeps its own default."""
+    from ganedge.torch_bench import torch_candidates
+
+    tuned = SessionSettings(threads=threads)
+    ours = onnx_candidate(built.fp32, "cpu", label="ganedge", settings=tuned, reference=True)
+    rows = torch_candidates(built.checkpoint, kinds, flops_per_image=ours.flops_per_image,
+                            threads=threads)
+    rows.append(onnx_candidate(built.fp32, "cpu", label="ort default", settings=ORT_DEFAULTS,
+                               io_binding=False))
+    rows.append(ours)
+    for key, path in built.variants.items():
+        try:
+            rows.append(onnx_candidate(path, "cpu", label=f"ganedge {key}", settings=tuned))
+        except Exception as exc:  # an unreadable variant still gets its ✗ row
+            rows.append(failed_candidate(f"ganedge {key}", path, "cpu", str(exc)))
+    return rows

@@ -1,0 +1,111 @@
+"""The benchmark's report: the machine it ran on, JSON for machines and tables for people."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from ganedge.bench import OK, SCHEMA, BenchConfig, BenchRow
+from ganedge.session import physical_cores
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine and software a benchmark ran on (never imports torch to ask its version)."""
+    info: dict[str, Any] = {
+        "cpu": _cpu_model(),
+        "physical_cores": physical_cores(),
+        "logical_cpus": len(_affinity()),
+        "cpu_flags": _cpu_flags(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "onnxruntime": ort.__version__,
+        "ort_providers": ort.get_available_providers(),
+        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info["torch"] = torch.__version__
+    return info
+
+
+def _affinity() -> list[int]:
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def _cpu_model() -> str:
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+_FLAGS_OF_INTEREST = ("avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile",
+                      "amx_bf16", "amx_int8", "avx_vnni")
+
+
+def _cpu_flags() -> list[str]:
+    for line in _cpuinfo().splitlines():
+        if line.startswith("flags"):
+            have = set(line.split(":", 1)[1].split())
+            return [f for f in _FLAGS_OF_INTEREST if f in have]
+    return []
+
+
+def to_json(rows: Sequence[BenchRow], config: BenchConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The machine-readable report: schema, machine, settings and one object per row."""
+    return {"schema": SCHEMA, "machine": machine_info(), "config": asdict(config),
+            "rows": [asdict(r) for r in rows], **(extra or {})}
+
+
+TABLE_COLUMNS = ("", "variant", "model", "prec", "provider used", "batch", "cold ms", "p50 ms",
+                 "p90 ms", "p99 ms", "img/s", "GFLOP/s", "parity", "vs eager")
+
+
+def table_cells(row: BenchRow) -> list[str]:
+    """One row as display strings, in TABLE_COLUMNS order (✗ rows carry their reason)."""
+    if row.status != OK:
+        return ["✗", row.label, row.model, row.precision, row.provider, str(row.batch),
+                row.reason, *[""] * 7]
+    return ["✓", row.label, row.model, row.precision, _short(row.provider_used), str(row.batch),
+            _num(row.cold_start_ms), _num(row.p50_ms, 3), _num(row.p90_ms, 3), _num(row.p99_ms, 3),
+            _num(row.images_per_s), _num(row.gflops_per_s), _sci(row.parity_max_abs),
+            f"{row.speedup:.2f}×" if row.speedup else "—"]
+
+
+def render_markdown(rows: Sequence[BenchRow]) -> str:
+    """A GitHub markdown table of the rows."""
+    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
+    lines += ["| " + " | ".join(table_cells(r)) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _short(provider: str) -> str:
+    return provider.removesuffix("ExecutionProvider")
+
+
+def _num(value: float | None, digits: int | None = None) -> str:
+    if value is None:
+        return "—"
+    if digits is None:
+        digits = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:,.{digits}f}"
+
+
+def _sci(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1e}"

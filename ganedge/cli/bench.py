@@ -1,0 +1,99 @@
+"""``ganedge bench``: latency, throughput and parity of models, one row per variant × batch size."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ganedge.cli.common import one_line_errors, require_torch
+from ganedge.errors import InputError
+
+BENCH_PROVIDERS = ("cpu", "cuda")
+
+if TYPE_CHECKING:
+    from ganedge.bench import BenchRow, Candidate
+
+
+@one_line_errors
+def bench(
+    models: list[Path] = typer.Argument(..., help="ONNX models: the fp32 one first, then variants "
+                                        "(int8, fp16, uint8 output) of the same generator."),
+    batch: str = typer.Option("1,8,64", "--batch", help="Comma-separated batch sizes."),
+    provider: list[str] = typer.Option(None, "--provider", help="cpu or cuda, repeatable (default: "
+                                       "cpu, plus cuda when available)."),
+    budget: float = typer.Option(1.0, "--budget", help="Timed seconds per row, after warm-up."),
+    threads: int = typer.Option(None, "--threads", help="Intra-op threads (default: physical cores)."),
+    ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add rows for plain ONNX Runtime."),
+    compare_torch: Path = typer.Option(None, "--compare-torch", help="ckpt.pt of the same weights: "
+                                       "time PyTorch eager (and torch.compile) in the same run."),
+    torch_compile: bool = typer.Option(True, "--torch-compile/--no-torch-compile",
+                                       help="With --compare-torch, also time torch.compile."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+) -> None:
+    """Time models side by side: cold start, p50/p90/p99, images/s, GFLOP/s, parity vs fp32."""
+    from ganedge.bench import BenchConfig, run_bench
+    from ganedge.bench_onnx import default_providers, model_candidates, model_contract
+    from ganedge.session import SessionSettings
+
+    config = BenchConfig(batches=_parse_batches(batch), budget_s=budget)
+    for model in models:
+        if not model.is_file():
+            raise InputError(f"model: {str(model)!r} does not exist: give a .onnx file path")
+    if compare_torch is not None and not compare_torch.is_file():
+        raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a ckpt.pt path")
+    for name in provider or []:
+        if name not in BENCH_PROVIDERS:
+            raise InputError(f"--provider: must be one of {list(BENCH_PROVIDERS)} (got {name!r})")
+    candidates = model_candidates(models, provider or default_providers(models[0]), ort_defaults,
+                                  SessionSettings(threads=threads))
+    latent_dim = model_contract(models[0]).latent_dim
+    if compare_torch is not None:
+        candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim, threads) + candidates
+    rows = run_bench(candidates, latent_dim, config)
+    if as_json:
+        from ganedge.bench_report import to_json
+
+        typer.echo(json.dumps(to_json(rows, config), indent=2))
+        return
+    _print_table(rows)
+
+
+def _parse_batches(spec: str) -> tuple[int, ...]:
+    try:
+        batches = tuple(int(part) for part in spec.split(","))
+    except ValueError:
+        raise InputError(f"--batch: {spec!r} is not a list of integers: use e.g. 1,8,64") from None
+    return batches
+
+
+def _torch_candidates(ckpt: Path, compile_too: bool, onnx_candidates: list[Candidate],
+                      latent_dim: int, threads: int | None) -> list[Candidate]:
+    require_torch("bench --compare-torch")
+    from ganedge.torch_bench import checkpoint_latent_dim, torch_candidates
+
+    if checkpoint_latent_dim(ckpt) != latent_dim:
+        raise InputError(f"--compare-torch: {str(ckpt)!r} takes latents of size "
+                         f"{checkpoint_latent_dim(ckpt)}, the model {latent_dim}: give the "
+                         "checkpoint the model was exported from")
+    flops = onnx_candidates[0].flops_per_image if onnx_candidates else None
+    kinds = ("eager", "compile") if compile_too else ("eager",)
+    return torch_candidates(ckpt, kinds, flops_per_image=flops, threads=threads)
+
+
+def _print_table(rows: list[BenchRow]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ganedge.bench_report import TABLE_COLUMNS, machine_info, table_cells
+
+    info = machine_info()
+    table = Table(title=f"{info['cpu']} · {info['physical_cores']} cores · onnxruntime "
+                        f"{info['onnxruntime']}")
+    for name in TABLE_COLUMNS:
+        table.add_column(name, justify="left" if name in ("variant", "model", "provider used") else "right")
+    for row in rows:
+        table.add_row(*table_cells(row))
+    Console().print(table)
