@@ -10,6 +10,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from ganedge.contract import ModelContract
 from ganedge.errors import ParityError
 from ganedge.latents import latents_for_seeds
 
@@ -59,17 +60,27 @@ class ParityReport:
                 )
 
 
-def check_parity(module: nn.Module, onnx_bytes: bytes, input_name: str, output_name: str,
-                 latent_dim: int, batches: Sequence[int] = PARITY_BATCHES,
+def example_inputs(batch: int, latent_dim: int, num_classes: int) -> tuple[torch.Tensor, ...]:
+    """Seeded latents (B, latent_dim) float32, plus labels (B,) int64 cycling through the classes."""
+    z = torch.from_numpy(latents_for_seeds(range(batch), latent_dim))
+    if num_classes == 0:
+        return (z,)
+    return z, torch.arange(batch, dtype=torch.int64) % num_classes
+
+
+def check_parity(module: nn.Module, onnx_bytes: bytes, contract: ModelContract,
+                 batches: Sequence[int] = PARITY_BATCHES,
                  tolerance: float = FP32_TOLERANCE) -> ParityReport:
-    """Run PyTorch and ONNX Runtime (CPU) on the same seeded latents and compare outputs."""
+    """Run PyTorch and ONNX Runtime (CPU) on the same seeded inputs and compare outputs."""
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    names = [contract.input_name, contract.label_input_name]
     results = []
     for batch in batches:
-        z = latents_for_seeds(range(batch), latent_dim)
+        inputs = example_inputs(batch, contract.latent_dim, contract.num_classes)
         with torch.no_grad():
-            expected = module(torch.from_numpy(z)).numpy()
-        (got,) = session.run([output_name], {input_name: z})
+            expected = module(*inputs).numpy()
+        feed = {name: t.numpy() for name, t in zip(names, inputs)}
+        (got,) = session.run([contract.output_name], feed)
         results.append(_compare(batch, expected, got))
     return ParityReport(tolerance, tuple(results))
 
