@@ -20,7 +20,7 @@ from tests.conftest import run_cli
 
 QUICK = ("--budget", "0.01", "--provider", "cpu")
 ROW_KEYS = set(BenchRow.__dataclass_fields__)
-DIGITS_FLOPS = 8_912_896  # see test_bench_flops.py
+DIGITS_FLOPS = 2_359_296  # see test_bench_flops.py
 
 
 def _bench_json(*args: str) -> dict:
