@@ -103,7 +103,7 @@ def candidates(built: BuiltModel, kinds: tuple[str, ...] = TORCH_KINDS,
                threads: int | None = None) -> list[Candidate]:
     """Every way the suite runs one model, torch eager (the baseline) first; ``threads`` for
     torch and ganedge alike (None: physical cores), plain ORT keeps its own default."""
-    from ganedge.torch_bench import torch_candidates
+    from exports.torch_bench import torch_candidates
 
     tuned = SessionSettings(threads=threads)
     ours = onnx_candidate(built.fp32, "cpu", label="ganedge", settings=tuned, reference=True)

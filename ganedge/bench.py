@@ -6,7 +6,7 @@ settings, or PyTorch eager on the checkpoint). For every batch size all candidat
 until each has spent its time budget, so machine noise hits every candidate alike. A candidate
 that fails still yields a row, with status "failed" and the reason.
 
-ONNX Runtime candidates live in ganedge.bench_onnx, PyTorch ones in ganedge.torch_bench (torch
+ONNX Runtime candidates live in ganedge.bench_onnx, PyTorch ones in exports.torch_bench (torch
 imported only there), the report in ganedge.bench_report.
 
 Example:

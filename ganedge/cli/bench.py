@@ -72,7 +72,7 @@ def _parse_batches(spec: str) -> tuple[int, ...]:
 def _torch_candidates(ckpt: Path, compile_too: bool, onnx_candidates: list[Candidate],
                       latent_dim: int, threads: int | None) -> list[Candidate]:
     require_torch("bench --compare-torch")
-    from ganedge.torch_bench import checkpoint_latent_dim, torch_candidates
+    from exports.torch_bench import checkpoint_latent_dim, torch_candidates
 
     if checkpoint_latent_dim(ckpt) != latent_dim:
         raise InputError(f"--compare-torch: {str(ckpt)!r} takes latents of size "
