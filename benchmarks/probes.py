@@ -15,6 +15,7 @@ import torch
 from ganedge.session import physical_cores
 
 MATMUL_SIZE = 1024
+MIN_SAMPLES = 5
 
 
 def matmul_ceiling(dtype: torch.dtype, seconds: float, threads: int | None = None,
@@ -26,13 +27,7 @@ def matmul_ceiling(dtype: torch.dtype, seconds: float, threads: int | None = Non
     b = torch.randn(size, size).to(dtype)
     for _ in range(3):
         a @ b
-    samples = []
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end or len(samples) < 5:
-        begin = time.perf_counter()
-        a @ b
-        samples.append(time.perf_counter() - begin)
-    return 2 * size**3 / statistics.median(samples) / 1e9
+    return _matmul_gflops(a, b, seconds)
 
 
 def numpy_matmul_ceiling(seconds: float, size: int = MATMUL_SIZE) -> float:
@@ -40,13 +35,20 @@ def numpy_matmul_ceiling(seconds: float, size: int = MATMUL_SIZE) -> float:
     rng = np.random.default_rng(0)
     a = rng.standard_normal((size, size), dtype=np.float32)
     b = rng.standard_normal((size, size), dtype=np.float32)
+    return _matmul_gflops(a, b, seconds)
+
+
+def _matmul_gflops(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray,
+                   seconds: float) -> float:
+    """Median GFLOP/s of ``a @ b`` for square (N, N) operands (2·N³ FLOPs a product), timed for
+    ``seconds`` and at least MIN_SAMPLES products so a short budget still gives a median."""
     samples = []
     end = time.perf_counter() + seconds
-    while time.perf_counter() < end or len(samples) < 5:
+    while time.perf_counter() < end or len(samples) < MIN_SAMPLES:
         begin = time.perf_counter()
         a @ b
         samples.append(time.perf_counter() - begin)
-    return 2 * size**3 / statistics.median(samples) / 1e9
+    return 2 * len(a) ** 3 / statistics.median(samples) / 1e9
 
 
 def cli_cold_start(model: Path, repeats: int, folder: Path) -> dict[str, float]:
