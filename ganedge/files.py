@@ -24,6 +24,14 @@ def check_writable(path: str | Path, what: str = "output") -> Path:
     return path
 
 
+def check_writable_folder(folder: Path, first_file: str, what: str = "output folder") -> None:
+    """Raise InputError unless ``folder`` takes new files such as ``first_file``, or can be made."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{what}: {str(folder)!r} is a file: give a folder")
+    # an existing folder must take new files; a new one must be creatable in its parent
+    check_writable(folder / first_file if folder.is_dir() else folder, what)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, what: str = "output") -> Iterator[Path]:
     """Yield a temp path beside ``path``; it is renamed onto ``path`` only if the block succeeds.

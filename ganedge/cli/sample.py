@@ -16,7 +16,7 @@ import typer
 from ganedge.cli import options as opt
 from ganedge.cli.common import one_line_errors
 from ganedge.errors import InputError
-from ganedge.files import check_writable
+from ganedge.files import check_writable, check_writable_folder
 from ganedge.imaging import grid_shape, make_grid, save_png
 from ganedge.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
 from ganedge.runtime import Chunk, GeneratorModel, resolve_seeds
@@ -83,10 +83,7 @@ def _check_outputs(gen: GeneratorModel, count: int, grid_path: Path | None,
                              f"{MAX_GRID_IMAGES} images, {MAX_GRID_PIXELS // 1_000_000} MP): "
                              "write one PNG per seed with --outdir, or lower -n")
     if outdir is not None:
-        if outdir.exists() and not outdir.is_dir():
-            raise InputError(f"--outdir: {str(outdir)!r} is a file: give a folder")
-        # an existing folder must take new files; a new one must be creatable in its parent
-        check_writable(outdir / "seed0000.png" if outdir.is_dir() else outdir, "--outdir")
+        check_writable_folder(outdir, "seed0000.png", "--outdir")
 
 
 def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Path | None,

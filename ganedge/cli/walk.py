@@ -14,7 +14,7 @@ import typer
 from ganedge.cli import options as opt
 from ganedge.cli.common import one_line_errors
 from ganedge.errors import InputError
-from ganedge.files import check_writable
+from ganedge.files import check_writable_folder
 from ganedge.imaging import (check_animation_path, grid_shape, make_grid, save_animation,
                              save_png, upscale)
 from ganedge.latents import check_truncation, format_seeds, parse_seeds
@@ -103,9 +103,7 @@ def _check_outputs(output: Path | None, outdir: Path | None) -> None:
     if output is not None:
         check_animation_path(output)
     if outdir is not None:
-        if outdir.exists() and not outdir.is_dir():
-            raise InputError(f"--outdir: {str(outdir)!r} is a file: give a folder")
-        check_writable(outdir / "frame00000.png" if outdir.is_dir() else outdir, "--outdir")
+        check_writable_folder(outdir, "frame00000.png", "--outdir")
 
 
 def _auto_scale(shape: tuple[int, int, int]) -> int:

@@ -84,6 +84,7 @@ def test_default_walk_is_an_enlarged_loop(tmp_path: Path, monkeypatch: pytest.Mo
     (["--label", "0"], "error: --label: this model is unconditional"),
     (["-o", "walk.mp4"], "error: -o: 'walk.mp4' is not .gif, .webp or .png"),
     (["-o", "nowhere/walk.gif"], "error: -o: folder 'nowhere' does not exist"),
+    (["--outdir", "nowhere/frames"], "error: --outdir: folder 'nowhere' does not exist"),
 ])
 def test_bad_walk_input(models: dict[str, Path], tmp_path: Path,
                         monkeypatch: pytest.MonkeyPatch, args: list[str], message: str) -> None:
