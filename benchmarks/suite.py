@@ -7,13 +7,11 @@ exporter, so torch and ONNX Runtime run the very same weights.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from benchmarks import phase_conv
 from exports.checkpoint import export_checkpoint
 from ganedge.bench import Candidate
 from ganedge.bench_onnx import failed_candidate, onnx_candidate
@@ -53,7 +51,7 @@ class BuiltModel:
     model: SuiteModel
     checkpoint: Path
     fp32: Path
-    variants: dict[str, Path]  # "phase-conv", "int8/uint8" → file
+    variants: dict[str, Path]  # "traced", "int8/uint8" → file
     notes: list[str]  # why a variant is missing
 
 
@@ -66,17 +64,16 @@ def skip_reason(model: SuiteModel) -> str | None:
 
 
 def build(model: SuiteModel, folder: Path) -> BuiltModel:
-    """Random-init checkpoint + fp32 ONNX export (parity-checked) + its phase-conv rewrite +
-    reduced-precision variants."""
+    """Random-init checkpoint + fp32 ONNX export (parity-checked, graph rewrites applied), the
+    traced graph without rewrites (what they buy) + reduced-precision variants."""
     torch.manual_seed(SEED)
     generator = build_generator(model.arch, model.config).eval()
     ckpt = save_checkpoint(folder / f"{model.name}.pt", model.arch, model.config, generator, step=0)
     fp32 = export_checkpoint(ckpt, folder / f"{model.name}.onnx").path
     variants: dict[str, Path] = {}
     notes: list[str] = []
-    phase = folder / f"{model.name}.phase.onnx"
-    if phase_conv.rewrite(fp32, phase):
-        variants["phase-conv"] = phase
+    variants["traced"] = export_checkpoint(ckpt, folder / f"{model.name}.traced.onnx",
+                                           optimize=False).path
     for precision, output in VARIANTS:
         key = f"{precision}/{output}"
         path, note = _export_variant(ckpt, folder / f"{model.name}.{precision}.{output}.onnx",
@@ -89,9 +86,6 @@ def build(model: SuiteModel, folder: Path) -> BuiltModel:
 
 
 def _export_variant(ckpt: Path, out: Path, precision: str, output: str) -> tuple[Path | None, str]:
-    params = inspect.signature(export_checkpoint).parameters
-    if "precision" not in params or "output" not in params:
-        return None, "export_checkpoint has no precision=/output= in this checkout yet: skipped"
     try:
         result = export_checkpoint(ckpt, out, precision=precision, output=output)
     except Exception as exc:  # a variant the exporter refuses is reported, the suite goes on

@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from exports.onnx import DEFAULT_OPSET, ExportResult, export_generator
-from ganedge.errors import ConfigError
+from exports.report import Step
 from trainer.checkpoint import file_sha256, generator_from_checkpoint, load_checkpoint
-
-PRECISIONS = ("fp32",)  # fp16/int8 (exports/quantize.py) are not built yet
-OUTPUTS = ("float",)  # the in-graph uint8 tail is not built yet
 
 
 def export_checkpoint(ckpt_path: str | Path, out_path: str | Path | None = None, *,
                       weights: str = "ema", opset: int = DEFAULT_OPSET, precision: str = "fp32",
-                      output: str = "float", allow_mismatch: bool = False) -> ExportResult:
-    """Export ``ckpt.pt`` to ``out_path`` (default: ``model.onnx`` beside the checkpoint).
+                      output: str = "float", allow_mismatch: bool = False, optimize: bool = True,
+                      grade_data: str | None = None,
+                      on_step: Callable[[Step], None] | None = None) -> ExportResult:
+    """Export ``ckpt.pt`` to ``out_path`` (default: :func:`default_name` beside the checkpoint).
 
     ``weights`` picks the EMA generator ("ema", the default; raw when the checkpoint has no EMA)
     or the raw one ("raw"). Provenance records the checkpoint hash, step, architecture and weights.
+    The other options are :func:`exports.export_generator`'s.
     """
-    _check_choice("--precision", precision, PRECISIONS)
-    _check_choice("--output", output, OUTPUTS)
     ckpt_path = Path(ckpt_path)
     ckpt = load_checkpoint(ckpt_path)
     generator = generator_from_checkpoint(ckpt, weights=weights)
-    out = Path(out_path) if out_path is not None else ckpt_path.with_name("model.onnx")
+    out = Path(out_path) if out_path is not None else ckpt_path.with_name(default_name(precision, output))
     used = "ema" if weights == "ema" and "generator_ema" in ckpt else "raw"
     provenance = {
         "checkpoint_sha256": file_sha256(ckpt_path),
@@ -33,14 +32,16 @@ def export_checkpoint(ckpt_path: str | Path, out_path: str | Path | None = None,
         "arch": ckpt["arch"],
         "arch_config": ckpt["arch_config"],
         "weights": used,
-        "precision": precision,
     }
     cfg = ckpt["arch_config"]
     return export_generator(generator, out, latent_dim=cfg["latent_dim"],
                             num_classes=cfg.get("num_classes", 0), opset=opset,
-                            provenance=provenance, allow_mismatch=allow_mismatch)
+                            provenance=provenance, allow_mismatch=allow_mismatch,
+                            precision=precision, output=output, optimize=optimize,
+                            grade_data=grade_data, on_step=on_step)
 
 
-def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{option}: must be one of {list(choices)} in this version (got {value!r})")
+def default_name(precision: str, output: str) -> str:
+    """model.onnx, or e.g. model-int8.onnx / model-uint8-out.onnx, so variants sit side by side."""
+    parts = ["model"] + ([precision] if precision != "fp32" else []) + (["uint8-out"] if output == "uint8" else [])
+    return "-".join(parts) + ".onnx"

@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import json
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
@@ -23,51 +25,177 @@ from torch import nn
 from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract
 from ganedge.errors import ConfigError, ParityError
 from ganedge.files import atomic_path, check_writable
-from exports.parity import ParityReport, check_parity, example_inputs
+from exports.grading import describe as describe_grade
+from exports.grading import grade
+from exports.optimize import optimize as optimize_graph
+from exports.output_tail import add_uint8_tail
+from exports.parity import UINT8_TOLERANCE, ParityReport, check_parity, example_inputs
 from exports.prepare import check_no_random_ops, prepare
+from exports.quantize import PRECISIONS, TOLERANCES, reduce_precision
+from exports.report import Step, StepLog, StepNote
+from exports.speed import describe, speedups
 
 DEFAULT_OPSET = 17
+# Round and input-form Clip (uint8 tail) need 11; the TorchScript exporter stops at 20.
+OPSETS = range(11, 21)
 BATCH_AXIS = "batch"
 TRACE_BATCH = 2  # not 1, so nothing can special-case a singleton batch while tracing
 EXPORTER = "torchscript"
+OUTPUTS = ("float", "uint8")
+KEEP_REWRITE_RATIO = 0.9  # rewrites stay unless measurably slower than the traced graph
 
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What an export wrote and how well it matched PyTorch."""
+    """What an export wrote, how well it matched PyTorch, and the timed report of each step."""
 
     path: Path
     contract: ModelContract
-    parity: ParityReport
+    parity: ParityReport  # the written graph against PyTorch, at its precision's tolerance
     size_bytes: int
+    steps: tuple[Step, ...]
+    provenance: dict[str, Any]
+
+    def report(self) -> str:
+        """The one-screen ✓/✗ report."""
+        return "\n".join(step.format() for step in self.steps)
 
 
 def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_classes: int = 0,
                      opset: int = DEFAULT_OPSET, provenance: dict[str, Any] | None = None,
-                     allow_mismatch: bool = False) -> ExportResult:
+                     allow_mismatch: bool = False, *, precision: str = "fp32",
+                     output: str = "float", optimize: bool = True, grade_data: str | None = None,
+                     on_step: Callable[[Step], None] | None = None) -> ExportResult:
     """Export a generator mapping (B, latent_dim) [+ labels (B,) int64] → (B, C, H, W) in [-1, 1].
 
     The module is deep-copied, put in eval mode and its parametrizations (spectral/weight norm)
-    folded into plain weights; the caller's module is left untouched. The file is written
-    atomically, only after parity with PyTorch holds at batch 1, 3 and 64 (unless
-    ``allow_mismatch``); it carries the ganedge contract, provenance and parity figures.
+    folded into plain weights; the caller's module is left untouched. The traced graph must match
+    PyTorch at batch 1, 3 and 64; then the graph rewrites are applied (``optimize``) and kept only
+    while parity holds and they are not slower; ``precision`` "fp16"/"int8" makes a reduced
+    variant, measured for speed and 8-bit error against fp32; ``output`` "uint8" appends the
+    display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits") also scores the variant and
+    fp32 with the offline evaluation metric. The file is written atomically, only when every check passed
+    (unless ``allow_mismatch``), with the contract, provenance and parity figures in its metadata.
+    ``on_step`` sees each ✓/✗ step as it finishes.
     """
-    path = check_writable(path, "-o/--output")
-    module = prepare(module)
-    contract = _infer_contract(module, latent_dim, num_classes)
-    model = _trace(module, contract, opset)
-    check_no_random_ops(model)
-    _check_symbolic_batch(model)
-    parity = check_parity(module, model.SerializeToString(), contract)
+    _check_choice("--precision", precision, PRECISIONS)
+    _check_choice("--output", output, OUTPUTS)
+    if grade_data is not None and precision == "fp32":
+        raise ConfigError("--grade: grades a reduced-precision variant against fp32: "
+                          "add --precision fp16 or int8")
+    if opset not in OPSETS:
+        raise ConfigError(f"--opset: must be in {OPSETS.start}..{OPSETS.stop - 1} (got {opset})")
+    path = check_writable(path, "-o/--out")
+    log = StepLog(on_step)
+    with log.step("prepare") as note:
+        prepared = prepare(module)
+        note.detail = f"eval mode, parametrizations folded; {_parameters(prepared):,} parameters"
+    with log.step("trace") as note:
+        contract = _infer_contract(prepared, latent_dim, num_classes)
+        traced = _trace(prepared, contract, opset)
+        check_no_random_ops(traced)
+        _check_symbolic_batch(traced)
+        note.detail = (f"{EXPORTER} exporter, opset {opset}, batch axis symbolic, "
+                       f"{len(traced.graph.node)} nodes")
+    with log.step("parity") as note:
+        parity = check_parity(prepared, traced.SerializeToString(), contract)
+        note.detail = parity.summary()
+        if not parity.ok:
+            note.warning = True
+            if not allow_mismatch:
+                parity.raise_if_failed(contract.output_name)
+    facts: dict[str, Any] = {"fp32_parity": parity.to_dict()}
+    model = rewritten = traced
+    if optimize:
+        with log.step("optimize") as note:
+            model, rewritten, facts["optimize"] = _optimized(prepared, traced, contract, note)
+    if precision != "fp32":
+        # int8 starts from the rewritten graph even where fp32 runs faster without it: int8 needs
+        # the Conv ops the rewrites make; its speed is measured against the best fp32 graph
+        source = rewritten if precision == "int8" else model
+        with log.step(precision) as note:
+            fp32 = model
+            model, parity, facts[precision] = _reduced(prepared, source, fp32, contract, precision,
+                                                        note, allow_mismatch)
+        if grade_data is not None:
+            with log.step("grade") as note:
+                figures = grade({"fp32": fp32, precision: model}, contract, grade_data)
+                facts[precision]["metric"] = figures
+                note.detail = f"on {grade_data}: {describe_grade(figures, precision)}"
+    if output == "uint8":
+        with log.step("uint8") as note:
+            contract = add_uint8_tail(model, contract)
+            tolerance = TOLERANCES.get(precision, UINT8_TOLERANCE)
+            parity = check_parity(prepared, model.SerializeToString(), contract, tolerance)
+            note.detail = f"(B, H, W, C) uint8 tail; {parity.summary()}"
+            if not (parity.ok or allow_mismatch):
+                parity.raise_if_failed(contract.output_name)
+    with log.step("write") as note:
+        record = _provenance(opset, {**(provenance or {}), "precision": precision,
+                                     "output": output, **facts})
+        meta = {**contract.to_metadata(),
+                KEY_PROVENANCE: json.dumps(record, sort_keys=True),
+                KEY_PARITY: json.dumps(parity.to_dict(), sort_keys=True)}
+        onnx.helper.set_model_props(model, meta)
+        with atomic_path(path, "-o/--out") as tmp:
+            onnx.save_model(model, str(tmp))
+        size = path.stat().st_size
+        note.detail = f"{path} ({size / 1e6:.2f} MB, self-contained)"
+    return ExportResult(path, contract, parity, size, tuple(log.steps), record)
+
+
+def _parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{option}: must be one of {list(choices)} (got {value!r})")
+
+
+def _optimized(module: nn.Module, traced: onnx.ModelProto, contract: ModelContract,
+               note: StepNote) -> tuple[onnx.ModelProto, onnx.ModelProto, dict[str, Any]]:
+    """(best fp32 graph, rewritten graph or the traced one when rewrites break parity, facts).
+
+    The rewritten graph is the best when it keeps fp32 parity and is not slower than the trace.
+    """
+    optimized, report = optimize_graph(traced)
+    parity = check_parity(module, optimized.SerializeToString(), contract)
+    facts: dict[str, Any] = {**asdict(report), "parity_ok": parity.ok}
+    if not parity.ok:
+        note.warning = True
+        note.detail = f"rewrites dropped, they broke parity ({parity.summary()})"
+        return traced, traced, {**facts, "kept": False}
+    ratios = speedups(traced, optimized, contract)
+    facts["speedup"] = ratios
+    # a rewrite that does not pay on this machine is not worth a graph that differs from the trace
+    kept = _geometric_mean(ratios.values()) >= KEEP_REWRITE_RATIO
+    note.detail = f"{report.summary()}; {describe(ratios, 'the traced graph')}"
+    if not kept:
+        note.warning = True
+        note.detail += ": rewrites dropped"
+    return (optimized if kept else traced), optimized, {**facts, "kept": kept}
+
+
+def _reduced(module: nn.Module, source: onnx.ModelProto, fp32: onnx.ModelProto,
+             contract: ModelContract, precision: str, note: StepNote,
+             allow_mismatch: bool) -> tuple[onnx.ModelProto, ParityReport, dict[str, Any]]:
+    """The variant of ``source``, its error against PyTorch fp32 and its speed against ``fp32``."""
+    variant = reduce_precision(source, contract, precision)
+    parity = check_parity(module, variant.SerializeToString(), contract, TOLERANCES[precision])
+    ratios = speedups(fp32, variant, contract)
+    note.detail = f"{parity.summary()}; {describe(ratios, 'fp32')}"
+    note.warning = not parity.ok or any(r < 1.0 for r in ratios.values())
     if not (parity.ok or allow_mismatch):
-        parity.raise_if_failed(contract.output_name)
-    meta = {**contract.to_metadata(),
-            KEY_PROVENANCE: json.dumps(_provenance(opset, provenance or {}), sort_keys=True),
-            KEY_PARITY: json.dumps(parity.to_dict(), sort_keys=True)}
-    onnx.helper.set_model_props(model, meta)
-    with atomic_path(path, "-o/--output") as tmp:
-        onnx.save_model(model, str(tmp))
-    return ExportResult(path, contract, parity, path.stat().st_size)
+        parity.raise_if_failed(contract.output_name, what=f"{precision} quality")
+    facts = {"error_levels": {"max": parity.max_err, "mean": parity.mean_err},
+             "speedup_vs_fp32": ratios, "faster": bool(ratios) and min(ratios.values()) >= 1.0}
+    return variant, parity, facts
+
+
+def _geometric_mean(values: Any) -> float:
+    values = list(values)
+    return float(np.exp(np.mean(np.log(values)))) if values else 1.0
 
 
 def _infer_contract(module: nn.Module, latent_dim: int, num_classes: int) -> ModelContract:

@@ -12,23 +12,33 @@ from ganedge.cli.common import one_line_errors, require_torch
 @one_line_errors
 def export(
     checkpoint: Path = typer.Argument(..., help="ckpt.pt written by `ganedge train`."),
-    output: Path = typer.Option(None, "-o", "--output", help="ONNX file (default: model.onnx beside the checkpoint)."),
+    out: Path = typer.Option(None, "-o", "--out", help="ONNX file (default: model.onnx beside the "
+                             "checkpoint; model-int8.onnx etc. for variants)."),
     weights: str = typer.Option("ema", "--weights", help="ema (default; raw if none) or raw."),
-    opset: int = typer.Option(17, "--opset", help="ONNX opset version."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32 (fp16/int8 not yet built)."),
-    output_kind: str = typer.Option("float", "--output", help="float (uint8 tail not yet built)."),
+    opset: int = typer.Option(17, "--opset", help="ONNX opset version, 11-20."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 (for GPUs) or int8 "
+                                  "(static, per-channel, calibrated on the model's latents)."),
+    output: str = typer.Option("float", "--output", help="float: (B, C, H, W) in [-1, 1]; uint8: "
+                               "display-ready (B, H, W, C) pixels computed in the graph."),
+    optimize: bool = typer.Option(True, "--optimize/--no-optimize", help="Graph rewrites "
+                                  "(ConvTranspose → Conv, ORT basic level), kept if exact and not slower."),
+    grade: str = typer.Option(None, "--grade", help="Also score the fp16/int8 variant and fp32 "
+                              "with the offline metric on this data: digits, a folder or a .npz."),
     allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Write the file even if parity fails."),
 ) -> None:
-    """Export a checkpoint's generator to ONNX with a dynamic batch axis and the ganedge contract."""
+    """Export a checkpoint's generator to ONNX with a dynamic batch axis and the ganedge contract.
+
+    Prints one timed ✓/✗ line per step: trace, parity with PyTorch at batch 1/3/64, graph rewrites,
+    the reduced-precision variant's speed and error against fp32, the write.
+    """
     require_torch("export")
     from exports.checkpoint import export_checkpoint
 
-    result = export_checkpoint(checkpoint, output, weights=weights, opset=opset,
-                               precision=precision, output=output_kind,
-                               allow_mismatch=allow_mismatch)
-    worst = max(b.max_abs for b in result.parity.batches)
-    status = "parity ok" if result.parity.ok else "PARITY MISMATCH"
+    typer.echo(f"exporting {checkpoint}")
+    result = export_checkpoint(checkpoint, out, weights=weights, opset=opset, precision=precision,
+                               output=output, allow_mismatch=allow_mismatch, optimize=optimize,
+                               grade_data=grade, on_step=lambda step: typer.echo(step.format()))
     c = result.contract
-    typer.echo(f"exported {result.path} ({result.size_bytes / 1e6:.2f} MB, z {c.latent_dim} → "
-               f"{c.channels}×{c.height}×{c.width}, {status}: max abs {worst:.2e} at batch "
-               f"{','.join(str(b.batch) for b in result.parity.batches)})")
+    status = "parity ok" if result.parity.ok else "PARITY MISMATCH (written with --allow-mismatch)"
+    typer.echo(f"exported {result.path}: z {c.latent_dim} → {c.output_dtype} {c.output_layout} "
+               f"{c.channels}×{c.height}×{c.width}, {precision}, {status}")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -48,10 +51,75 @@ def test_unwritable_output_folder(trained_run: Path, tmp_path: Path) -> None:
     assert "does not exist: create it first" in line
 
 
-def test_unsupported_precision_is_rejected(trained_run: Path, tmp_path: Path) -> None:
-    line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--precision", "int8")
-    assert line == "error: --precision: must be one of ['fp32'] in this version (got 'int8')"
+def test_unknown_precision_and_opset_are_rejected(trained_run: Path, tmp_path: Path) -> None:
+    line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--precision", "bf16")
+    assert line == "error: --precision: must be one of ['fp32', 'fp16', 'int8'] (got 'bf16')"
+    line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--opset", "9")
+    assert line == "error: --opset: must be in 11..20 (got 9)"
     assert not list(tmp_path.iterdir())
+
+
+# An architecture whose exported graph computes something else than its eager forward: the
+# mismatch export must catch (a model that runs but is wrong).
+DRIFTING = """
+import sys
+import torch
+from trainer.checkpoint import save_checkpoint
+from trainer.config import ArchConfig
+from trainer.models import register_architecture
+from trainer.models.dcgan import dcgan_generator
+
+
+class Drifting(torch.nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.g = dcgan_generator(cfg)
+
+    def forward(self, z):
+        out = self.g(z)
+        return out + 0.01 if torch.onnx.is_in_onnx_export() else out
+
+
+register_architecture("drifting", Drifting)
+cfg = ArchConfig(latent_dim=8, image_size=16, base_channels=4)
+save_checkpoint(sys.argv[1], "drifting", cfg, Drifting(cfg), step=0)
+from ganedge.cli import app
+app(sys.argv[2:])
+"""
+
+
+def _export_drifting(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    ckpt = str(tmp_path / "ckpt.pt")
+    return subprocess.run([sys.executable, "-c", DRIFTING, ckpt, "export", ckpt, *args],
+                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+
+
+def test_parity_failure_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    result = _export_drifting(tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: parity: output 'images' at batch 1 differs from PyTorch by ")
+    assert "tolerance 0.0001" in line and line.endswith("pass --allow-mismatch to write it anyway")
+    # the report shows what passed and which step failed
+    assert "✓ trace" in result.stdout and "✗ parity" in result.stdout
+    assert not (tmp_path / "model.onnx").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+
+
+def test_allow_mismatch_writes_and_records_the_failure(tmp_path: Path) -> None:
+    result = _export_drifting(tmp_path, "--allow-mismatch", "--no-optimize")
+    assert result.returncode == 0, result.stderr
+    assert "PARITY MISMATCH" in result.stdout and "! parity" in result.stdout
+    report = json.loads(run_cli("info", str(tmp_path / "model.onnx"), "--json").stdout)
+    assert report["parity"]["ok"] is False
+
+
+def test_report_lists_every_step(trained_run: Path, tmp_path: Path) -> None:
+    out = run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"),
+                  "--output", "uint8").stdout
+    steps = [line.split()[1] for line in out.splitlines() if line[:1] in "✓!"]
+    assert steps == ["prepare", "trace", "parity", "optimize", "uint8", "write"]
+    assert "batch axis symbolic" in out and "uint8 NHWC 1×32×32" in out
 
 
 def test_bad_weights_choice(trained_run: Path, tmp_path: Path) -> None:

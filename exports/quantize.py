@@ -1,0 +1,98 @@
+"""Reduced-precision variants of an optimized fp32 graph: fp16 and int8.
+
+fp16: weights and activations in half precision, with the model's inputs and outputs kept fp32 (so
+the runtime's contract does not change) and normalization layers kept fp32 (their variance sums
+overflow fp16). Meant for GPUs; on CPUs without fp16 arithmetic it is slower, and export says so.
+
+int8: static QDQ quantization, per-channel int8 weights and uint8 activations, with activation
+ranges calibrated on the generator's own latents (standard normal, seeds kept apart from the
+parity seeds so parity measures unseen inputs). Only Conv, MatMul and Gemm are quantized: ONNX
+Runtime has int8 kernels for them, not for ConvTranspose, which is why the ConvTranspose rewrites
+run first.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from exports.parity import LEVELS, Tolerance
+from ganedge.contract import ModelContract
+from ganedge.errors import ConfigError
+from ganedge.latents import latents_for_seeds
+
+PRECISIONS = ("fp32", "fp16", "int8")
+FP16_TOLERANCE = Tolerance(max=8.0, mean=0.5, unit=LEVELS)
+INT8_TOLERANCE = Tolerance(max=64.0, mean=3.0, unit=LEVELS)
+TOLERANCES = {"fp16": FP16_TOLERANCE, "int8": INT8_TOLERANCE}
+
+CALIBRATION_SEED = 1_000_000  # first latent seed used for calibration; parity uses 0..63
+CALIBRATION_IMAGES = 256
+CALIBRATION_BATCH = 32
+INT8_OPS = ["Conv", "MatMul", "Gemm"]
+FP32_OPS = ["BatchNormalization", "InstanceNormalization", "LayerNormalization",
+            "GroupNormalization", "Resize", "Upsample"]
+
+
+def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
+    """An fp16 copy of ``model``: fp32 inputs/outputs, normalization and resampling kept fp32."""
+    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    return convert_float_to_float16(copy, keep_io_types=True,
+                                    op_block_list=[*DEFAULT_OP_BLOCK_LIST, *FP32_OPS])
+
+
+def to_int8(model: onnx.ModelProto, contract: ModelContract) -> onnx.ModelProto:
+    """A statically quantized (QDQ, per-channel) copy of ``model``, calibrated on seeded latents.
+
+    Raises ConfigError when the graph has nothing ONNX Runtime runs in int8.
+    """
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
+                                          QuantType, quantize_static)
+
+    if not any(n.op_type in INT8_OPS for n in model.graph.node):
+        raise ConfigError("--precision int8: the graph has no Conv/MatMul/Gemm to quantize; "
+                          "use fp32 or fp16")
+
+    class Latents(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = _calibration_feeds(contract)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.batches, None)
+
+    with tempfile.TemporaryDirectory(prefix="ganedge-int8-") as tmp:
+        src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        onnx.save_model(model, str(src))
+        quantize_static(str(src), str(dst), Latents(), quant_format=QuantFormat.QDQ,
+                        op_types_to_quantize=INT8_OPS, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax,
+                        extra_options={"CalibTensorRangeSymmetric": False})
+        return onnx.load(str(dst))
+
+
+def _calibration_feeds(contract: ModelContract) -> Iterator[dict[str, np.ndarray]]:
+    for start in range(0, CALIBRATION_IMAGES, CALIBRATION_BATCH):
+        seeds = range(CALIBRATION_SEED + start, CALIBRATION_SEED + start + CALIBRATION_BATCH)
+        feed = {contract.input_name: latents_for_seeds(seeds, contract.latent_dim)}
+        if contract.conditional:
+            feed[contract.label_input_name] = np.arange(CALIBRATION_BATCH, dtype=np.int64) % contract.num_classes
+        yield feed
+
+
+def reduce_precision(model: onnx.ModelProto, contract: ModelContract, precision: str) -> onnx.ModelProto:
+    """``model`` at ``precision`` ("fp32" returns it unchanged)."""
+    if precision == "fp32":
+        return model
+    if precision == "fp16":
+        return to_fp16(model)
+    if precision == "int8":
+        return to_int8(model, contract)
+    raise ConfigError(f"--precision: must be one of {list(PRECISIONS)} (got {precision!r})")

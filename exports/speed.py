@@ -1,0 +1,53 @@
+"""A quick, interleaved speed comparison of two graphs of one generator on this machine's CPU.
+
+It decides nothing by wall-clock alone in tests; at export time it tells the user whether a graph
+rewrite or a reduced-precision variant is really faster here, with medians after warm-up, through
+the same timing code as ``ganedge bench``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import onnx
+
+from ganedge.bench import BenchConfig, run_bench
+from ganedge.bench_onnx import onnx_candidate
+from ganedge.contract import ModelContract
+
+SPEED_BATCHES = (1, 64)
+QUICK = BenchConfig(batches=SPEED_BATCHES, budget_s=0.3, warmup_s=0.1, min_reps=3)
+
+
+def speedups(baseline: onnx.ModelProto, candidate: onnx.ModelProto, contract: ModelContract,
+             config: BenchConfig = QUICK) -> dict[int, float]:
+    """Batch size → baseline median latency / candidate median latency (>1: candidate faster)."""
+    with tempfile.TemporaryDirectory(prefix="ganedge-speed-") as tmp:
+        paths = []
+        for name, model in (("baseline", baseline), ("candidate", candidate)):
+            copy = onnx.ModelProto()
+            copy.CopyFrom(model)
+            onnx.helper.set_model_props(copy, contract.to_metadata())
+            paths.append(Path(tmp) / f"{name}.onnx")
+            onnx.save_model(copy, str(paths[-1]))
+        rows = run_bench([replace(onnx_candidate(paths[0], "cpu", label="baseline"), baseline=True),
+                          onnx_candidate(paths[1], "cpu", label="candidate")],
+                         contract.latent_dim, config)
+    return {r.batch: r.speedup for r in rows
+            if r.label == "candidate" and r.speedup is not None}
+
+
+def describe(ratios: dict[int, float], than: str) -> str:
+    """E.g. "1.80× fp32 at batch 64, 0.95× at batch 1" — the words follow the numbers."""
+    if not ratios:
+        return f"speed vs {than} not measured"
+    parts = [f"{ratio:.2f}× at batch {batch}" for batch, ratio in sorted(ratios.items())]
+    if all(r >= 1.0 for r in ratios.values()):
+        verdict = f"faster than {than}"
+    elif all(r < 1.0 for r in ratios.values()):
+        verdict = f"SLOWER than {than}"
+    else:
+        verdict = f"mixed vs {than}"
+    return f"{verdict}: {', '.join(parts)}"
