@@ -246,7 +246,8 @@ class EvalCallback(Callback):
 
 
 def metric_name(figure: str) -> str:
-    """The lower-case name a figure is reported under: "FD" → "fd", "modes covered" → "modes"."""
+    """The lower-case name a figure is reported under: "FD" → "fd", "modes covered" → "modes".
+    """
     if figure in EVAL_METRICS:
         return EVAL_METRICS[figure][0]
     return re.sub(r"\W+", "_", figure.lower()).strip("_")

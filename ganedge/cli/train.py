@@ -46,15 +46,17 @@ def train(
     sample_every: int = typer.Option(None, "--sample-every", help="Steps between sample grids."),
     checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Steps between checkpoints."),
     export_every: int = typer.Option(0, "--export-every", help="Also export ONNX every K steps (0: off)."),
-    eval_every: int = typer.Option(0, "--eval-every", help="Score the generator (FD, KID, precision, "
-                                   "…) every K steps into eval.jsonl; best.pt by FD (0: off)."),
+    eval_every: int = typer.Option(0, "--eval-every", help="Score the generator (FD, KID, "
+                                   "precision, …) every K steps into eval.jsonl; best.pt by FD "
+                                   "(0: off)."),
     eval_data: str = typer.Option(None, "--eval-data", help="Real data to score against "
                                   "(default: the training data)."),
     eval_n: int = typer.Option(None, "--eval-n", help="Images generated per evaluation "
                                "(default: the held-out real split's size)."),
     best_metric: str = typer.Option(None, "--best-metric", help="Metric choosing best.pt: "
-                                    "diversity, or with --eval-every fd (default), kid, precision, …"),
-    best_mode: str = typer.Option(None, "--best-mode", help="min or max (default: the metric's own)."),
+                                    "diversity, or with --eval-every fd (default), kid, …"),
+    best_mode: str = typer.Option(None, "--best-mode", help="min or max (default: the "
+                                  "metric's own)."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for PyTorch (default: all)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -160,6 +162,6 @@ def _best_line(evaluation: Any, cfg: Any, out: Path) -> str:
     if record is None:
         return f"eval: none ran (--eval-every {evaluation.every} > {cfg.steps} steps)"
     where = f" → {out / 'best.pt'}" if metric == cfg.best_metric else ""
-    return (f"eval: best {metric} {record[metric]:.4g} (real-vs-real {record['floor'][metric]:.4g}) "
-            f"at step {record['step']} of {len(evaluation.history)} evaluations{where}; "
-            f"all in {out / 'eval.jsonl'}")
+    return (f"eval: best {metric} {record[metric]:.4g} "
+            f"(real-vs-real {record['floor'][metric]:.4g}) at step {record['step']} of "
+            f"{len(evaluation.history)} evaluations{where}; all in {out / 'eval.jsonl'}")
