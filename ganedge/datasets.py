@@ -65,17 +65,26 @@ def load_dataset(spec: str | Path, image_size: int, channels: int | None = None)
         raise InputError(f"image_size: must be at least 1 (got {image_size})")
     if channels not in (None, 1, 3):
         raise InputError(f"--channels: must be 1 or 3 (got {channels})")
-    spec_str = str(spec)
-    path = Path(spec_str)
-    if spec_str == "digits":
+    check_spec(spec)
+    path = Path(spec)
+    if str(spec) == "digits":
         data = load_digits(image_size)
     elif path.is_dir():
         data = load_folder(path, image_size, channels)
-    elif path.suffix.lower() == ".npz" and path.is_file():
-        data = load_npz(path, image_size)
     else:
-        raise InputError(f"--data: no dataset, folder or .npz file named {spec_str!r}: {SPEC_HINT}")
+        data = load_npz(path, image_size)
     return _with_channels(data, channels)
+
+
+def check_spec(spec: str | Path, what: str = "--data") -> None:
+    """Raise InputError unless ``spec`` names a built-in dataset, a folder or a .npz file.
+
+    Reads nothing, so a command can reject a mistyped path before it starts long work.
+    """
+    path = Path(spec)
+    if str(spec) in BUILTIN or path.is_dir() or (path.suffix.lower() == ".npz" and path.is_file()):
+        return
+    raise InputError(f"{what}: no dataset, folder or .npz file named {str(spec)!r}: {SPEC_HINT}")
 
 
 def load_digits(image_size: int = 32) -> ImageDataset:

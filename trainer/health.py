@@ -59,11 +59,14 @@ PANELS = (("losses", ("d_loss", "g_loss")), ("D outputs", ("d_real", "d_fake")),
 COLORS = ((31, 119, 180), (255, 127, 14))
 
 
-def plot_curves(records: list[dict[str, Any]], path: Path, size: tuple[int, int] = (420, 220)) -> None:
-    """Training curves (losses, D outputs, grad norms, diversity) as one PNG, drawn with PIL."""
+def plot_curves(records: list[dict[str, Any]], path: Path, size: tuple[int, int] = (420, 220),
+                panels: tuple[tuple[str, tuple[str, ...]], ...] = PANELS) -> None:
+    """Curves of ``records`` over their "step" as one PNG, drawn with PIL: one panel per
+    (title, keys) of ``panels``, two per row, at most two keys each (the default: losses, D
+    outputs, grad norms, diversity)."""
     w, h = size
-    canvas = Image.new("RGB", (w * 2, h * 2), "white")
-    for i, (title, keys) in enumerate(PANELS):
+    canvas = Image.new("RGB", (w * 2, h * ((len(panels) + 1) // 2)), "white")
+    for i, (title, keys) in enumerate(panels):
         panel = _panel(records, title, keys, size)
         canvas.paste(panel, ((i % 2) * w, (i // 2) * h))
     canvas.save(path)
@@ -88,6 +91,9 @@ def _panel(records: list[dict[str, Any]], title: str, keys: tuple[str, ...],
                for s, y in zip(steps, ys) if np.isfinite(y)]
         if len(pts) > 1:
             draw.line(pts, fill=color, width=2)
+        elif pts:  # one record (e.g. a single evaluation): a dot instead of a line
+            (x, y), = pts
+            draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=color)
         draw.text((left + 5 + 110 * keys.index(key), 4), key, fill=color)
     draw.text((w - 120, 4), title, fill=(0, 0, 0))
     draw.text((2, top), f"{hi:.3g}", fill=(0, 0, 0))

@@ -295,6 +295,8 @@ class Trainer:
 
     # ---------------------------------------------------------------- checkpoints
     def _checkpoint(self) -> None:
+        # decided before the state is taken, so last.pt (and a resume from it) knows this best
+        improved = self.is_main and self._improved()
         state = self.state_dict()
         self._good = copy.deepcopy(state)
         if not self.is_main:
@@ -303,7 +305,7 @@ class Trainer:
         save_checkpoint(last, self.cfg.arch, self.arch_config, self.gen, self.step,
                         **{k: v for k, v in state.items() if k not in ("arch", "arch_config", "generator", "step")})
         publish(last, self.out / "ckpt.pt")
-        if self._improved():
+        if improved:
             publish(last, self.out / "best.pt")
         for cb in self.callbacks:
             cb.on_checkpoint(self, self.step, last)

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from ganedge.cli.common import one_line_errors, require_torch
+from ganedge.errors import InputError
 
 # CLI option → TrainConfig field (model fields are nested under "model")
 MODEL_FIELDS = ("image_size", "latent_dim", "base_channels")
@@ -45,6 +46,17 @@ def train(
     sample_every: int = typer.Option(None, "--sample-every", help="Steps between sample grids."),
     checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Steps between checkpoints."),
     export_every: int = typer.Option(0, "--export-every", help="Also export ONNX every K steps (0: off)."),
+    eval_every: int = typer.Option(0, "--eval-every", help="Score the generator (FD, KID, "
+                                   "precision, …) every K steps into eval.jsonl; best.pt by FD "
+                                   "(0: off)."),
+    eval_data: str = typer.Option(None, "--eval-data", help="Real data to score against "
+                                  "(default: the training data)."),
+    eval_n: int = typer.Option(None, "--eval-n", help="Images generated per evaluation "
+                               "(default: the held-out real split's size)."),
+    best_metric: str = typer.Option(None, "--best-metric", help="Metric choosing best.pt: "
+                                    "diversity, or with --eval-every fd (default), kid, …"),
+    best_mode: str = typer.Option(None, "--best-mode", help="min or max (default: the "
+                                  "metric's own)."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for PyTorch (default: all)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -52,7 +64,7 @@ def train(
     require_torch("train")
     import torch
 
-    from trainer.callbacks import ExportCallback
+    from trainer.callbacks import ExportCallback, eval_metric_names
     from trainer.loop import train as run_training
 
     if threads:
@@ -60,23 +72,47 @@ def train(
     overrides = {k: v for k, v in locals().items() if k in _FIELDS and v is not None}
     if reg:
         overrides["regularizers"] = tuple(reg)
-    cfg = _config(preset, resume, overrides)
+    evaluation = _eval_callback(eval_every, eval_data, eval_n)
+    cfg = _config(preset, resume, overrides, eval_every)
+    if evaluation is not None:
+        evaluation.check(cfg)
+    elif cfg.best_metric in eval_metric_names():
+        typer.echo(f"warning: best_metric {cfg.best_metric} is reported only with --eval-every: "
+                   "without it best.pt stays as it is", err=True)
     typer.echo(json.dumps(cfg.to_dict(), sort_keys=True))
-    callbacks = (ExportCallback(export_every),) if export_every else ()
+    # the eval callback first: checkpoints store callback state by position
+    callbacks = ((evaluation,) if evaluation else ()) + (
+        (ExportCallback(export_every),) if export_every else ())
     result = run_training(cfg, out, show_progress=progress, callbacks=callbacks, resume=resume)
     figures = ", ".join(f"{k} {result.health[k]:.3f}" for k in ("d_real", "d_fake", "diversity")
                         if k in result.health)
     typer.echo(f"trained {cfg.arch} for {result.step} steps (D {result.d_loss:.3f}, "
                f"G {result.g_loss:.3f}; {figures}) → {result.checkpoint}")
+    if evaluation is not None:
+        typer.echo(_best_line(evaluation, cfg, out))
 
 
 _FIELDS = ("steps", "batch_size", "seed", "arch", "loss", "conditional", "lr_g", "lr_d", "n_critic",
            "ema", "gp_weight", "r1_gamma", "diffaugment", "device", "log_every", "sample_every",
-           "checkpoint_every", "data", *MODEL_FIELDS)
+           "checkpoint_every", "data", "best_metric", "best_mode", *MODEL_FIELDS)
+TRAINER_METRICS = {"diversity": "max"}  # reported by the loop itself → the mode that improves it
 
 
-def _config(preset: str, resume: Path | None, overrides: dict[str, Any]) -> Any:
-    """The preset (or the resumed checkpoint's config) with command-line overrides applied."""
+def _eval_callback(every: int, data: str | None, n: int | None) -> Any:
+    """The EvalCallback the options ask for, or None; checks --eval-data before any work."""
+    from trainer.callbacks import EvalCallback
+
+    if not every:
+        for value, flag in ((data, "--eval-data"), (n, "--eval-n")):
+            if value is not None:
+                raise InputError(f"{flag}: only used with --eval-every K: add it or drop {flag}")
+        return None
+    return EvalCallback(every, data, n)
+
+
+def _config(preset: str, resume: Path | None, overrides: dict[str, Any], eval_every: int) -> Any:
+    """The preset (or the resumed checkpoint's config) with command-line overrides applied, and
+    with --eval-every: best.pt by fd unless a best metric is set, checkpoints on eval steps."""
     from dataclasses import replace
 
     from trainer.checkpoint import load_checkpoint
@@ -87,4 +123,45 @@ def _config(preset: str, resume: Path | None, overrides: dict[str, Any]) -> Any:
     model = {k: overrides.pop(k) for k in MODEL_FIELDS if k in overrides}
     if "data" in overrides:
         overrides["dataset"] = overrides.pop("data")
+    if eval_every and not overrides.get("best_metric", base.best_metric):
+        overrides["best_metric"] = "fd"
+    if "best_metric" in overrides:
+        modes = _metric_modes(eval_every)
+        _check_metric(overrides["best_metric"], modes)
+        overrides.setdefault("best_mode", modes[overrides["best_metric"]])
+    every = overrides.get("checkpoint_every", base.checkpoint_every)
+    if eval_every and "checkpoint_every" not in overrides and (not every or eval_every % every):
+        overrides["checkpoint_every"] = eval_every
     return replace(base, model=replace(base.model, **model), **overrides)
+
+
+def _metric_modes(eval_every: int) -> dict[str, str]:
+    """Metrics a run with these options reports → the best_mode that improves each."""
+    from trainer.callbacks import eval_metric_names
+
+    return {**TRAINER_METRICS, **(eval_metric_names() if eval_every else {})}
+
+
+def _check_metric(metric: str, modes: dict[str, str]) -> None:
+    from trainer.callbacks import eval_metric_names
+
+    if metric in modes:
+        return
+    if metric in eval_metric_names():
+        raise InputError(f"--best-metric: {metric} comes from evaluation: add --eval-every K")
+    raise InputError(f"--best-metric: unknown metric {metric!r}: choose one of {sorted(modes)}")
+
+
+def _best_line(evaluation: Any, cfg: Any, out: Path) -> str:
+    """One line: the best evaluation by best_metric (fd when best_metric is not an eval figure)."""
+    from trainer.callbacks import eval_metric_names
+
+    modes = eval_metric_names()
+    metric = cfg.best_metric if cfg.best_metric in modes else "fd"
+    record = evaluation.best(metric, cfg.best_mode if metric == cfg.best_metric else modes[metric])
+    if record is None:
+        return f"eval: none ran (--eval-every {evaluation.every} > {cfg.steps} steps)"
+    where = f" → {out / 'best.pt'}" if metric == cfg.best_metric else ""
+    return (f"eval: best {metric} {record[metric]:.4g} "
+            f"(real-vs-real {record['floor'][metric]:.4g}) at step {record['step']} of "
+            f"{len(evaluation.history)} evaluations{where}; all in {out / 'eval.jsonl'}")
