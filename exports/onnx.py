@@ -33,7 +33,7 @@ from exports.parity import UINT8_TOLERANCE, ParityReport, check_parity, example_
 from exports.prepare import check_no_random_ops, prepare
 from exports.quantize import PRECISIONS, TOLERANCES, reduce_precision
 from exports.report import Step, StepLog, StepNote
-from exports.speed import describe, speedups
+from exports.speed import describe, speedups, verdict
 
 DEFAULT_OPSET = 17
 # Round and input-form Clip (uint8 tail) need 11; the TorchScript exporter stops at 20.
@@ -42,7 +42,7 @@ BATCH_AXIS = "batch"
 TRACE_BATCH = 2  # not 1, so nothing can special-case a singleton batch while tracing
 EXPORTER = "torchscript"
 OUTPUTS = ("float", "uint8")
-KEEP_REWRITE_RATIO = 0.9  # rewrites stay unless measurably slower than the traced graph
+KEEP_REWRITE_RATIO = 1.0  # rewrites stay when, over batch 1 and 64, they are at least as fast
 
 
 @dataclass(frozen=True)
@@ -170,10 +170,9 @@ def _optimized(module: nn.Module, traced: onnx.ModelProto, contract: ModelContra
     facts["speedup"] = ratios
     # a rewrite that does not pay on this machine is not worth a graph that differs from the trace
     kept = _geometric_mean(ratios.values()) >= KEEP_REWRITE_RATIO
-    note.detail = f"{report.summary()}; {describe(ratios, 'the traced graph')}"
-    if not kept:
-        note.warning = True
-        note.detail += ": rewrites dropped"
+    note.detail = (f"{report.summary()}; {describe(ratios, 'the traced graph')}: "
+                   f"{'kept' if kept else 'dropped, the traced graph is written'}")
+    note.warning = not kept
     return (optimized if kept else traced), optimized, {**facts, "kept": kept}
 
 
@@ -185,11 +184,11 @@ def _reduced(module: nn.Module, source: onnx.ModelProto, fp32: onnx.ModelProto,
     parity = check_parity(module, variant.SerializeToString(), contract, TOLERANCES[precision])
     ratios = speedups(fp32, variant, contract)
     note.detail = f"{parity.summary()}; {describe(ratios, 'fp32')}"
-    note.warning = not parity.ok or any(r < 1.0 for r in ratios.values())
+    note.warning = not parity.ok or verdict(ratios) in ("slower", "mixed")
     if not (parity.ok or allow_mismatch):
         parity.raise_if_failed(contract.output_name, what=f"{precision} quality")
     facts = {"error_levels": {"max": parity.max_err, "mean": parity.mean_err},
-             "speedup_vs_fp32": ratios, "faster": bool(ratios) and min(ratios.values()) >= 1.0}
+             "speedup_vs_fp32": ratios, "verdict": verdict(ratios)}
     return variant, parity, facts
 
 

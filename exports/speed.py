@@ -18,6 +18,7 @@ from ganedge.bench_onnx import onnx_candidate
 from ganedge.contract import ModelContract
 
 SPEED_BATCHES = (1, 64)
+NOISE = 0.05  # relative difference a quick timing cannot resolve
 QUICK = BenchConfig(batches=SPEED_BATCHES, budget_s=0.3, warmup_s=0.1, min_reps=3)
 
 
@@ -39,15 +40,20 @@ def speedups(baseline: onnx.ModelProto, candidate: onnx.ModelProto, contract: Mo
             if r.label == "candidate" and r.speedup is not None}
 
 
+def verdict(ratios: dict[int, float]) -> str:
+    """"faster", "slower", "mixed" or "same"; ratios within ±5% of 1 count as the same speed,
+    which a quick timing cannot tell apart."""
+    faster = any(r > 1 + NOISE for r in ratios.values())
+    slower = any(r < 1 - NOISE for r in ratios.values())
+    return {(True, False): "faster", (False, True): "slower", (True, True): "mixed"}.get(
+        (faster, slower), "same")
+
+
 def describe(ratios: dict[int, float], than: str) -> str:
-    """E.g. "1.80× fp32 at batch 64, 0.95× at batch 1" — the words follow the numbers."""
+    """E.g. "faster than fp32: 1.80× at batch 1, 1.42× at batch 64" — the words follow the numbers."""
     if not ratios:
         return f"speed vs {than} not measured"
-    parts = [f"{ratio:.2f}× at batch {batch}" for batch, ratio in sorted(ratios.items())]
-    if all(r >= 1.0 for r in ratios.values()):
-        verdict = f"faster than {than}"
-    elif all(r < 1.0 for r in ratios.values()):
-        verdict = f"SLOWER than {than}"
-    else:
-        verdict = f"mixed vs {than}"
-    return f"{verdict}: {', '.join(parts)}"
+    parts = ", ".join(f"{ratio:.2f}× at batch {batch}" for batch, ratio in sorted(ratios.items()))
+    words = {"faster": f"faster than {than}", "slower": f"SLOWER than {than}",
+             "mixed": f"mixed vs {than}", "same": f"same speed as {than}"}
+    return f"{words[verdict(ratios)]}: {parts}"

@@ -105,3 +105,13 @@ def test_export_reports_the_optimize_step_and_records_it(tmp_path: Path) -> None
     assert facts["phase_convs"] == 2 and facts["parity_ok"] is True
     assert set(facts["speedup"]) == {1, 64} and isinstance(facts["kept"], bool)
     assert result.parity.ok and "✓ parity" in result.report()
+
+
+def test_speed_words_follow_the_numbers() -> None:
+    from exports.speed import describe
+
+    assert describe({1: 1.8, 64: 1.42}, "fp32") == "faster than fp32: 1.80× at batch 1, 1.42× at batch 64"
+    assert describe({1: 0.5, 64: 0.97}, "fp32").startswith("SLOWER than fp32")
+    assert describe({1: 0.5, 64: 1.5}, "fp32").startswith("mixed vs fp32")
+    assert describe({1: 0.97, 64: 1.04}, "fp32").startswith("same speed as fp32")
+    assert describe({}, "fp32") == "speed vs fp32 not measured"
