@@ -6,6 +6,7 @@ the EMA generator to ONNX (parity checked by export), copies it into the package
 
 Usage (needs the train extra, ~4 minutes on two CPU cores):
     python scripts/make_default_model.py [--steps 1500] [--seed 0] [--work runs/default-model]
+                                         [--reuse]   # export the run's existing ckpt.pt
 """
 
 from __future__ import annotations
@@ -34,11 +35,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "default-model",
                         help="folder for the training run")
+    parser.add_argument("--reuse", action="store_true",
+                        help="skip training when the work folder already holds ckpt.pt")
     args = parser.parse_args()
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    ganedge("train", "--out", str(work), "--preset", PRESET, "--steps", str(args.steps),
-            "--seed", str(args.seed))
+    if not (args.reuse and (work / "ckpt.pt").exists()):
+        ganedge("train", "--out", str(work), "--preset", PRESET, "--steps", str(args.steps),
+                "--seed", str(args.seed))
     ganedge("export", str(work / "ckpt.pt"), "-o", str(work / "model.onnx"))
     size = (work / "model.onnx").stat().st_size
     if size > MAX_BYTES:

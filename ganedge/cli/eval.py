@@ -14,11 +14,13 @@ from ganedge.errors import InputError
 from ganedge.evaluation import EvalConfig, EvalResult, evaluate_images, evaluate_model
 from ganedge.files import atomic_path, check_writable
 from ganedge.providers import PROVIDER_CHOICES
+from ganedge.runtime import default_model_path
 
 
 @one_line_errors
 def eval_command(
-    model: Path = typer.Argument(None, help="ONNX model written by `ganedge export`."),
+    model: Path = typer.Argument(None, help="ONNX model written by `ganedge export` (default: the "
+                                 "bundled digits model)."),
     data: str = typer.Option("digits", "--data", help="Real data: digits, an image folder or a .npz file."),
     images: Path = typer.Option(None, "--images", help="Score these images (folder or .npz) instead of a model."),
     n: int = typer.Option(None, "-n", help="Images to sample (default: size of the held-out real split)."),
@@ -34,8 +36,10 @@ def eval_command(
     provider: str = typer.Option("auto", "--provider", help=f"One of {', '.join(PROVIDER_CHOICES)}."),
 ) -> None:
     """FD, KID, precision/recall/density/coverage and modes, beside the real-vs-real floor."""
-    if (model is None) == (images is None):
-        raise InputError("model/--images: give a model file or --images, exactly one of them")
+    if model is not None and images is not None:
+        raise InputError("model/--images: give a model file or --images, not both")
+    if images is None and model is None:
+        model = default_model_path()
     for path, what in ((output, "--output"), (grid, "--grid")):
         if path is not None:
             check_writable(path, what)

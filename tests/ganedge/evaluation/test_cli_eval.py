@@ -43,7 +43,8 @@ def test_eval_images_from_npz(tmp_path: Path) -> None:
                                        "png/jpg/jpeg/webp/bmp images: point it at a folder of images"),
     (["--images", "{empty}"], "error: --images: folder '{empty}' holds no png/jpg/jpeg/webp/bmp "
                               "images: point it at a folder of images"),
-    ([], "error: model/--images: give a model file or --images, exactly one of them"),
+    (["{model}", "--images", "{empty}"], "error: model/--images: give a model file or --images, "
+                                         "not both"),
     (["{model}", "-n", "1"], "error: -n: must be at least 2 (got 1)"),
     (["{model}", "-o", "{empty}/no/r.json"], "error: --output: folder '{empty}/no' does not "
                                              "exist: create it first"),
@@ -59,3 +60,11 @@ def test_bad_input_is_one_line(exported_model: Path, tmp_path: Path, args: list[
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [message.format(**fill)]
     assert result.stdout == ""
+
+
+def test_bundled_model_covers_every_digit() -> None:
+    """The default model (the trainer's default preset) by the issue's bar: 10/10 modes, KL < 0.05."""
+    report = json.loads(run_cli("eval", "--data", "digits", "--json").stdout)
+    figures = report["figures"]
+    assert figures["modes covered"]["value"] == 10 and figures["KL(gen||real)"]["value"] < 0.05
+    assert report["protocol"]["model"].endswith("digits.onnx")
