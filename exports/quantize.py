@@ -19,6 +19,7 @@ run first. Two choices measured on a trained digits generator (8-bit levels agai
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,12 +77,19 @@ def to_int8(model: onnx.ModelProto, contract: ModelContract) -> onnx.ModelProto:
     with tempfile.TemporaryDirectory(prefix="ganedge-int8-") as tmp:
         src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save_model(model, str(src))
-        quantize_static(str(src), str(dst), Latents(), quant_format=QuantFormat.QDQ,
-                        op_types_to_quantize=INT8_OPS, per_channel=True, reduce_range=True,
-                        nodes_to_exclude=_image_layer(model, contract),
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"CalibTensorRangeSymmetric": False})
+        # ORT logs "consider pre-processing" on the root logger; the graph here is already
+        # optimized and shape-inferred, so the advice only clutters the export report
+        previous = logging.root.manager.disable
+        logging.disable(logging.WARNING)
+        try:
+            quantize_static(str(src), str(dst), Latents(), quant_format=QuantFormat.QDQ,
+                            op_types_to_quantize=INT8_OPS, per_channel=True, reduce_range=True,
+                            nodes_to_exclude=_image_layer(model, contract),
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.MinMax,
+                            extra_options={"CalibTensorRangeSymmetric": False})
+        finally:
+            logging.disable(previous)
         return onnx.load(str(dst))
 
 

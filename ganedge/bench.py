@@ -42,6 +42,9 @@ class BenchConfig:
     budget_s: float = 1.0  # timed seconds per row (after warm-up), shared out in rounds
     warmup_s: float = 0.2  # untimed seconds of calls before timing (at least WARMUP_CALLS)
     round_s: float = 0.05  # seconds one candidate runs before the next takes its turn
+    # pause between turns: the previous runner's idle workers spin for a while (ORT, OpenMP) and
+    # would otherwise steal the cores from whichever candidate runs next
+    settle_s: float = 0.01
     min_reps: int = 5  # timed calls per row even when the budget is spent
     max_reps: int = 5000  # cap on timed calls per row (tiny models at batch 1)
 
@@ -50,8 +53,9 @@ class BenchConfig:
             raise InputError(f"--batch: every batch size must be at least 1 (got {list(self.batches)})")
         if self.budget_s <= 0:
             raise InputError(f"--budget: must be positive seconds per row (got {self.budget_s})")
-        if self.warmup_s < 0 or self.round_s <= 0:
-            raise ConfigError(f"warmup_s/round_s: must be >= 0 / > 0 (got {self.warmup_s}, {self.round_s})")
+        if self.warmup_s < 0 or self.round_s <= 0 or self.settle_s < 0:
+            raise ConfigError(f"warmup_s/round_s/settle_s: must be >= 0 / > 0 / >= 0 (got "
+                              f"{self.warmup_s}, {self.round_s}, {self.settle_s})")
         if not 1 <= self.min_reps <= self.max_reps:
             raise ConfigError(f"min_reps/max_reps: need 1 <= min <= max (got {self.min_reps}, {self.max_reps})")
 
@@ -159,6 +163,7 @@ def _interleave(live: list[_Live], z: np.ndarray, config: BenchConfig) -> None:
         if not pending:
             return
         for item in pending:
+            time.sleep(config.settle_s)
             turn_end = time.perf_counter() + config.round_s
             while _wants_more(item, config) and not item.error:
                 _call(item, z, timed=True)

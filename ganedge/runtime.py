@@ -55,13 +55,13 @@ class GeneratorModel:
         if not self.path.is_file():
             raise InputError(f"model: {str(self.path)!r} does not exist: give a .onnx file path")
         self.requested = prov.requested_providers(provider)
-        threads = prov.default_threads() if threads is None else threads
         # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; our own one-line
         # warning below says what happened instead
         quiet = prov.TENSORRT in self.requested
         with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
             self.session = create_session(self.path, self.requested, threads)
-        self.threads = threads
+        # None keeps ONNX Runtime's pinned one-thread-per-core pool (see ganedge.session)
+        self.threads = threads if threads is not None else prov.default_threads()
         props = self.session.get_modelmeta().custom_metadata_map
         self.contract = _read_contract(self.session, props, latent_dim)
         self.provenance = read_json_metadata(props, KEY_PROVENANCE)
