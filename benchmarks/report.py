@@ -86,8 +86,10 @@ def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -
     ]
     for model, rows in rows_by_model.items():
         out += [f"#### {model}", "", render_markdown(rows), ""]
-        best = max((r.gflops_per_s or 0.0 for r in rows if r.status == OK), default=0.0)
-        out += [f"Best GFLOP/s {best:.0f} = {best / ceiling['torch_fp32']:.0%} of the fp32 ceiling.", ""]
+        best = max((r.gflops_per_s or 0.0 for r in rows if r.status == OK and r.precision == "fp32"),
+                   default=0.0)
+        out += [f"Best fp32 GFLOP/s {best:.0f} = {best / ceiling['torch_fp32']:.0%} of the fp32 "
+                "matmul ceiling.", ""]
         out += targets(model, rows, report["config"]["batches"]) + [""]
     if report["notes"]:
         out += ["Notes:", ""] + [f"- {note}" for note in report["notes"]] + [""]

@@ -7,12 +7,11 @@ the same timing code as ``ganedge bench``.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
-from pathlib import Path
 
 import onnx
 
+from exports.scratch import scratch_files
 from ganedge.bench import BenchConfig, run_bench
 from ganedge.bench_onnx import onnx_candidate
 from ganedge.contract import ModelContract
@@ -25,16 +24,9 @@ QUICK = BenchConfig(batches=SPEED_BATCHES, budget_s=0.3, warmup_s=0.1, min_reps=
 def speedups(baseline: onnx.ModelProto, candidate: onnx.ModelProto, contract: ModelContract,
              config: BenchConfig = QUICK) -> dict[int, float]:
     """Batch size → baseline median latency / candidate median latency (>1: candidate faster)."""
-    with tempfile.TemporaryDirectory(prefix="ganedge-speed-") as tmp:
-        paths = []
-        for name, model in (("baseline", baseline), ("candidate", candidate)):
-            copy = onnx.ModelProto()
-            copy.CopyFrom(model)
-            onnx.helper.set_model_props(copy, contract.to_metadata())
-            paths.append(Path(tmp) / f"{name}.onnx")
-            onnx.save_model(copy, str(paths[-1]))
-        rows = run_bench([replace(onnx_candidate(paths[0], "cpu", label="baseline"), baseline=True),
-                          onnx_candidate(paths[1], "cpu", label="candidate")],
+    with scratch_files({"baseline": baseline, "candidate": candidate}, contract) as paths:
+        rows = run_bench([replace(onnx_candidate(paths["baseline"], "cpu", label="baseline"), baseline=True),
+                          onnx_candidate(paths["candidate"], "cpu", label="candidate")],
                          contract.latent_dim, config)
     return {r.batch: r.speedup for r in rows
             if r.label == "candidate" and r.speedup is not None}

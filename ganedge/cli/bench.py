@@ -12,9 +12,11 @@ from ganedge.cli.common import one_line_errors, require_torch
 from ganedge.errors import InputError
 
 BENCH_PROVIDERS = ("cpu", "cuda")
+QUALITY_FIGURES = ("FD", "KID", "modes covered", "KL(gen||real)")
 
 if TYPE_CHECKING:
     from ganedge.bench import BenchRow, Candidate
+    from ganedge.evaluation import EvalResult
 
 
 @one_line_errors
@@ -25,12 +27,15 @@ def bench(
     provider: list[str] = typer.Option(None, "--provider", help="cpu or cuda, repeatable (default: "
                                        "cpu, plus cuda when available)."),
     budget: float = typer.Option(1.0, "--budget", help="Timed seconds per row, after warm-up."),
-    threads: int = typer.Option(None, "--threads", help="Intra-op threads (default: physical cores)."),
+    threads: int = typer.Option(None, "--threads", help="Intra-op threads (default: ORT's, one per physical core)."),
     ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add rows for plain ONNX Runtime."),
     compare_torch: Path = typer.Option(None, "--compare-torch", help="ckpt.pt of the same weights: "
                                        "time PyTorch eager (and torch.compile) in the same run."),
     torch_compile: bool = typer.Option(True, "--torch-compile/--no-torch-compile",
                                        help="With --compare-torch, also time torch.compile."),
+    eval_data: str = typer.Option(None, "--eval", help="Also score each model's images with "
+                                  "`ganedge eval` on this data (digits, a folder, a .npz): quality "
+                                  "beside speed."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ) -> None:
     """Time models side by side: cold start, p50/p90/p99, images/s, GFLOP/s, parity vs fp32."""
@@ -53,12 +58,34 @@ def bench(
     if compare_torch is not None:
         candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim, threads) + candidates
     rows = run_bench(candidates, latent_dim, config)
+    quality = _quality(models, eval_data) if eval_data else {}
     if as_json:
         from ganedge.bench_report import to_json
 
-        typer.echo(json.dumps(to_json(rows, config), indent=2))
+        extra = {"quality": {name: r.to_dict() for name, r in quality.items()}} if quality else None
+        typer.echo(json.dumps(to_json(rows, config, extra), indent=2))
         return
     _print_table(rows)
+    for name, result in quality.items():
+        typer.echo(f"{name}: {_quality_line(result)}")
+    if quality:
+        typer.echo(f"quality: ganedge eval on {eval_data}, the same seeds for every model; "
+                   "`ganedge eval MODEL --data …` prints the full protocol")
+
+
+def _quality(models: list[Path], data: str) -> dict[str, EvalResult]:
+    """Model file name → its evaluation, every model against one reference (built once)."""
+    from ganedge.bench_onnx import model_contract
+    from ganedge.evaluation import Evaluator, evaluate_model
+
+    contract = model_contract(models[0])
+    evaluator = Evaluator(data, contract.height, contract.channels)
+    return {model.name: evaluate_model(model, evaluator=evaluator, provider="cpu") for model in models}
+
+
+def _quality_line(result: EvalResult) -> str:
+    shown = [f for f in result.figures if f.name in QUALITY_FIGURES]
+    return ", ".join(f"{f.name} {f.value:.3g} (real-vs-real {f.floor:.3g})" for f in shown)
 
 
 def _parse_batches(spec: str) -> tuple[int, ...]:

@@ -20,9 +20,12 @@ BATCH_SIZE = 64
 def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
                    n: int | None = None, seed: int = 0, config: EvalConfig | None = None,
                    provider: str = "auto", inception_range: str = "0,1",
-                   grid: str | Path | None = None) -> EvalResult:
+                   grid: str | Path | None = None, evaluator: Evaluator | None = None) -> EvalResult:
     """Sample ``n`` images (seeds seed..seed+n-1; default: as many as the held-out real split)
     from an exported model and score them against ``data``.
+
+    ``evaluator``: one already built for the model's image size (``data``, ``config`` and
+    ``inception_range`` are then its own), so several models are scored against one reference.
 
     Conditional models are asked for classes 0, 1, …, K-1 in turn, and "label accuracy" is added.
     ``grid``: also write the samples' mode grid (one row per class) there as PNG.
@@ -36,7 +39,8 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
     c = gen.contract
     if c.height != c.width:
         raise InputError(f"model: images are {c.height}x{c.width}; evaluation needs square images")
-    evaluator = Evaluator(data, c.height, c.channels, config, inception_range, provider)
+    if evaluator is None:
+        evaluator = Evaluator(data, c.height, c.channels, config, inception_range, provider)
     count = evaluator.n_heldout if n is None else n
     labels = np.arange(count, dtype=np.int64) % c.num_classes if c.conditional else None
     images = _sample(gen, count, seed, labels)

@@ -133,3 +133,14 @@ def test_bench_module_does_not_import_torch() -> None:
     code = "import sys, ganedge.bench, ganedge.bench_onnx, ganedge.bench_report, ganedge.cli.bench; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_eval_puts_quality_beside_speed(exported_model: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GANEDGE_CACHE", str(tmp_path / "cache"))
+    report = _bench_json(str(exported_model), "--batch", "2", "--eval", "digits")
+    figures = report["quality"][exported_model.name]["figures"]
+    assert figures["FD"]["value"] > figures["FD"]["floor"] >= 0
+    assert 0 <= figures["modes covered"]["value"] <= 10
+    table = run_cli("bench", str(exported_model), "--batch", "2", *QUICK, "--eval", "digits").stdout
+    assert f"{exported_model.name}: FD " in table and "(real-vs-real " in table
