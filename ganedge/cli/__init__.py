@@ -23,6 +23,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # help texts say "[default: 64]"; as rich markup those brackets would vanish
+    rich_markup_mode=None,
 )
 for command in (train, export, sample, walk, info, env, bench):
     app.command()(command)
