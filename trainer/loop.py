@@ -331,7 +331,7 @@ class Trainer:
             "train_config": self.cfg.to_dict(), "metrics": dict(self.metrics),
             "best": self.best, "health": {"rollbacks": self.rollbacks, "lr_scale": self.lr_scale,
                                           "peak_diversity": self.peak_diversity},
-            "callbacks": {str(i): cb.state_dict() for i, cb in enumerate(self.callbacks)},
+            "callbacks": {key: cb.state_dict() for key, cb in _callback_keys(self.callbacks)},
         }
         if self.ema is not None:
             state["generator_ema"] = self.ema.state_dict()
@@ -356,8 +356,8 @@ class Trainer:
         if restore_health:
             self.rollbacks = state["health"]["rollbacks"]
             self.lr_scale = state["health"]["lr_scale"]
-        for i, cb in enumerate(self.callbacks):
-            cb.load_state_dict(state["callbacks"].get(str(i), {}))
+        for key, cb in _callback_keys(self.callbacks):
+            cb.load_state_dict(state["callbacks"].get(key, {}))
 
     def _rollback(self, logs: dict[str, float]) -> None:
         """NaN/Inf: back to the last good state with lower learning rates, a bounded number of times."""
@@ -402,3 +402,15 @@ def _progress(enabled: bool) -> Progress:
         TimeRemainingColumn(),
         disable=not enabled,
     )
+
+
+def _callback_keys(callbacks: list[Callback]) -> list[tuple[str, Callback]]:
+    """("EvalCallback#0", cb), …: saved state follows its callback's kind, not its position, so a
+    resume that adds or drops a callback hands no state to the wrong one."""
+    seen: dict[str, int] = {}
+    keys = []
+    for cb in callbacks:
+        name = type(cb).__name__
+        keys.append((f"{name}#{seen.get(name, 0)}", cb))
+        seen[name] = seen.get(name, 0) + 1
+    return keys

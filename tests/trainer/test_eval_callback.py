@@ -115,7 +115,7 @@ def test_resume_continues_the_history(cli_run: tuple[Path, Result], eval_args: t
     rows = records(second)
     assert without_protocol(rows) == without_protocol(records(cli_run[0]))  # bit-exact resume
     assert rows[:2] == records(first)
-    assert len(load_checkpoint(second / "last.pt")["callbacks"]["0"]["history"]) == 3
+    assert len(load_checkpoint(second / "last.pt")["callbacks"]["EvalCallback#0"]["history"]) == 3
 
 
 @pytest.mark.parametrize(("args", "message"), [

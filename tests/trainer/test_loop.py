@@ -123,7 +123,17 @@ def test_callbacks_metrics_choose_best(tmp_path: Path) -> None:
     best, last = load_checkpoint(tmp_path / "best.pt"), load_checkpoint(tmp_path / "last.pt")
     # best.pt knows it is the best: a resume from it compares against its own figure
     assert (best["step"], best["metrics"]["score"], best["best"]) == (3, 0.0, 0.0)
-    assert (last["step"], last["best"], last["callbacks"]["0"]["calls"]["step"]) == (6, 0.0, 6)
+    assert (last["step"], last["best"], last["callbacks"]["ReportStep#0"]["calls"]["step"]) == (6, 0.0, 6)
+
+
+def test_callback_state_follows_its_kind_on_resume(tmp_path: Path) -> None:
+    first = ReportStep()
+    train(replace(TINY, steps=3), tmp_path / "a", show_progress=False, callbacks=(first,))
+    # the resumed run adds a callback in front: the saved state still reaches ReportStep
+    later = ReportStep()
+    train(replace(TINY, steps=6), tmp_path / "b", show_progress=False,
+          callbacks=(Callback(), later), resume=tmp_path / "a" / "last.pt")
+    assert later.calls["step"] == 6 and later.calls["start"] == 2
 
 
 def test_conditional_training_and_grid(tmp_path: Path) -> None:
