@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -30,3 +30,15 @@ def test_architecture_exports_with_parity(arch: str, tmp_path: Path) -> None:
     assert [b.batch for b in result.parity.batches] == [1, 3, 64]
     assert result.parity.ok, result.parity.to_dict()
     assert (result.contract.height, result.contract.num_classes) == (16, num_classes)
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES.names())
+def test_architecture_exports_int8_with_uint8_output(arch: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    cfg = replace(_tiny_config(arch), num_classes=3)  # conditional: the label path quantizes too
+    generator = build_generator(arch, cfg).eval()
+    result = export_generator(generator, tmp_path / f"{arch}.onnx", latent_dim=cfg.latent_dim,
+                              num_classes=3, precision="int8", output="uint8")
+    assert result.parity.ok, result.parity.to_dict()
+    assert (result.contract.output_dtype, result.provenance["precision"]) == ("uint8", "int8")
+    assert [s.name for s in result.steps][-3:] == ["int8", "uint8", "write"]
