@@ -87,23 +87,8 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
         raise ConfigError(f"--opset: must be in {OPSETS.start}..{OPSETS.stop - 1} (got {opset})")
     path = check_writable(path, "-o/--out")
     log = StepLog(on_step)
-    with log.step("prepare") as note:
-        prepared = prepare(module)
-        note.detail = f"eval mode, parametrizations folded; {_parameters(prepared):,} parameters"
-    with log.step("trace") as note:
-        contract = _infer_contract(prepared, latent_dim, num_classes)
-        traced = _trace(prepared, contract, opset)
-        check_no_random_ops(traced)
-        _check_symbolic_batch(traced)
-        note.detail = (f"{EXPORTER} exporter, opset {opset}, batch axis symbolic, "
-                       f"{len(traced.graph.node)} nodes")
-    with log.step("parity") as note:
-        parity = check_parity(prepared, traced.SerializeToString(), contract)
-        note.detail = parity.summary()
-        if not parity.ok:
-            note.warning = True
-            if not allow_mismatch:
-                parity.raise_if_failed(contract.output_name)
+    prepared, contract, traced, parity = _traced(log, module, latent_dim, num_classes, opset,
+                                                 allow_mismatch)
     facts: dict[str, Any] = {"fp32_parity": parity.to_dict()}
     model = rewritten = traced
     if optimize:
@@ -119,29 +104,66 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
                                                         note, allow_mismatch)
         if grade_data is not None:
             with log.step("grade") as note:
-                figures = grade({"fp32": fp32, precision: model}, contract, grade_data)
-                facts[precision]["metric"] = figures
+                facts[precision]["metric"] = figures = grade({"fp32": fp32, precision: model},
+                                                             contract, grade_data)
                 note.detail = f"on {grade_data}: {describe_grade(figures, precision)}"
     if output == "uint8":
         with log.step("uint8") as note:
-            contract = add_uint8_tail(model, contract)
-            tolerance = TOLERANCES.get(precision, UINT8_TOLERANCE)
-            parity = check_parity(prepared, model.SerializeToString(), contract, tolerance)
-            note.detail = f"(B, H, W, C) uint8 tail; {parity.summary()}"
-            if not (parity.ok or allow_mismatch):
-                parity.raise_if_failed(contract.output_name)
+            contract, parity = _with_uint8_tail(prepared, model, contract, precision, note,
+                                                allow_mismatch)
+    record = _provenance(opset, {**(provenance or {}), "precision": precision, "output": output,
+                                 **facts})
     with log.step("write") as note:
-        record = _provenance(opset, {**(provenance or {}), "precision": precision,
-                                     "output": output, **facts})
-        meta = {**contract.to_metadata(),
-                KEY_PROVENANCE: json.dumps(record, sort_keys=True),
-                KEY_PARITY: json.dumps(parity.to_dict(), sort_keys=True)}
-        onnx.helper.set_model_props(model, meta)
-        with atomic_path(path, "-o/--out") as tmp:
-            onnx.save_model(model, str(tmp))
-        size = path.stat().st_size
+        size = _write(model, path, contract, record, parity)
         note.detail = f"{path} ({size / 1e6:.2f} MB, self-contained)"
     return ExportResult(path, contract, parity, size, tuple(log.steps), record)
+
+
+def _traced(log: StepLog, module: nn.Module, latent_dim: int, num_classes: int, opset: int,
+            allow_mismatch: bool) -> tuple[nn.Module, ModelContract, onnx.ModelProto, ParityReport]:
+    """The prepare, trace and parity steps: (prepared module, contract, traced graph, parity)."""
+    with log.step("prepare") as note:
+        prepared = prepare(module)
+        note.detail = f"eval mode, parametrizations folded; {_parameters(prepared):,} parameters"
+    with log.step("trace") as note:
+        contract = _infer_contract(prepared, latent_dim, num_classes)
+        traced = _trace(prepared, contract, opset)
+        check_no_random_ops(traced)
+        _check_symbolic_batch(traced)
+        note.detail = (f"{EXPORTER} exporter, opset {opset}, batch axis symbolic, "
+                       f"{len(traced.graph.node)} nodes")
+    with log.step("parity") as note:
+        parity = check_parity(prepared, traced.SerializeToString(), contract)
+        note.detail = parity.summary()
+        note.warning = not parity.ok
+        if not (parity.ok or allow_mismatch):
+            parity.raise_if_failed(contract.output_name)
+    return prepared, contract, traced, parity
+
+
+def _with_uint8_tail(module: nn.Module, model: onnx.ModelProto, contract: ModelContract,
+                     precision: str, note: StepNote,
+                     allow_mismatch: bool) -> tuple[ModelContract, ParityReport]:
+    """Append the uint8 tail to ``model`` in place; its contract and parity in 8-bit levels."""
+    contract = add_uint8_tail(model, contract)
+    tolerance = TOLERANCES.get(precision, UINT8_TOLERANCE)
+    parity = check_parity(module, model.SerializeToString(), contract, tolerance)
+    note.detail = f"(B, H, W, C) uint8 tail; {parity.summary()}"
+    if not (parity.ok or allow_mismatch):
+        parity.raise_if_failed(contract.output_name)
+    return contract, parity
+
+
+def _write(model: onnx.ModelProto, path: Path, contract: ModelContract, record: dict[str, Any],
+           parity: ParityReport) -> int:
+    """Metadata in, then an atomic save; returns the file's size in bytes."""
+    meta = {**contract.to_metadata(),
+            KEY_PROVENANCE: json.dumps(record, sort_keys=True),
+            KEY_PARITY: json.dumps(parity.to_dict(), sort_keys=True)}
+    onnx.helper.set_model_props(model, meta)
+    with atomic_path(path, "-o/--out") as tmp:
+        onnx.save_model(model, str(tmp))
+    return path.stat().st_size
 
 
 def _parameters(module: nn.Module) -> int:
