@@ -74,8 +74,9 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     while parity holds and they are not slower; ``precision`` "fp16"/"int8" makes a reduced
     variant, measured for speed and 8-bit error against fp32; ``output`` "uint8" appends the
     display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits") also scores the variant and
-    fp32 with the offline evaluation metric. The file is written atomically, only when every check passed
-    (unless ``allow_mismatch``), with the contract, provenance and parity figures in its metadata.
+    fp32 with the offline evaluation metric. The file is written atomically, only when every check
+    passed (unless ``allow_mismatch``), with the contract, provenance and parity figures in its
+    metadata.
     ``on_step`` sees each ✓/✗ step as it finishes.
     """
     _check_choice("--precision", precision, PRECISIONS)
