@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract
+from ganedge.datasets import check_spec
 from ganedge.errors import ConfigError, ParityError
 from ganedge.files import atomic_path, check_writable
 from exports.grading import describe as describe_grade
@@ -81,9 +82,11 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     """
     _check_choice("--precision", precision, PRECISIONS)
     _check_choice("--output", output, OUTPUTS)
-    if grade_data is not None and precision == "fp32":
-        raise ConfigError("--grade: grades a reduced-precision variant against fp32: "
-                          "add --precision fp16 or int8")
+    if grade_data is not None:
+        if precision == "fp32":
+            raise ConfigError("--grade: grades a reduced-precision variant against fp32: "
+                              "add --precision fp16 or int8")
+        check_spec(grade_data, "--grade")
     if opset not in OPSETS:
         raise ConfigError(f"--opset: must be in {OPSETS.start}..{OPSETS.stop - 1} (got {opset})")
     path = check_writable(path, "-o/--out")

@@ -110,11 +110,19 @@ def _calibration_feeds(contract: ModelContract) -> Iterator[dict[str, np.ndarray
 
 
 def reduce_precision(model: onnx.ModelProto, contract: ModelContract, precision: str) -> onnx.ModelProto:
-    """``model`` at ``precision`` ("fp32" returns it unchanged)."""
+    """``model`` at ``precision`` ("fp32" returns it unchanged).
+
+    A converter that fails on an unusual graph is reported as one ConfigError line, not a trace.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"--precision: must be one of {list(PRECISIONS)} (got {precision!r})")
     if precision == "fp32":
         return model
-    if precision == "fp16":
-        return to_fp16(model)
-    if precision == "int8":
-        return to_int8(model, contract)
-    raise ConfigError(f"--precision: must be one of {list(PRECISIONS)} (got {precision!r})")
+    try:
+        return to_fp16(model) if precision == "fp16" else to_int8(model, contract)
+    except ConfigError:
+        raise
+    except Exception as exc:  # the converters raise whatever their graph walk hits
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ConfigError(f"--precision {precision}: ONNX Runtime's converter failed on this graph "
+                          f"({reason}): export fp32 instead") from None

@@ -56,6 +56,11 @@ def test_unknown_precision_and_opset_are_rejected(trained_run: Path, tmp_path: P
     assert line == "error: --precision: must be one of ['fp32', 'fp16', 'int8'] (got 'bf16')"
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--opset", "9")
     assert line == "error: --opset: must be in 11..20 (got 9)"
+    line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--grade", "digits")
+    assert line.startswith("error: --grade: grades a reduced-precision variant against fp32")
+    line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--precision",
+                  "int8", "--grade", "mnist")
+    assert line.startswith("error: --grade: no dataset, folder or .npz file named 'mnist'")
     assert not list(tmp_path.iterdir())
 
 

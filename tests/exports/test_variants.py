@@ -88,3 +88,15 @@ def test_int8_refuses_a_graph_with_nothing_to_quantize(tmp_path: Path) -> None:
         [onnx.helper.make_tensor_value_info("images", onnx.TensorProto.FLOAT, ["batch", 4])]))
     with pytest.raises(ConfigError, match="no Conv/MatMul/Gemm to quantize"):
         to_int8(model, ModelContract(latent_dim=4, channels=1, height=2, width=2))
+
+
+def test_a_converter_failure_is_one_config_error() -> None:
+    from exports.quantize import reduce_precision
+    from ganedge.contract import ModelContract
+
+    broken = onnx.helper.make_model(onnx.helper.make_graph(
+        [onnx.helper.make_node("Conv", ["z", "missing_weight"], ["images"])], "g",
+        [onnx.helper.make_tensor_value_info("z", onnx.TensorProto.FLOAT, ["batch", 1, 2, 2])],
+        [onnx.helper.make_tensor_value_info("images", onnx.TensorProto.FLOAT, ["batch", 1, 2, 2])]))
+    with pytest.raises(ConfigError, match=r"^--precision int8: ONNX Runtime's converter failed"):
+        reduce_precision(broken, ModelContract(latent_dim=4, channels=1, height=2, width=2), "int8")
