@@ -15,6 +15,7 @@ import torch
 from exports.checkpoint import export_checkpoint
 from ganedge.bench import Candidate
 from ganedge.bench_onnx import failed_candidate, onnx_candidate
+from ganedge.errors import one_line
 from ganedge.session import ORT_DEFAULTS, SessionSettings
 from trainer.checkpoint import save_checkpoint
 from trainer.config import ArchConfig
@@ -89,7 +90,7 @@ def _export_variant(ckpt: Path, out: Path, precision: str, output: str) -> tuple
     try:
         result = export_checkpoint(ckpt, out, precision=precision, output=output)
     except Exception as exc:  # a variant the exporter refuses is reported, the suite goes on
-        return None, f"export failed: {' '.join(str(exc).split())[:160]}"
+        return None, f"export failed: {one_line(exc, 160)}"
     return result.path, ""
 
 

@@ -29,7 +29,7 @@ import onnx
 
 from exports.parity import LEVELS, Tolerance
 from ganedge.contract import ModelContract
-from ganedge.errors import ConfigError
+from ganedge.errors import ConfigError, one_line
 from ganedge.latents import latents_for_seeds
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -123,6 +123,5 @@ def reduce_precision(model: onnx.ModelProto, contract: ModelContract, precision:
     except ConfigError:
         raise
     except Exception as exc:  # the converters raise whatever their graph walk hits
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise ConfigError(f"--precision {precision}: ONNX Runtime's converter failed on this graph "
-                          f"({reason}): export fp32 instead") from None
+                          f"({one_line(exc)}): export fp32 instead") from None

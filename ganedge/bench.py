@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ganedge.errors import ConfigError, GanEdgeError, InputError
+from ganedge.errors import ConfigError, InputError, one_line
 from ganedge.imaging import to_uint8_nhwc
 from ganedge.latents import latents_for_seeds
 
@@ -144,7 +144,7 @@ def _start(candidate: Candidate, z: np.ndarray) -> _Live | BenchRow:
         run, used = candidate.start(z.shape[0])
         output = np.array(run(z))  # copied: runners may reuse their output buffer
     except Exception as exc:  # any failure of a format becomes its ✗ row, as in a benchmark table
-        return _failed(candidate, z.shape[0], _one_line(exc))
+        return _failed(candidate, z.shape[0], one_line(exc))
     return _Live(candidate, run, used, time.perf_counter() - begin, output)
 
 
@@ -182,7 +182,7 @@ def _call(item: _Live, z: np.ndarray, timed: bool) -> None:
     try:
         item.run(z)
     except Exception as exc:  # a runner that breaks mid-way fails its row, not the benchmark
-        item.error = _one_line(exc)
+        item.error = one_line(exc)
         return
     if timed:
         item.samples.append(time.perf_counter() - begin)
@@ -240,10 +240,3 @@ def _parity(output: np.ndarray, reference: np.ndarray | None) -> float | None:
     if got.shape != reference.shape:
         return float("inf")
     return float(np.abs(got - reference).max())
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if not isinstance(exc, GanEdgeError):
-        text = f"{type(exc).__name__}: {text}"
-    return text[:200]

@@ -45,3 +45,12 @@ class MissingExtraError(GanEdgeError):
     """An optional dependency (torch, onnx, scikit-learn) is not installed."""
 
     exit_code = 3
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """The exception as one line of at most ``limit`` characters, for a table cell or an error
+    message; a foreign exception keeps its type name, since its text alone may not say what failed."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if not isinstance(exc, GanEdgeError):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:limit]
