@@ -1,16 +1,42 @@
 """The exception family that library code raises and the CLI turns into one line.
 
-Every message names the parameter or thing that was wrong, what was wrong, and the fix, e.g.
-``--n: must be at least 1 (got 0)``.
+Every message names the parameter or thing that was wrong, what was wrong, and the fix. Library
+code names the API parameter (``param="n"`` → ``n: must be at least 1 (got 0)``) and never a CLI
+flag; the CLI renders the same error with the flag the user typed (``-n: must be at least 1 (got
+0)``) through :meth:`GanEdgeError.render`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class GanEdgeError(Exception):
-    """Base of every error ganedge raises on purpose; the CLI prints it as one line."""
+    """Base of every error ganedge raises on purpose; the CLI prints it as one line.
+
+    ``param`` names the API parameter at fault (``"truncation"``, ``"seeds"``), or None when the
+    error is about a file or the environment rather than one argument.
+
+    >>> str(InputError("must be at least 1 (got 0)", param="n"))
+    'n: must be at least 1 (got 0)'
+    """
 
     exit_code: int = 1
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def render(self, names: Mapping[str, str] | None = None) -> str:
+        """The message prefixed with the parameter's name in ``names`` (the CLI passes its flags),
+        else the API name itself."""
+        if self.param is None:
+            return self.message
+        return f"{(names or {}).get(self.param, self.param)}: {self.message}"
 
 
 class InputError(GanEdgeError):
