@@ -80,16 +80,17 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     metadata.
     ``on_step`` sees each ✓/✗ step as it finishes.
     """
-    _check_choice("--precision", precision, PRECISIONS)
-    _check_choice("--output", output, OUTPUTS)
+    _check_choice("precision", precision, PRECISIONS)
+    _check_choice("output", output, OUTPUTS)
     if grade_data is not None:
         if precision == "fp32":
-            raise ConfigError("--grade: grades a reduced-precision variant against fp32: "
-                              "add --precision fp16 or int8")
-        check_spec(grade_data, "--grade")
+            raise ConfigError("grades a reduced-precision variant against fp32: "
+                              "set `precision` to fp16 or int8", param="grade_data")
+        check_spec(grade_data, "grade_data")
     if opset not in OPSETS:
-        raise ConfigError(f"--opset: must be in {OPSETS.start}..{OPSETS.stop - 1} (got {opset})")
-    path = check_writable(path, "-o/--out")
+        raise ConfigError(f"must be in {OPSETS.start}..{OPSETS.stop - 1} (got {opset})",
+                          param="opset")
+    path = check_writable(path, "path")
     log = StepLog(on_step)
     prepared, contract, traced, parity = _traced(log, module, latent_dim, num_classes, opset,
                                                  allow_mismatch)
@@ -165,7 +166,7 @@ def _write(model: onnx.ModelProto, path: Path, contract: ModelContract, record: 
             KEY_PROVENANCE: json.dumps(record, sort_keys=True),
             KEY_PARITY: json.dumps(parity.to_dict(), sort_keys=True)}
     onnx.helper.set_model_props(model, meta)
-    with atomic_path(path, "-o/--out") as tmp:
+    with atomic_path(path, "path") as tmp:
         onnx.save_model(model, str(tmp))
     return path.stat().st_size
 
@@ -176,7 +177,7 @@ def _parameters(module: nn.Module) -> int:
 
 def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ConfigError(f"{option}: must be one of {list(choices)} (got {value!r})")
+        raise ConfigError(f"must be one of {list(choices)} (got {value!r})", param=option)
 
 
 def _optimized(module: nn.Module, traced: onnx.ModelProto, contract: ModelContract,

@@ -64,8 +64,8 @@ def to_int8(model: onnx.ModelProto, contract: ModelContract) -> onnx.ModelProto:
                                           QuantType, quantize_static)
 
     if not any(n.op_type in INT8_OPS for n in model.graph.node):
-        raise ConfigError("--precision int8: the graph has no Conv/MatMul/Gemm to quantize; "
-                          "use fp32 or fp16")
+        raise ConfigError("int8: the graph has no Conv/MatMul/Gemm to quantize; use fp32 or fp16",
+                          param="precision")
 
     class Latents(CalibrationDataReader):
         def __init__(self) -> None:
@@ -115,7 +115,8 @@ def reduce_precision(model: onnx.ModelProto, contract: ModelContract, precision:
     A converter that fails on an unusual graph is reported as one ConfigError line, not a trace.
     """
     if precision not in PRECISIONS:
-        raise ConfigError(f"--precision: must be one of {list(PRECISIONS)} (got {precision!r})")
+        raise ConfigError(f"must be one of {list(PRECISIONS)} (got {precision!r})",
+                          param="precision")
     if precision == "fp32":
         return model
     try:
@@ -123,5 +124,5 @@ def reduce_precision(model: onnx.ModelProto, contract: ModelContract, precision:
     except ConfigError:
         raise
     except Exception as exc:  # the converters raise whatever their graph walk hits
-        raise ConfigError(f"--precision {precision}: ONNX Runtime's converter failed on this graph "
-                          f"({one_line(exc)}): export fp32 instead") from None
+        raise ConfigError(f"{precision}: ONNX Runtime's converter failed on this graph "
+                          f"({one_line(exc)}): export fp32 instead", param="precision") from None

@@ -50,9 +50,11 @@ class BenchConfig:
 
     def __post_init__(self) -> None:
         if not self.batches or min(self.batches) < 1:
-            raise InputError(f"--batch: every batch size must be at least 1 (got {list(self.batches)})")
+            raise InputError(f"every batch size must be at least 1 (got {list(self.batches)})",
+                             param="batches")
         if self.budget_s <= 0:
-            raise InputError(f"--budget: must be positive seconds per row (got {self.budget_s})")
+            raise InputError(f"must be positive seconds per row (got {self.budget_s})",
+                             param="budget_s")
         if self.warmup_s < 0 or self.round_s <= 0 or self.settle_s < 0:
             raise ConfigError(f"warmup_s/round_s/settle_s: must be >= 0 / > 0 / >= 0 (got "
                               f"{self.warmup_s}, {self.round_s}, {self.settle_s})")

@@ -65,7 +65,8 @@ def onnx_candidate(path: str | Path, provider: str, *, label: str = "ganedge",
         session = create_session(path, requested, None, settings)
         used = session.get_providers()[0]
         if used != requested[0]:
-            raise ProviderError(f"--provider {provider}: session runs on {used}: {prov.fallback_cause()}")
+            raise ProviderError(f"{provider}: session runs on {used}: {prov.fallback_cause()}",
+                                param="provider")
         label_name = contract.label_input_name if contract.conditional else None
         if io_binding:
             device = "cuda" if used == prov.CUDA else "cpu"

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from ganedge.errors import ContractError
+from ganedge.errors import ContractError, GanEdgeError
 
 FORMAT_VERSION = 1
 """Bumped whenever a runtime of the previous version could misread a model."""
@@ -93,7 +93,7 @@ class ModelContract:
         if KEY_CONTRACT not in props or KEY_FORMAT_VERSION not in props:
             raise ContractError(
                 "model has no ganedge contract in its metadata: export it with `ganedge export`, "
-                "or pass --latent-dim for a third-party ONNX generator"
+                "or pass `latent_dim` for a third-party ONNX generator"
             )
         version = _parse_version(props[KEY_FORMAT_VERSION])
         if version > FORMAT_VERSION:
@@ -106,14 +106,21 @@ class ModelContract:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelContract:
         """Build a contract from a plain dict, rejecting unknown or missing fields."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ContractError(f"{KEY_CONTRACT}: unknown fields {unknown}: re-export the model")
+        reject_unknown_fields(cls, data, ContractError(
+            f"{KEY_CONTRACT}: unknown fields {{unknown}}: re-export the model"))
         try:
             return cls(**data)
         except TypeError as exc:
             raise ContractError(f"{KEY_CONTRACT}: {exc}: re-export the model") from None
+
+
+def reject_unknown_fields(cls: type, data: Mapping[str, Any], error: GanEdgeError) -> None:
+    """Raise ``error`` when ``data`` has keys that are not fields of the dataclass ``cls``; the
+    error's message may name them with ``{unknown}``. Shared by every ``from_dict`` that reads
+    stored data (a contract, a training config), so none silently drops a field."""
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise type(error)(error.message.format(unknown=unknown), param=error.param)
 
 
 def read_json_metadata(props: Mapping[str, str], key: str) -> dict[str, Any]:

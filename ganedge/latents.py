@@ -43,10 +43,10 @@ def parse_seeds(spec: str) -> list[int]:
             stop = int(high) if sep else start
         except ValueError:
             raise InputError(
-                f"--seeds: {part!r} is not a seed or range: use e.g. 0-63,100,200-209"
-            ) from None
+                f"{part!r} is not a seed or range: use e.g. 0-63,100,200-209",
+                param="seeds") from None
         if start < 0 or stop < start:
-            raise InputError(f"--seeds: range {part!r} must be non-negative and ascending")
+            raise InputError(f"range {part!r} must be non-negative and ascending", param="seeds")
         seeds.extend(range(start, stop + 1))
     return seeds
 
@@ -55,8 +55,8 @@ def check_truncation(psi: float) -> float:
     """Return ψ if it is in [0, 1], else raise InputError (ψ > 1 exaggerates, not truncates)."""
     if not 0.0 <= psi <= 1.0:
         raise InputError(
-            f"--truncation: ψ must be in [0, 1] (got {psi}): 1 is no truncation, 0 the mean image"
-        )
+            f"ψ must be in [0, 1] (got {psi}): 1 is no truncation, 0 the mean image",
+            param="truncation")
     return float(psi)
 
 
@@ -132,10 +132,10 @@ def parse_shard(spec: str) -> tuple[int, int]:
         i, n = int(index), int(count)
     except ValueError:
         raise InputError(
-            f"--shard: {spec!r} is not i/N: use e.g. 0/4 for the first of 4 machines"
-        ) from None
+            f"{spec!r} is not i/N: use e.g. 0/4 for the first of 4 machines",
+            param="shard") from None
     if not sep or n < 1 or not 0 <= i < n:
-        raise InputError(f"--shard: needs 0 <= i < N (got {spec!r}): use e.g. 0/4 … 3/4")
+        raise InputError(f"needs 0 <= i < N (got {spec!r}): use e.g. 0/4 … 3/4", param="shard")
     return i, n
 
 

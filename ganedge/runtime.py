@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -104,8 +104,10 @@ class GeneratorModel:
         return self._run_bound(feeds) if self.io_binding else self._run(feeds)
 
     def images(self, z: np.ndarray, labels: Labels = None,
-               batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-        """uint8 (N, H, W, C) images of latents z (N, latent_dim), run ``batch_size`` at a time."""
+               batch_size: int = DEFAULT_BATCH_SIZE,
+               on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """uint8 (N, H, W, C) images of latents z (N, latent_dim), run ``batch_size`` at a time;
+        ``on_batch`` is told how many images each finished batch held."""
         _check_batch_size(batch_size)
         label_ids = self._check_labels(labels, len(z))
         out = np.empty((len(z), *self.image_shape), np.uint8)
@@ -113,6 +115,8 @@ class GeneratorModel:
             rows = slice(i, i + batch_size)
             out[rows] = self._to_uint8(self.generate(z[rows], None if label_ids is None
                                                      else label_ids[rows]))
+            if on_batch is not None:
+                on_batch(len(out[rows]))
         return out
 
     def iter_samples(self, seeds: Sequence[int], truncation: float = 1.0, labels: Labels = None,
@@ -154,11 +158,13 @@ class GeneratorModel:
     def walk(self, keyframes: Sequence[int] = (0, 1, 2, 3), *, frames: int = 24,
              interpolation: str = "slerp", easing: str = "smooth", loop: bool = True,
              truncation: float = 1.0, label: int | None = None,
-             batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+             batch_size: int = DEFAULT_BATCH_SIZE,
+             on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """The uint8 (F, H, W, C) frames of a latent walk through the keyframe seeds.
 
         See :mod:`ganedge.walks` for the frame count; frame j·frames is keyframe seed j's image.
         A conditional model walks within one class: ``label``, or keyframes[0] % num_classes.
+        ``on_batch`` is told how many frames each finished batch held.
         """
         keys = [_check_seed(s) for s in keyframes]
         check_keyframes(len(keys))
@@ -166,7 +172,7 @@ class GeneratorModel:
         z = truncate(walk_latents(self.latents(keys), config), truncation)
         if self.contract.conditional and label is None:
             label = keys[0] % self.contract.num_classes
-        return self.images(z, labels=label, batch_size=batch_size)
+        return self.images(z, labels=label, batch_size=batch_size, on_batch=on_batch)
 
     def _to_uint8(self, out: np.ndarray) -> np.ndarray:
         return out if self.contract.output_dtype == "uint8" else to_uint8_nhwc(out)
@@ -181,18 +187,20 @@ class GeneratorModel:
         c = self.contract
         if not c.conditional:
             if labels is not None:
-                raise InputError("--label: this model is unconditional (num_classes 0): drop it")
+                raise InputError("this model is unconditional (num_classes 0): drop it",
+                                 param="label")
             return None
         if labels is None:
-            raise InputError(f"--label: this model is conditional ({c.num_classes} classes): "
-                             f"give a class id in [0, {c.num_classes - 1}]")
+            raise InputError(f"this model is conditional ({c.num_classes} classes): "
+                             f"give a class id in [0, {c.num_classes - 1}]", param="label")
         ids = np.broadcast_to(np.asarray(labels, np.int64), (count,)) if np.ndim(labels) == 0 \
             else np.asarray(labels, np.int64)
         if ids.shape != (count,):
-            raise InputError(f"--label: expected one label or {count} (got {ids.shape[0]})")
+            raise InputError(f"expected one label or {count} (got {ids.shape[0]})", param="label")
         bad = ids[(ids < 0) | (ids >= c.num_classes)]
         if bad.size:
-            raise InputError(f"--label: must be in [0, {c.num_classes - 1}] (got {int(bad[0])})")
+            raise InputError(f"must be in [0, {c.num_classes - 1}] (got {int(bad[0])})",
+                             param="label")
         return np.ascontiguousarray(ids)
 
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
@@ -249,34 +257,34 @@ def resolve_seeds(n_or_seeds: int | Sequence[int] | None, seed: int = 0,
     if isinstance(n_or_seeds, (int, np.integer)) or n_or_seeds is None:
         if seeds is not None:
             if n_or_seeds is not None:
-                raise InputError("-n/--seeds: give one of them, not both")
+                raise InputError("give `n_or_seeds` or `seeds`, not both", param="seeds")
             return _seed_list(seeds)
         n = DEFAULT_N if n_or_seeds is None else int(n_or_seeds)
         if n < 1:
-            raise InputError(f"-n: must be at least 1 (got {n})")
-        _check_seed(seed, "--seed")
+            raise InputError(f"must be at least 1 (got {n})", param="n_or_seeds")
+        _check_seed(seed)
         return list(range(seed, seed + n))
     if seeds is not None:
-        raise InputError("-n/--seeds: give one of them, not both")
+        raise InputError("give `n_or_seeds` or `seeds`, not both", param="seeds")
     return _seed_list(n_or_seeds)
 
 
 def _seed_list(seeds: Sequence[int]) -> list[int]:
     seed_list = [_check_seed(s) for s in seeds]
     if not seed_list:
-        raise InputError("--seeds: must name at least one seed")
+        raise InputError("must name at least one seed", param="seeds")
     return seed_list
 
 
-def _check_seed(seed: int, what: str = "seed") -> int:
+def _check_seed(seed: int, param: str = "seed") -> int:
     if int(seed) != seed or seed < 0:
-        raise InputError(f"{what}: must be a non-negative integer (got {seed})")
+        raise InputError(f"must be a non-negative integer (got {seed})", param=param)
     return int(seed)
 
 
 def _check_batch_size(batch_size: int) -> None:
     if batch_size < 1:
-        raise InputError(f"--batch-size: must be at least 1 (got {batch_size})")
+        raise InputError(f"must be at least 1 (got {batch_size})", param="batch_size")
 
 
 def _read_contract(session: ort.InferenceSession, props: dict[str, str],
@@ -285,14 +293,14 @@ def _read_contract(session: ort.InferenceSession, props: dict[str, str],
     if latent_dim is None:
         return ModelContract.from_metadata(props)
     if latent_dim < 1:
-        raise InputError(f"--latent-dim: must be at least 1 (got {latent_dim})")
+        raise InputError(f"must be at least 1 (got {latent_dim})", param="latent_dim")
     try:
         contract = ModelContract.from_metadata(props)
     except ContractError:
         return _third_party_contract(session, latent_dim)
     if contract.latent_dim != latent_dim:
-        raise InputError(f"--latent-dim: the model's contract says {contract.latent_dim} "
-                         f"(got {latent_dim}): drop --latent-dim")
+        raise InputError(f"the model's contract says {contract.latent_dim} "
+                         f"(got {latent_dim}): drop it", param="latent_dim")
     return contract
 
 
@@ -306,7 +314,8 @@ def _third_party_contract(session: ort.InferenceSession, latent_dim: int) -> Mod
         raise ContractError(f"model: {len(inputs)} input(s), {len(outputs)} output(s): {hint}")
     dims = inputs[0].shape
     if len(dims) != 2 or (isinstance(dims[1], int) and dims[1] != latent_dim):
-        raise ContractError(f"--latent-dim: the model's input is {dims} (got {latent_dim}): {hint}")
+        raise ContractError(f"the model's input is {dims} (got {latent_dim}): {hint}",
+                            param="latent_dim")
     shape = outputs[0].shape
     if len(shape) != 4:
         raise ContractError(f"model: output shape {shape} is not (B, C, H, W): {hint}")

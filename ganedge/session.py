@@ -50,7 +50,7 @@ class SessionSettings:
             raise ConfigError(f"optimization: must be one of {list(OPTIMIZATION_LEVELS)} "
                               f"(got {self.optimization!r})")
         if self.threads is not None and self.threads < 1:
-            raise InputError(f"--threads: must be at least 1 (got {self.threads})")
+            raise InputError(f"must be at least 1 (got {self.threads})", param="threads")
 
 
 ORT_DEFAULTS = SessionSettings(ort_defaults=True)
@@ -103,7 +103,7 @@ def create_session(path: Path, providers: list[str], threads: int | None,
     ``threads`` overrides ``settings.threads`` when given (the CLI's ``--threads``).
     """
     if threads is not None and threads < 1:
-        raise InputError(f"--threads: must be at least 1 (got {threads})")
+        raise InputError(f"must be at least 1 (got {threads})", param="threads")
     settings = settings or SessionSettings()
     options = session_options(settings)
     if threads is not None:

@@ -45,23 +45,29 @@ class WalkConfig:
 
     def __post_init__(self) -> None:
         if self.frames < 1:
-            raise ConfigError(f"--frames: must be at least 1 (got {self.frames})")
+            raise ConfigError(f"must be at least 1 (got {self.frames})", param="frames")
         if self.interpolation not in INTERPOLATIONS:
-            raise ConfigError(f"--interpolation: must be one of {sorted(INTERPOLATIONS)} "
-                              f"(got {self.interpolation!r})")
+            raise ConfigError(f"must be one of {sorted(INTERPOLATIONS)} "
+                              f"(got {self.interpolation!r})", param="interpolation")
         if self.easing not in EASINGS:
-            raise ConfigError(f"--easing: must be one of {sorted(EASINGS)} (got {self.easing!r})")
+            raise ConfigError(f"must be one of {sorted(EASINGS)} (got {self.easing!r})",
+                              param="easing")
 
     def num_frames(self, num_keys: int) -> int:
         """Frames in a walk through ``num_keys`` keyframes."""
         return num_keys * self.frames if self.loop else (num_keys - 1) * self.frames + 1
 
 
+def frame_count(num_keys: int, config: WalkConfig) -> int:
+    """Frames of a walk through ``num_keys`` keyframes (see the module docstring)."""
+    return num_keys * config.frames if config.loop else (num_keys - 1) * config.frames + 1
+
+
 def check_keyframes(num_keys: int) -> None:
     """A walk needs at least two keyframes."""
     if num_keys < 2:
-        raise ConfigError(f"--seeds: a walk needs at least 2 keyframe seeds (got {num_keys}): "
-                          "e.g. --seeds 0-3")
+        raise ConfigError(f"a walk needs at least 2 keyframe seeds (got {num_keys}): "
+                          "e.g. 0-3", param="seeds")
 
 
 def walk_latents(keys: np.ndarray, config: WalkConfig) -> np.ndarray:

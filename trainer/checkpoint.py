@@ -115,7 +115,7 @@ def generator_from_checkpoint(ckpt: dict[str, Any], weights: str = "ema") -> nn.
     the raw generator otherwise; ``"raw"`` always loads the raw generator (``generator``).
     """
     if weights not in WEIGHTS:
-        raise InputError(f"--weights: must be one of {list(WEIGHTS)} (got {weights!r})")
+        raise InputError(f"must be one of {list(WEIGHTS)} (got {weights!r})", param="weights")
     arch = ckpt["arch"]
     if arch not in ARCHITECTURES.names():
         raise CheckpointError(

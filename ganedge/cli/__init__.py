@@ -1,7 +1,8 @@
 """The ganedge command line: one module per command, joined here.
 
-The torch side (train, export) is imported inside its command, so ``ganedge --help``, ``sample``,
-``walk``, ``info`` and ``env`` never load torch.
+The torch side (train, export) is imported only when its command runs (``LAZY_COMMANDS``), so
+``ganedge --help``, ``sample``, ``walk``, ``info``, ``env``, ``eval`` and ``bench`` never load
+torch.
 """
 
 from __future__ import annotations
@@ -9,24 +10,31 @@ from __future__ import annotations
 import typer
 
 from ganedge.cli.bench import bench
-from ganedge.cli.eval import eval_command
-from ganedge.cli.export import export
-from ganedge.cli.info import info
+from ganedge.cli.common import HELP_NAMES, VERSION, Group
 from ganedge.cli.env import env
+from ganedge.cli.eval import eval_command
+from ganedge.cli.info import info
 from ganedge.cli.sample import sample
-from ganedge.cli.train import train
 from ganedge.cli.walk import walk
 
 app = typer.Typer(
     name="ganedge",
     help="Train GAN generators, export them to ONNX, and sample them fast with ONNX Runtime.",
     no_args_is_help=True,
-    add_completion=False,
+    cls=Group,
+    context_settings={"help_option_names": HELP_NAMES},
     pretty_exceptions_enable=False,
     # help texts say "[default: 64]"; as rich markup those brackets would vanish
     rich_markup_mode=None,
 )
-for command in (train, export, sample, walk, info, env, bench):
+
+
+@app.callback()
+def _main(version: bool = VERSION) -> None:
+    """Train GAN generators, export them to ONNX, and sample them fast with ONNX Runtime."""
+
+
+for command in (sample, walk, info, env, bench):
     app.command()(command)
 app.command(name="eval")(eval_command)
 

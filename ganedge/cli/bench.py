@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ganedge.cli.common import one_line_errors, require_torch
+from ganedge.cli.common import QUIET, VERSION, choices, one_line_errors, require_torch
 from ganedge.errors import InputError
 
 BENCH_PROVIDERS = ("cpu", "cuda")
+BenchProvider = choices("BenchProvider", BENCH_PROVIDERS)
 QUALITY_FIGURES = ("FD", "KID", "modes covered", "KL(gen||real)")
 
 if TYPE_CHECKING:
@@ -19,24 +20,30 @@ if TYPE_CHECKING:
     from ganedge.evaluation import EvalResult
 
 
-@one_line_errors
+@one_line_errors(aliases={"batches": "--batch", "budget_s": "--budget"})
 def bench(
-    models: list[Path] = typer.Argument(..., help="ONNX models: the fp32 one first, then variants "
+    models: list[Path] = typer.Argument(..., metavar="MODEL...", help="ONNX models: the fp32 one first, then variants "
                                         "(int8, fp16, uint8 output) of the same generator."),
-    batch: str = typer.Option("1,8,64", "--batch", help="Comma-separated batch sizes."),
-    provider: list[str] = typer.Option(None, "--provider", help="cpu or cuda, repeatable (default: "
-                                       "cpu, plus cuda when available)."),
-    budget: float = typer.Option(1.0, "--budget", help="Timed seconds per row, after warm-up."),
-    threads: int = typer.Option(None, "--threads", help="Intra-op threads (default: ORT's, one per physical core)."),
+    batch: str = typer.Option("1,8,64", "--batch", metavar="B,B,…",
+                              help="Comma-separated batch sizes."),
+    provider: list[BenchProvider] = typer.Option(  # type: ignore[valid-type]
+        None, "--provider", metavar="NAME", help=f"{' or '.join(BENCH_PROVIDERS)}, repeatable (default: "
+                                                 "cpu, plus cuda when available)."),
+    budget: float = typer.Option(1.0, "--budget", metavar="SECONDS",
+                                 help="Timed seconds per row, after warm-up."),
+    threads: int = typer.Option(None, "--threads", metavar="N",
+                                help="Intra-op threads (default: ORT's, one per physical core)."),
     ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add rows for plain ONNX Runtime."),
-    compare_torch: Path = typer.Option(None, "--compare-torch", help="ckpt.pt of the same weights: "
+    compare_torch: Path = typer.Option(None, "--compare-torch", metavar="CKPT", help="ckpt.pt of the same weights: "
                                        "time PyTorch eager (and torch.compile) in the same run."),
     torch_compile: bool = typer.Option(True, "--torch-compile/--no-torch-compile",
                                        help="With --compare-torch, also time torch.compile."),
-    eval_data: str = typer.Option(None, "--eval", help="Also score each model's images with "
+    eval_data: str = typer.Option(None, "--eval", metavar="DATA", help="Also score each model's images with "
                                   "`ganedge eval` on this data (digits, a folder, a .npz): quality "
                                   "beside speed."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    quiet: bool = QUIET,
+    version: bool = VERSION,
 ) -> None:
     """Time models side by side: cold start, p50/p90/p99, images/s, GFLOP/s, parity vs fp32."""
     from ganedge.bench import BenchConfig, run_bench
@@ -49,10 +56,8 @@ def bench(
             raise InputError(f"model: {str(model)!r} does not exist: give a .onnx file path")
     if compare_torch is not None and not compare_torch.is_file():
         raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a ckpt.pt path")
-    for name in provider or []:
-        if name not in BENCH_PROVIDERS:
-            raise InputError(f"--provider: must be one of {list(BENCH_PROVIDERS)} (got {name!r})")
-    candidates = model_candidates(models, provider or default_providers(models[0]), ort_defaults,
+    providers = [p.value for p in provider or []] or default_providers(models[0])
+    candidates = model_candidates(models, providers, ort_defaults,
                                   SessionSettings(threads=threads))
     latent_dim = model_contract(models[0]).latent_dim
     if compare_torch is not None:
@@ -64,6 +69,8 @@ def bench(
 
         extra = {"quality": {name: r.to_dict() for name, r in quality.items()}} if quality else None
         typer.echo(json.dumps(to_json(rows, config, extra), indent=2))
+        return
+    if quiet:
         return
     _print_table(rows)
     for name, result in quality.items():
@@ -92,7 +99,8 @@ def _parse_batches(spec: str) -> tuple[int, ...]:
     try:
         batches = tuple(int(part) for part in spec.split(","))
     except ValueError:
-        raise InputError(f"--batch: {spec!r} is not a list of integers: use e.g. 1,8,64") from None
+        raise InputError(f"{spec!r} is not a list of integers: use e.g. 1,8,64",
+                         param="batches") from None
     return batches
 
 

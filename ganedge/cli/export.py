@@ -1,44 +1,81 @@
-"""``ganedge export``: checkpoint → ONNX with a parity proof (needs the torch extra)."""
+"""``ganedge export``: checkpoint → ONNX with a parity proof (needs the train extra).
+
+Imported only when ``export`` runs or its help is asked for (see ``LAZY_COMMANDS``).
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
+from typing import Literal
 
 import typer
 
-from ganedge.cli.common import one_line_errors, require_torch
+from exports.checkpoint import export_checkpoint
+from exports.onnx import OUTPUTS, ExportResult
+from exports.quantize import PRECISIONS
+from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
+from trainer.checkpoint import WEIGHTS
+
+Weights = Literal[WEIGHTS]  # type: ignore[valid-type]
+Precision = Literal[PRECISIONS]  # type: ignore[valid-type]
+Pixels = Literal[OUTPUTS]  # type: ignore[valid-type]
 
 
-@one_line_errors
+@one_line_errors(aliases={"path": "--output", "out_path": "--output", "output": "--pixels",
+                          "grade_data": "--grade"})
 def export(
-    checkpoint: Path = typer.Argument(..., help="ckpt.pt written by `ganedge train`."),
-    out: Path = typer.Option(None, "-o", "--out", help="ONNX file (default: model.onnx beside the "
-                             "checkpoint; model-int8.onnx etc. for variants)."),
-    weights: str = typer.Option("ema", "--weights", help="ema (default; raw if none) or raw."),
-    opset: int = typer.Option(17, "--opset", help="ONNX opset version, 11-20."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 (for GPUs) or int8 "
-                                  "(static, per-channel, calibrated on the model's latents)."),
-    output: str = typer.Option("float", "--output", help="float: (B, C, H, W) in [-1, 1]; uint8: "
-                               "display-ready (B, H, W, C) pixels computed in the graph."),
+    checkpoint: Path = typer.Argument(..., metavar="CKPT",
+                                      help="ckpt.pt written by `ganedge train`."),
+    out: Path = typer.Option(None, "-o", "--output", metavar="ONNX", help="ONNX file (default: "
+                             "model.onnx beside the checkpoint; model-int8.onnx etc. for "
+                             "variants)."),
+    weights: Weights = typer.Option("ema", "--weights", help="The EMA generator (raw when the "
+                                    "checkpoint has none) or the raw one."),
+    opset: int = typer.Option(17, "--opset", metavar="N", help="ONNX opset version, 11-20."),
+    precision: Precision = typer.Option("fp32", "--precision", help="fp16 is for GPUs; int8 is "
+                                        "static, per-channel, calibrated on the model's latents."),
+    pixels: Pixels = typer.Option("float", "--pixels", help="float: (B, C, H, W) in [-1, 1]; "
+                                  "uint8: display-ready (B, H, W, C) pixels computed in the "
+                                  "graph."),
     optimize: bool = typer.Option(True, "--optimize/--no-optimize", help="Graph rewrites "
-                                  "(ConvTranspose → Conv, ORT basic level), kept if exact and not slower."),
-    grade: str = typer.Option(None, "--grade", help="Also score the fp16/int8 variant and fp32 "
-                              "with the offline metric on this data: digits, a folder or a .npz."),
-    allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Write the file even if parity fails."),
+                                  "(ConvTranspose → Conv, ORT basic level), kept if exact and "
+                                  "not slower."),
+    grade: str = typer.Option(None, "--grade", metavar="DATA", help="Also score the fp16/int8 "
+                              "variant and fp32 with the offline metric on this data: digits, "
+                              "a folder or a .npz."),
+    allow_mismatch: bool = typer.Option(False, "--allow-mismatch",
+                                        help="Write the file even if parity fails."),
+    as_json: bool = JSON,
+    quiet: bool = QUIET,
+    version: bool = VERSION,
 ) -> None:
     """Export a checkpoint's generator to ONNX with a dynamic batch axis and the ganedge contract.
 
-    Prints one timed ✓/✗ line per step: trace, parity with PyTorch at batch 1/3/64, graph rewrites,
-    the reduced-precision variant's speed and error against fp32, the write.
+    Prints one timed ✓/✗ line per step as it finishes: trace, parity with PyTorch at batch
+    1/3/64, graph rewrites, the reduced-precision variant's speed and error against fp32, the
+    write.
     """
-    require_torch("export")
-    from exports.checkpoint import export_checkpoint
-
-    typer.echo(f"exporting {checkpoint}")
+    talk = not quiet and not as_json
+    if talk:
+        typer.echo(f"exporting {checkpoint}")
     result = export_checkpoint(checkpoint, out, weights=weights, opset=opset, precision=precision,
-                               output=output, allow_mismatch=allow_mismatch, optimize=optimize,
-                               grade_data=grade, on_step=lambda step: typer.echo(step.format()))
-    c = result.contract
-    status = "parity ok" if result.parity.ok else "PARITY MISMATCH (written with --allow-mismatch)"
-    typer.echo(f"exported {result.path}: z {c.latent_dim} → {c.output_dtype} {c.output_layout} "
-               f"{c.channels}×{c.height}×{c.width}, {precision}, {status}")
+                               output=pixels, allow_mismatch=allow_mismatch, optimize=optimize,
+                               grade_data=grade,
+                               on_step=(lambda step: typer.echo(step.format())) if talk else None)
+    if as_json:
+        typer.echo(json.dumps(_result(result, precision)))
+    elif not quiet:
+        c = result.contract
+        status = ("parity ok" if result.parity.ok
+                  else "PARITY MISMATCH (written with --allow-mismatch)")
+        typer.echo(f"exported {result.path}: z {c.latent_dim} → {c.output_dtype} "
+                   f"{c.output_layout} {c.channels}×{c.height}×{c.width}, {precision}, {status}")
+
+
+def _result(result: ExportResult, precision: str) -> dict[str, object]:
+    return {"path": str(result.path), "size_bytes": result.size_bytes, "precision": precision,
+            "parity_ok": result.parity.ok, "parity": result.parity.to_dict(),
+            "contract": asdict(result.contract), "provenance": result.provenance,
+            "steps": [asdict(step) for step in result.steps]}

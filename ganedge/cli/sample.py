@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import json
+
 import numpy as np
 import typer
 
 from ganedge.cli import options as opt
-from ganedge.cli.common import one_line_errors
+from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
+from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
 from ganedge.files import check_writable, check_writable_folder
-from ganedge.imaging import grid_shape, make_grid, save_png
+from ganedge.imaging import GRID_PADDING, grid_shape, make_grid, save_png, upscale
 from ganedge.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
 from ganedge.runtime import Chunk, GeneratorModel, resolve_seeds
 
@@ -26,28 +29,34 @@ MAX_GRID_PIXELS = 64_000_000
 DEFAULT_GRID = Path("samples.png")
 
 
-@one_line_errors
+@one_line_errors(aliases={"shard": "--shard", "n_or_seeds": "-n"})
 def sample(
     model: Path = opt.MODEL,
-    n: int = typer.Option(None, "-n", help="Number of images, seeds --seed … --seed+n-1 "
-                                           "[default: 64]."),
-    seed: int = typer.Option(0, "--seed", help="First seed for -n."),
-    seeds: str = typer.Option(None, "--seeds", help="Seeds instead of -n, e.g. 0-63,100,200-209."),
-    output: Path = typer.Option(None, "-o", "--output", help="Grid PNG [default: samples.png "
-                                                             "unless --outdir is given]."),
-    outdir: Path = typer.Option(None, "--outdir", help="Folder for one PNG per seed "
-                                                       "(seed0042.png), streamed."),
+    n: int = typer.Option(None, "-n", metavar="N", help="Number of images, seeds --seed … "
+                                                        "--seed+n-1 [default: 64]."),
+    seed: int = typer.Option(0, "--seed", metavar="SEED", help="First seed for -n."),
+    seeds: str = typer.Option(None, "--seeds", metavar="SPEC",
+                              help="Seeds instead of -n, e.g. 0-63,100,200-209."),
+    output: Path = typer.Option(None, "-o", "--output", metavar="PNG",
+                                help="Grid PNG [default: samples.png unless --outdir is given]."),
+    outdir: Path = typer.Option(None, "--outdir", metavar="DIR", help="Folder for one PNG per "
+                                                                      "seed (seed0042.png), streamed."),
+    scale: int = typer.Option(None, "--scale", metavar="K", help="Enlarge the grid's images K "
+                              "times (nearest) [default: to at least 64 px each]."),
     truncation: float = opt.TRUNCATION,
-    label: int = typer.Option(None, "--label", help="Class id for a conditional model "
+    label: int = typer.Option(None, "--label", metavar="ID", help="Class id for a conditional model "
                                                     "[default: seed % num_classes]."),
-    shard_spec: str = typer.Option(None, "--shard", help="i/N: render only the i-th (0-based) "
-                                                         "of N contiguous parts of the seeds."),
+    shard_spec: str = typer.Option(None, "--shard", metavar="i/N", help="Render only the i-th "
+                                   "(0-based) of N contiguous parts of the seeds."),
     batch_size: int = opt.BATCH_SIZE,
-    provider: str = opt.PROVIDER,
+    provider: opt.Provider = opt.PROVIDER,
     threads: int = opt.THREADS,
     strict_provider: bool = opt.STRICT_PROVIDER,
     latent_dim: int = opt.LATENT_DIM,
     progress: bool = opt.PROGRESS,
+    as_json: bool = JSON,
+    quiet: bool = QUIET,
+    version: bool = VERSION,
 ) -> None:
     """Sample images (one seed, one image) as a grid PNG and/or one PNG per seed."""
     seed_list = resolve_seeds(n, seed, None if seeds is None else parse_seeds(seeds))
@@ -57,51 +66,62 @@ def sample(
             raise InputError(f"--shard: part {shard_spec} of these seeds is empty: use fewer parts")
     check_truncation(truncation)
     if batch_size < 1:
-        raise InputError(f"--batch-size: must be at least 1 (got {batch_size})")
-    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim)
+        raise InputError(f"must be at least 1 (got {batch_size})", param="batch_size")
+    if scale is not None and scale < 1:
+        raise InputError(f"must be at least 1 (got {scale})", param="scale")
+    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, quiet)
     grid_path = output if output is not None or outdir is not None else DEFAULT_GRID
-    _check_outputs(gen, len(seed_list), grid_path, outdir)
+    scale = scale or opt.auto_scale(gen.image_shape, opt.MIN_GRID_CELL)
+    _check_outputs(gen, len(seed_list), grid_path, outdir, scale)
     chunks = gen.iter_samples(seed_list, truncation, label, batch_size)
-    grid = _stream(chunks, len(seed_list), gen, outdir, truncation, progress,
-                   keep=grid_path is not None)
+    with Reporter("sample", len(seed_list), "images", enabled=progress and not quiet,
+                  to_stderr=as_json) as reporter:
+        grid = _stream(chunks, len(seed_list), gen, outdir, truncation, reporter,
+                       keep=grid_path is not None)
     if grid_path is not None:
-        save_png(make_grid(grid), grid_path)
+        save_png(make_grid(upscale(grid, scale)), grid_path)
     written = [str(p) for p in (grid_path, outdir) if p is not None]
-    typer.echo(f"wrote {' and '.join(written)} ({len(seed_list)} images, seeds "
-               f"{format_seeds(seed_list)}, ψ {truncation:g}, {gen.providers[0]})")
+    if as_json:
+        typer.echo(json.dumps({"grid": None if grid_path is None else str(grid_path),
+                               "outdir": None if outdir is None else str(outdir),
+                               "images": len(seed_list), "seeds": format_seeds(seed_list),
+                               "truncation": truncation, "scale": scale,
+                               "provider": gen.providers[0]}))
+    elif not quiet:
+        typer.echo(f"wrote {' and '.join(written)} ({len(seed_list)} images, seeds "
+                   f"{format_seeds(seed_list)}, ψ {truncation:g}, {gen.providers[0]})")
 
 
 def _check_outputs(gen: GeneratorModel, count: int, grid_path: Path | None,
-                   outdir: Path | None) -> None:
+                   outdir: Path | None, scale: int) -> None:
     if grid_path is not None:
-        check_writable(grid_path, "-o")
+        check_writable(grid_path, "output")
         h, w, c = gen.image_shape
         rows, cols = grid_shape(count)
-        pixels = rows * cols * (h + 2) * (w + 2)
+        pad = GRID_PADDING
+        pixels = rows * cols * (h * scale + pad) * (w * scale + pad)
         if count > MAX_GRID_IMAGES or pixels > MAX_GRID_PIXELS:
-            raise InputError(f"-o: a grid of {count} images is too large to look at (at most "
+            raise InputError(f"a grid of {count} images is too large to look at (at most "
                              f"{MAX_GRID_IMAGES} images, {MAX_GRID_PIXELS // 1_000_000} MP): "
-                             "write one PNG per seed with --outdir, or lower -n")
+                             "write one PNG per seed with --outdir, or lower -n", param="output")
     if outdir is not None:
-        check_writable_folder(outdir, "seed0000.png", "--outdir")
+        check_writable_folder(outdir, "seed0000.png")
 
 
 def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Path | None,
-            truncation: float, show: bool, keep: bool) -> np.ndarray | None:
+            truncation: float, reporter: Reporter, keep: bool) -> np.ndarray | None:
     """Write each chunk's per-seed files as it comes; keep the images only for a grid."""
     kept = np.empty((count, *gen.image_shape), np.uint8) if keep else None
     if outdir is not None:
         outdir.mkdir(exist_ok=True)
+    text = opt.provenance_text(gen, truncation)
     row = 0
-    with opt.progress_bar(show) as bar:
-        task = bar.add_task("sampling", total=count)
-        for seed_chunk, images in chunks:
-            if outdir is not None:
-                for s, image in zip(seed_chunk, images):
-                    save_png(image, outdir / f"seed{s:04d}.png",
-                             {"ganedge.seed": str(s), "ganedge.truncation": f"{truncation:g}"})
-            if kept is not None:
-                kept[row : row + len(images)] = images
-            row += len(images)
-            bar.advance(task, len(images))
+    for seed_chunk, images in chunks:
+        if outdir is not None:
+            for s, image in zip(seed_chunk, images):
+                save_png(image, outdir / f"seed{s:04d}.png", {"ganedge.seed": str(s), **text})
+        if kept is not None:
+            kept[row : row + len(images)] = images
+        row += len(images)
+        reporter.advance(len(images))
     return kept

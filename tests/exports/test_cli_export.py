@@ -121,7 +121,7 @@ def test_allow_mismatch_writes_and_records_the_failure(tmp_path: Path) -> None:
 
 def test_report_lists_every_step(trained_run: Path, tmp_path: Path) -> None:
     out = run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"),
-                  "--output", "uint8").stdout
+                  "--pixels", "uint8").stdout
     steps = [line.split()[1] for line in out.splitlines() if line[:1] in "✓!"]
     assert steps == ["prepare", "trace", "parity", "optimize", "uint8", "write"]
     assert "batch axis symbolic" in out and "uint8 NHWC 1×32×32" in out
@@ -141,5 +141,5 @@ def test_torch_missing_gives_install_line(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=tmp_path)
     assert result.returncode == 3
-    assert result.stderr.strip() == ("error: `ganedge export` needs PyTorch (torch is missing): "
-                                     "pip install 'ganedge[train]'")
+    assert result.stderr.strip() == ("error: `ganedge export` needs the torch package, which is "
+                                     "not installed: pip install 'ganedge[train]' brings it")

@@ -27,7 +27,7 @@ def test_defaults_describe_float_nchw_in_minus_one_to_one() -> None:
 
 
 def test_missing_keys_say_how_to_fix() -> None:
-    with pytest.raises(ContractError, match="no ganedge contract.*--latent-dim"):
+    with pytest.raises(ContractError, match="no ganedge contract.*`latent_dim`"):
         ModelContract.from_metadata({"producer": "someone"})
 
 

@@ -70,9 +70,9 @@ def test_open_walk_ends_on_the_last_keyframe() -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"frames": 0}, "--frames: must be at least 1"),
-    ({"interpolation": "cubic"}, "--interpolation: must be one of"),
-    ({"easing": "bounce"}, "--easing: must be one of"),
+    ({"frames": 0}, "^frames: must be at least 1"),
+    ({"interpolation": "cubic"}, "^interpolation: must be one of"),
+    ({"easing": "bounce"}, "^easing: must be one of"),
 ])
 def test_bad_walk_config(change: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -149,7 +149,7 @@ def test_metrics_reported_and_training_unchanged(tmp_path: Path) -> None:
     best, best_pt = callback.best("fd", "min"), load_checkpoint(tmp_path / "eval" / "best.pt")
     assert best is not None and best["step"] == best_pt["step"]
     # evaluating draws on no training randomness and leaves BatchNorm statistics alone
-    train(TINY_CFG, tmp_path / "plain", show_progress=False)
+    train(TINY_CFG, tmp_path / "plain")
     with_eval, plain = (load_checkpoint(tmp_path / d / "last.pt") for d in ("eval", "plain"))
     for key in ("generator", "generator_ema", "discriminator"):
         for name, tensor in plain[key].items():
@@ -172,8 +172,8 @@ def test_conditional_generator_is_scored_on_its_labels(tmp_path: Path) -> None:
 
 def test_registered_and_checked() -> None:
     assert CALLBACKS.get("eval") is EvalCallback
-    with pytest.raises(ConfigError, match="--eval-every: must be at least 1"):
+    with pytest.raises(ConfigError, match="^every: must be at least 1"):
         EvalCallback(every=0)
-    with pytest.raises(ConfigError, match="--eval-every: 3 is not a multiple of"):
+    with pytest.raises(ConfigError, match="^every: 3 is not a multiple of `checkpoint_every`"):
         EvalCallback(every=3).check(replace(TINY_CFG, best_metric="precision"))
     EvalCallback(every=3).check(TINY_CFG)  # best.pt not chosen by an eval figure: no constraint
