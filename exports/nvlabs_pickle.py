@@ -19,15 +19,19 @@ import pickle
 import struct
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from ganedge.errors import CheckpointError, one_line
+from ganedge.errors import CheckpointError, InputError, one_line
 
 PARAM = "checkpoint"
-MAX_TENSOR_ELEMENTS = 1 << 28  # 1 GiB of float32; the largest StyleGAN2 tensor is ~2.4M elements
+MAX_TENSOR_ELEMENTS = 1 << 26  # 256 MiB of float32; the largest StyleGAN2 tensor has ~2.4M
+# A real file stores every element it holds (≥ 2 bytes each), so tensors that would add up to more
+# elements than the file has bytes can only be stride-0 or shared-storage tricks to exhaust memory.
+MIN_ELEMENT_BUDGET = 1 << 20
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # torch.save's legacy (non-zip) format
 _LEGACY_PROTOCOL = 1001
 _STORAGE_DTYPES = {
@@ -91,26 +95,34 @@ def _numpy_scalar(dtype: Any, data: Any = None) -> int | float | bool:
     return np.frombuffer(data, dtype=dtype.dtype.newbyteorder("<"))[0].item()  # type: ignore[no-any-return]
 
 
-def _rebuild_tensor(storage: Any, offset: Any, size: Any, stride: Any, requires_grad: Any = False,
-                    hooks: Any = None, metadata: Any = None) -> np.ndarray:
-    """A tensor as a numpy array: a strided view of its storage, bounds checked, then copied."""
-    dims = tuple(size) if isinstance(size, (tuple, list)) else None
-    steps = tuple(stride) if isinstance(stride, (tuple, list)) else None
-    if (not isinstance(storage, np.ndarray) or dims is None or steps is None
-            or len(dims) != len(steps) or not _naturals(dims + steps + (offset,))):
-        raise CheckpointError("a tensor's storage, size or stride is malformed", param=PARAM)
-    numel = math.prod(dims)
-    if numel > MAX_TENSOR_ELEMENTS:
-        raise CheckpointError(f"a tensor of {numel} elements is larger than any StyleGAN2 holds "
-                              f"(at most {MAX_TENSOR_ELEMENTS})", param=PARAM)
-    if numel == 0:
-        return np.zeros(dims, dtype=storage.dtype)
-    last = offset + sum((d - 1) * s for d, s in zip(dims, steps))
-    if last >= storage.size:
-        raise CheckpointError("a tensor reaches past the end of its storage", param=PARAM)
-    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=dims,
-                                           strides=[s * storage.itemsize for s in steps])
-    return np.array(view)
+class _TensorBudget:
+    """Rebuilds tensors while the elements they add up to stay within the file's means."""
+
+    def __init__(self, elements: int) -> None:
+        self.remaining = elements
+
+    def rebuild(self, storage: Any, offset: Any, size: Any, stride: Any, requires_grad: Any = False,
+                hooks: Any = None, metadata: Any = None) -> np.ndarray:
+        """torch._utils._rebuild_tensor_v2 as numpy: a strided view of the storage, bounds checked
+        before anything is allocated, then copied."""
+        dims = tuple(size) if isinstance(size, (tuple, list)) else None
+        steps = tuple(stride) if isinstance(stride, (tuple, list)) else None
+        if (not isinstance(storage, np.ndarray) or storage.ndim != 1
+                or not storage.flags.c_contiguous or dims is None or steps is None
+                or len(dims) != len(steps) or not _naturals(dims + steps + (offset,))):
+            raise CheckpointError("a tensor's storage, size or stride is malformed", param=PARAM)
+        numel = math.prod(dims)
+        if numel > min(MAX_TENSOR_ELEMENTS, self.remaining):
+            raise CheckpointError(f"a tensor of {numel} elements is larger than the file can hold "
+                                  "or any StyleGAN2 has", param=PARAM)
+        self.remaining -= numel
+        if numel == 0:
+            return np.zeros(dims, dtype=storage.dtype)
+        if offset + sum((d - 1) * s for d, s in zip(dims, steps)) >= storage.size:
+            raise CheckpointError("a tensor reaches past the end of its storage", param=PARAM)
+        view = np.lib.stride_tricks.as_strided(storage[offset:], shape=dims,
+                                               strides=[s * storage.itemsize for s in steps])
+        return np.array(view)
 
 
 def _rebuild_parameter(data: Any, requires_grad: Any = False, hooks: Any = None,
@@ -214,7 +226,6 @@ def _set(*args: Any) -> set[Any]:
 
 _ALLOWED: dict[tuple[str, str], Callable[..., Any] | type] = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
     ("torch.storage", "_load_from_bytes"): _load_from_bytes,
@@ -236,7 +247,9 @@ def read_pickle(path: str | Path) -> Any:
     path = Path(path)
     try:
         with path.open("rb") as f:
-            return _Restricted(f, _ALLOWED).load()
+            budget = _TensorBudget(max(MIN_ELEMENT_BUDGET, path.stat().st_size))
+            allowed = {**_ALLOWED, ("torch._utils", "_rebuild_tensor_v2"): budget.rebuild}
+            return _Restricted(f, allowed).load()
     except CheckpointError:
         raise
     except OSError as exc:
@@ -244,3 +257,149 @@ def read_pickle(path: str | Path) -> Any:
     except Exception as exc:  # noqa: BLE001 - any failure inside a damaged pickle is one line
         raise CheckpointError(f"{path} is not a readable network pickle ({one_line(exc, 120)})",
                               param=PARAM) from None
+
+
+WEIGHTS = {"ema": "G_ema", "raw": "G"}
+_GENERATOR_ARGS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")
+_MAPPING = {"num_layers": "mapping_layers", "embed_features": "embed_features",
+            "layer_features": "layer_features", "lr_multiplier": "mapping_lr_multiplier",
+            "w_avg_beta": "w_avg_beta"}
+_SYNTHESIS = {"channel_base": "channel_base", "channel_max": "channel_max",
+              "conv_clamp": "conv_clamp"}
+# NVlabs options whose only supported value is the one every released StyleGAN2 uses.
+_FIXED = {"activation": "lrelu", "architecture": "skip", "resample_filter": [1, 3, 3, 1],
+          "use_noise": True, "kernel_size": 3}
+# Memory-layout and mixed-precision options: ganedge computes in float32 whatever they say.
+_IGNORED = frozenset({"num_fp16_res", "fp16_channels_last", "channels_last"})
+
+
+@dataclass(frozen=True)
+class NvlabsGenerator:
+    """A StyleGAN2 generator read from an NVlabs pickle, as data.
+
+    ``config`` holds ganedge StyleGAN2Config fields; ``tensors`` every parameter and buffer under
+    NVlabs' state_dict names (``mapping.fc0.weight``, ``synthesis.b4.conv1.noise_const`` …).
+    """
+
+    network: str  # "G_ema" or "G"
+    config: dict[str, Any]
+    tensors: dict[str, np.ndarray]
+    nvlabs_kwargs: dict[str, Any]  # the constructor kwargs as NVlabs stored them
+
+
+def read_generator(checkpoint: str | Path, weights: str = "ema") -> NvlabsGenerator:
+    """The generator of an NVlabs StyleGAN2(-ADA) snapshot pickle, read without running its code.
+
+    ``weights`` "ema" reads ``G_ema`` (``G`` when the file has none), "raw" reads ``G``. Raises
+    CheckpointError naming what is wrong for anything but a StyleGAN2 'skip' generator.
+
+    >>> g = read_generator("network-snapshot-000400.pkl")  # doctest: +SKIP
+    >>> g.config["img_resolution"], g.tensors["mapping.w_avg"].shape  # doctest: +SKIP
+    (256, (512,))
+    """
+    if weights not in WEIGHTS:
+        raise InputError(f"must be one of {list(WEIGHTS)} (got {weights!r})", param="weights")
+    top = read_pickle(checkpoint)
+    if not isinstance(top, dict) or not ({"G", "G_ema"} & set(top)):
+        raise CheckpointError(f"{checkpoint} holds no G or G_ema network: give an NVlabs "
+                              "network-snapshot-*.pkl", param=PARAM)
+    network = WEIGHTS[weights] if WEIGHTS[weights] in top else "G"
+    record = top.get(network)
+    if not isinstance(record, PersistentRecord) or record.class_name != "Generator":
+        found = record.class_name if isinstance(record, PersistentRecord) else type(record).__name__
+        raise CheckpointError(f"{network} in {checkpoint} is a {found}, not an NVlabs Generator",
+                              param=PARAM)
+    tensors: dict[str, np.ndarray] = {}
+    classes: dict[str, str] = {}
+    _flatten(record, "", tensors, classes)
+    if "SynthesisInput" in classes.values():
+        raise CheckpointError(
+            f"{network} in {checkpoint} is a StyleGAN3 (-T/-R) generator; ganedge imports "
+            "StyleGAN2 and StyleGAN2-ADA generators (stylegan2-ada-pytorch, or stylegan3 with "
+            "--cfg=stylegan2) only", param=PARAM)
+    kwargs = _init_kwargs(record)
+    return NvlabsGenerator(network, _config(kwargs, network), tensors, kwargs)
+
+
+def _flatten(record: PersistentRecord, prefix: str, tensors: dict[str, np.ndarray],
+             classes: dict[str, str]) -> None:
+    """Parameters and buffers under dotted names, as torch's state_dict lists them."""
+    classes[prefix.rstrip(".")] = record.class_name
+    state = record.state
+    for key in ("_parameters", "_buffers"):
+        for name, value in _mapping(state.get(key, {}), key).items():
+            if value is None:
+                continue
+            if not isinstance(value, np.ndarray):
+                raise CheckpointError(f"{prefix}{name} is not a tensor", param=PARAM)
+            tensors[prefix + name] = value
+    for name, child in _mapping(state.get("_modules", {}), "_modules").items():
+        if child is None:
+            continue
+        if not isinstance(child, PersistentRecord):
+            raise CheckpointError(f"submodule {prefix}{name} is not a persistence record",
+                                  param=PARAM)
+        _flatten(child, f"{prefix}{name}.", tensors, classes)
+
+
+def _mapping(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise CheckpointError(f"a network's {what} is not a name → value dict", param=PARAM)
+    return value
+
+
+def _init_kwargs(record: PersistentRecord) -> dict[str, Any]:
+    """The Generator's constructor arguments, positional ones named as NVlabs' signature does."""
+    args, kwargs = record.state.get("_init_args", ()), record.state.get("_init_kwargs", {})
+    if not isinstance(args, (tuple, list)) or not isinstance(kwargs, dict):
+        raise CheckpointError("the Generator record lacks its constructor arguments", param=PARAM)
+    names = (*_GENERATOR_ARGS, "mapping_kwargs", "synthesis_kwargs")
+    if len(args) > len(names):
+        raise CheckpointError(f"the Generator record has {len(args)} positional arguments; "
+                              f"NVlabs' Generator takes at most {len(names)}", param=PARAM)
+    return _plain({**dict(zip(names, args)), **kwargs})
+
+
+def _plain(value: Any) -> Any:
+    """EasyDicts and OrderedDicts as plain dicts, tuples as lists (JSON-ready provenance)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _config(kwargs: dict[str, Any], network: str) -> dict[str, Any]:
+    """NVlabs' Generator kwargs as StyleGAN2Config fields; refuses options ganedge cannot honour.
+
+    stylegan3's ``--cfg=stylegan2`` Generator takes the synthesis options at the top level, so
+    anything beside the five sizes and ``mapping_kwargs`` counts as a synthesis option."""
+    config: dict[str, Any] = {}
+    for name in _GENERATOR_ARGS:
+        value = kwargs.get(name)
+        if type(value) is not int or value < 0:
+            raise CheckpointError(f"{network}'s {name} is {value!r}, not a size", param=PARAM)
+        config[name] = value
+    mapping = kwargs.get("mapping_kwargs", {})
+    synthesis = {k: v for k, v in kwargs.items()
+                 if k not in (*_GENERATOR_ARGS, "mapping_kwargs", "synthesis_kwargs")}
+    synthesis.update(kwargs.get("synthesis_kwargs", {}))
+    for options, fields in ((mapping, _MAPPING), (synthesis, _SYNTHESIS)):
+        if not isinstance(options, dict):
+            raise CheckpointError(f"{network}'s constructor options are not a dict", param=PARAM)
+        for key, value in options.items():
+            _check_option(network, key, value, fields)
+            if key in fields:
+                config[fields[key]] = value
+    return config
+
+
+def _check_option(network: str, key: str, value: Any, fields: dict[str, str]) -> None:
+    if key in fields or key in _IGNORED or (key in _FIXED and value == _FIXED[key]):
+        return
+    if key in _FIXED:
+        raise CheckpointError(f"{network} uses {key}={value!r}; ganedge's StyleGAN2 supports "
+                              f"{key}={_FIXED[key]!r} only", param=PARAM)
+    raise CheckpointError(f"{network} has the constructor option {key}={value!r}, which "
+                          "ganedge's StyleGAN2 does not know; refusing rather than guessing",
+                          param=PARAM)
