@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exports.checkpoint import export_checkpoint
+from ganedge.files import make_folder
 from trainer.callbacks import CALLBACKS, Callback
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class ExportCallback(Callback):
         if not trainer.is_main or step % self.every:
             return
         out = trainer.out / "exports" / f"step{step:06d}.onnx"
-        out.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(out.parent)
         export_checkpoint(path, out)
         self.exported.append(out.name)
 

@@ -11,11 +11,13 @@ import typer
 
 from ganedge.cli.bench import bench
 from ganedge.cli.common import HELP_NAMES, VERSION, Group
+from ganedge.cli.convert import convert
 from ganedge.cli.env import env
 from ganedge.cli.eval import eval_command
 from ganedge.cli.info import info
 from ganedge.cli.sample import sample
 from ganedge.cli.walk import walk
+from ganedge.cli.web import web
 
 app = typer.Typer(
     name="ganedge",
@@ -34,7 +36,7 @@ def _main(version: bool = VERSION) -> None:
     """Train GAN generators, export them to ONNX, and sample them fast with ONNX Runtime."""
 
 
-for command in (sample, walk, info, env, bench):
+for command in (convert, sample, walk, web, info, env, bench):
     app.command()(command)
 app.command(name="eval")(eval_command)
 

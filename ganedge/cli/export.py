@@ -16,11 +16,13 @@ from exports.checkpoint import export_checkpoint
 from exports.onnx import OUTPUTS, ExportResult
 from exports.quantize import PRECISIONS
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
+from ganedge.convert import TARGETS, ConvertResult, convert_to_ort
 from trainer.checkpoint import WEIGHTS
 
 Weights = Literal[WEIGHTS]  # type: ignore[valid-type]
 Precision = Literal[PRECISIONS]  # type: ignore[valid-type]
 Pixels = Literal[OUTPUTS]  # type: ignore[valid-type]
+Format = Literal[("onnx", *TARGETS)]  # type: ignore[valid-type]
 
 
 @one_line_errors(aliases={"path": "--output", "out_path": "--output", "output": "--pixels",
@@ -47,6 +49,9 @@ def export(
                               "a folder or a .npz."),
     allow_mismatch: bool = typer.Option(False, "--allow-mismatch",
                                         help="Write the file even if parity fails."),
+    fmt: Format = typer.Option("onnx", "--format", help="onnx, or ort: also write the ORT-format "
+                               "model (mobile, minimal and web builds) beside it, checked "
+                               "against it."),
     as_json: bool = JSON,
     quiet: bool = QUIET,
     version: bool = VERSION,
@@ -64,18 +69,24 @@ def export(
                                output=pixels, allow_mismatch=allow_mismatch, optimize=optimize,
                                grade_data=grade,
                                on_step=(lambda step: typer.echo(step.format())) if talk else None)
+    converted = convert_to_ort(result.path) if fmt == "ort" else None
     if as_json:
-        typer.echo(json.dumps(_result(result, precision)))
+        typer.echo(json.dumps(_result(result, precision, converted)))
     elif not quiet:
         c = result.contract
         status = ("parity ok" if result.parity.ok
                   else "PARITY MISMATCH (written with --allow-mismatch)")
         typer.echo(f"exported {result.path}: z {c.latent_dim} → {c.output_dtype} "
                    f"{c.output_layout} {c.channels}×{c.height}×{c.width}, {precision}, {status}")
+        if converted is not None:
+            typer.echo(f"wrote {converted.path} (ORT format, contract carried; max difference to "
+                       f"the .onnx: {converted.max_abs_diff:.2g})")
 
 
-def _result(result: ExportResult, precision: str) -> dict[str, object]:
+def _result(result: ExportResult, precision: str,
+            converted: ConvertResult | None) -> dict[str, object]:
     return {"path": str(result.path), "size_bytes": result.size_bytes, "precision": precision,
             "parity_ok": result.parity.ok, "parity": result.parity.to_dict(),
             "contract": asdict(result.contract), "provenance": result.provenance,
-            "steps": [asdict(step) for step in result.steps]}
+            "steps": [asdict(step) for step in result.steps],
+            "ort_path": None if converted is None else str(converted.path)}

@@ -17,8 +17,8 @@ from ganedge.runtime import GeneratorModel, load
 MIN_GRID_CELL = 64  # grid cells are enlarged to at least this many pixels a side
 HASH_CHARS = 12  # of the model file's SHA-256, written into each PNG
 
-MODEL = typer.Argument(None, metavar="MODEL", help="ONNX model written by `ganedge export` "
-                       "(default: the bundled digits model).", show_default=False)
+MODEL = typer.Argument(None, metavar="MODEL", help="ONNX (or .ort) model written by `ganedge "
+                       "export` (default: the bundled digits model).", show_default=False)
 # choice types: help lists the names, completion offers them, typos fail at parsing
 Provider = Literal[PROVIDER_CHOICES]  # type: ignore[valid-type]
 PROVIDER = typer.Option("auto", "--provider", help="Execution provider to ask ONNX Runtime for.")

@@ -19,7 +19,7 @@ from ganedge.cli import options as opt
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
-from ganedge.files import check_writable, check_writable_folder
+from ganedge.files import check_writable, check_writable_folder, make_folder
 from ganedge.imaging import GRID_PADDING, grid_shape, make_grid, save_png, upscale
 from ganedge.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
 from ganedge.runtime import Chunk, GeneratorModel, resolve_seeds
@@ -113,7 +113,7 @@ def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Pa
     """Write each chunk's per-seed files as it comes; keep the images only for a grid."""
     kept = np.empty((count, *gen.image_shape), np.uint8) if keep else None
     if outdir is not None:
-        outdir.mkdir(exist_ok=True)
+        make_folder(outdir)
     text = opt.provenance_text(gen, truncation)
     row = 0
     for seed_chunk, images in chunks:

@@ -16,6 +16,7 @@ import typer
 from ganedge.cli.common import JSON, QUIET, VERSION, choices, one_line_errors
 from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
+from ganedge.files import check_folder
 from trainer.callbacks import CALLBACKS, Callback, EvalCallback, eval_metric_names
 from trainer.checkpoint import load_checkpoint
 from trainer.config import PRESETS, TrainConfig, preset as make_preset, resolve
@@ -101,6 +102,7 @@ def train(
     version: bool = VERSION,
 ) -> None:
     """Train a GAN generator and write self-describing checkpoints, samples and health logs."""
+    check_folder(out, param="out")
     if threads:
         torch.set_num_threads(threads)
     evaluation = _eval_callback(eval_every, eval_data, eval_n)

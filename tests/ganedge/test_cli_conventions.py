@@ -14,12 +14,13 @@ from PIL import Image
 import ganedge
 from ganedge.cli import app
 from ganedge.cli.common import LAZY_COMMANDS
+from ganedge.convert import TARGETS
 from ganedge.providers import PROVIDER_CHOICES
 from ganedge.walks import EASINGS, INTERPOLATIONS
 from tests.ganedge.conftest import invoke
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-COMMANDS = ("train", "export", "sample", "walk", "info", "env", "bench", "eval")
+COMMANDS = ("train", "export", "convert", "sample", "walk", "web", "info", "env", "bench", "eval")
 
 
 def _help(command: str) -> str:
@@ -58,7 +59,9 @@ def test_every_choice_option_lists_its_choices() -> None:
                  "--easing": sorted(EASINGS)},
         "info": {"--provider": PROVIDER_CHOICES},
         "eval": {"--provider": PROVIDER_CHOICES, "--channels": ("1", "3")},
-        "export": {"--weights": WEIGHTS, "--precision": PRECISIONS, "--pixels": OUTPUTS},
+        "export": {"--weights": WEIGHTS, "--precision": PRECISIONS, "--pixels": OUTPUTS,
+                   "--format": ("onnx", *TARGETS)},
+        "convert": {"--to": TARGETS},
         "train": {"--arch": ARCHITECTURES.names(), "--loss": LOSSES.names(),
                   "--preset": tuple(PRESETS), "--device": ("auto", "cpu", "cuda"),
                   "--best-mode": ("min", "max")},
