@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ganedge.budgets import (MAX_BATCH, MAX_BATCH_BYTES, MAX_BENCH_BUDGET_S, check_bytes,
+                             check_float, check_int)
 from ganedge.errors import ConfigError, InputError, one_line
 from ganedge.imaging import to_uint8_nhwc
 from ganedge.latents import latents_for_seeds
@@ -49,10 +51,13 @@ class BenchConfig:
     max_reps: int = 5000  # cap on timed calls per row (tiny models at batch 1)
 
     def __post_init__(self) -> None:
-        if not self.batches or min(self.batches) < 1:
-            raise InputError(f"--batch: every batch size must be at least 1 (got {list(self.batches)})")
-        if self.budget_s <= 0:
-            raise InputError(f"--budget: must be positive seconds per row (got {self.budget_s})")
+        if not self.batches or len(self.batches) > MAX_BATCH_SIZES:
+            raise InputError(f"give 1 to {MAX_BATCH_SIZES} batch sizes (got {len(self.batches)})",
+                             param="batches")
+        for batch in self.batches:
+            check_int(batch, "batches", 1, MAX_BATCH)
+        check_float(self.budget_s, "budget_s", MIN_BUDGET_S, MAX_BENCH_BUDGET_S,
+                    hint=": timed seconds per row")
         if self.warmup_s < 0 or self.round_s <= 0 or self.settle_s < 0:
             raise ConfigError(f"warmup_s/round_s/settle_s: must be >= 0 / > 0 / >= 0 (got "
                               f"{self.warmup_s}, {self.round_s}, {self.settle_s})")
@@ -61,6 +66,15 @@ class BenchConfig:
 
 
 WARMUP_CALLS = 3
+MAX_BATCH_SIZES = 64  # rows of one table
+MIN_BUDGET_S = 0.001
+
+
+def check_batch_bytes(config: BenchConfig, latent_dim: int, image_values: int) -> None:
+    """Refuse batch sizes whose latents or float outputs exceed the per-run budget."""
+    for batch in config.batches:
+        check_bytes(batch, 4 * max(latent_dim, image_values), "batches", MAX_BATCH_BYTES,
+                    f"a batch of {batch:,}", "use smaller batch sizes")
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,7 @@ def run_bench(candidates: Sequence[Candidate], latent_dim: int, config: BenchCon
               on_row: Callable[[BenchRow], None] | None = None) -> list[BenchRow]:
     """Time every candidate at every batch size of ``config``; one row each, failures included."""
     rows: list[BenchRow] = []
+    check_batch_bytes(config, latent_dim, 0)
     for batch in config.batches:
         z = latents_for_seeds(range(batch), latent_dim)
         batch_rows = _bench_batch(candidates, z, config)

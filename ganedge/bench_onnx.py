@@ -27,9 +27,12 @@ def _metadata(path: Path) -> dict[str, str]:
     return dict(session.get_modelmeta().custom_metadata_map)
 
 
-def model_contract(path: str | Path) -> ModelContract:
-    """The contract stored in a model file (raises InputError/ContractError when unreadable)."""
-    return ModelContract.from_metadata(_metadata(Path(path)))
+def model_contract(path: str | Path, latent_dim: int | None = None) -> ModelContract:
+    """A model file's contract, checked against its graph as ganedge.load checks it; with
+    ``latent_dim``, the contract of a third-party generator (raises a GanEdgeError subclass)."""
+    from ganedge.runtime import GeneratorModel
+
+    return GeneratorModel(path, provider="cpu", latent_dim=latent_dim).contract
 
 
 def _graph_stats(path: Path) -> GraphStats | None:
@@ -49,15 +52,17 @@ def _precision(metadata: dict[str, str], stats: GraphStats | None) -> str:
 
 def onnx_candidate(path: str | Path, provider: str, *, label: str = "ganedge",
                    settings: SessionSettings = SessionSettings(), io_binding: bool = True,
-                   reference: bool = False, precision: str | None = None) -> Candidate:
+                   reference: bool = False, precision: str | None = None,
+                   latent_dim: int | None = None) -> Candidate:
     """Run ``path`` through ONNX Runtime on ``provider`` ("cpu" | "cuda") with ``settings``.
 
     ``io_binding`` runs through :class:`BoundRunner` (buffers reused); otherwise plain
-    ``session.run``, as a user of ORT's defaults would.
+    ``session.run``, as a user of ORT's defaults would. ``latent_dim``: for a third-party
+    generator without a ganedge contract.
     """
     path = Path(path)
     metadata = _metadata(path)
-    contract = ModelContract.from_metadata(metadata)
+    contract = model_contract(path, latent_dim)
     stats = _graph_stats(path)
     requested = prov.requested_providers(provider)
 
@@ -113,7 +118,8 @@ def failed_candidate(label: str, model: str | Path, provider: str, reason: str) 
 
 def model_candidates(paths: Sequence[str | Path], providers: Sequence[str],
                      ort_defaults: bool = False,
-                     settings: SessionSettings = SessionSettings()) -> list[Candidate]:
+                     settings: SessionSettings = SessionSettings(),
+                     latent_dim: int | None = None) -> list[Candidate]:
     """ganedge's tuned runner for every model × provider; the first model on the first provider
     is the parity reference. ``ort_defaults`` adds plain-ORT rows to compare against. A model
     that cannot be read still gets its rows, marked failed."""
@@ -129,7 +135,8 @@ def model_candidates(paths: Sequence[str | Path], providers: Sequence[str],
                 try:
                     candidates.append(onnx_candidate(path, provider, label=label, settings=chosen,
                                                      io_binding=binding,
-                                                     reference=(i == j == 0 and binding)))
+                                                     reference=(i == j == 0 and binding),
+                                                     latent_dim=latent_dim))
                 except GanEdgeError as exc:
                     candidates.append(failed_candidate(label, path, provider, str(exc)))
     return candidates

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ganedge.cli import options as opt
 from ganedge.cli.common import one_line_errors, require_torch
 from ganedge.errors import InputError
 
@@ -15,7 +16,7 @@ BENCH_PROVIDERS = ("cpu", "cuda")
 QUALITY_FIGURES = ("FD", "KID", "modes covered", "KL(gen||real)")
 
 if TYPE_CHECKING:
-    from ganedge.bench import BenchRow, Candidate
+    from ganedge.bench import BenchConfig, BenchRow, Candidate
     from ganedge.evaluation import EvalResult
 
 
@@ -37,28 +38,30 @@ def bench(
                                   "`ganedge eval` on this data (digits, a folder, a .npz): quality "
                                   "beside speed."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    latent_dim: int = opt.LATENT_DIM,
+    allow_nonfinite: bool = opt.ALLOW_NONFINITE,
 ) -> None:
     """Time models side by side: cold start, p50/p90/p99, images/s, GFLOP/s, parity vs fp32."""
     from ganedge.bench import BenchConfig, run_bench
-    from ganedge.bench_onnx import default_providers, model_candidates, model_contract
+    from ganedge.bench_onnx import default_providers, model_candidates
     from ganedge.session import SessionSettings
 
     config = BenchConfig(batches=_parse_batches(batch), budget_s=budget)
     for model in models:
         if not model.is_file():
             raise InputError(f"model: {str(model)!r} does not exist: give a .onnx file path")
+    latent_dim = _check_first_model(models[0], config, threads, latent_dim, allow_nonfinite)
     if compare_torch is not None and not compare_torch.is_file():
         raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a ckpt.pt path")
     for name in provider or []:
         if name not in BENCH_PROVIDERS:
             raise InputError(f"--provider: must be one of {list(BENCH_PROVIDERS)} (got {name!r})")
     candidates = model_candidates(models, provider or default_providers(models[0]), ort_defaults,
-                                  SessionSettings(threads=threads))
-    latent_dim = model_contract(models[0]).latent_dim
+                                  SessionSettings(threads=threads), latent_dim)
     if compare_torch is not None:
         candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim, threads) + candidates
     rows = run_bench(candidates, latent_dim, config)
-    quality = _quality(models, eval_data) if eval_data else {}
+    quality = _quality(models, eval_data, latent_dim) if eval_data else {}
     if as_json:
         from ganedge.bench_report import to_json
 
@@ -73,14 +76,31 @@ def bench(
                    "`ganedge eval MODEL --data …` prints the full protocol")
 
 
-def _quality(models: list[Path], data: str) -> dict[str, EvalResult]:
+def _check_first_model(model: Path, config: BenchConfig, threads: int | None,
+                       latent_dim: int | None, allow_nonfinite: bool) -> int:
+    """Load the first (reference) model as `ganedge sample` would, run it once, and check the
+    batch sizes against its graph and the budgets: its latent size."""
+    from ganedge.bench import check_batch_bytes
+
+    gen = opt.open_model(model, "cpu", threads, False, latent_dim, allow_nonfinite)
+    c = gen.contract
+    if gen.static_batch is not None and set(config.batches) != {gen.static_batch}:
+        raise InputError(f"the model's graph has a fixed batch of {gen.static_batch}: use "
+                         f"--batch {gen.static_batch}", param="batches")
+    check_batch_bytes(config, c.latent_dim, c.channels * c.height * c.width)
+    gen.sample([0])  # a broken graph (NaN output, shape lies) fails here, not as timed rows
+    return c.latent_dim
+
+
+def _quality(models: list[Path], data: str, latent_dim: int) -> dict[str, EvalResult]:
     """Model file name → its evaluation, every model against one reference (built once)."""
     from ganedge.bench_onnx import model_contract
     from ganedge.evaluation import Evaluator, evaluate_model
 
-    contract = model_contract(models[0])
+    contract = model_contract(models[0], latent_dim)
     evaluator = Evaluator(data, contract.height, contract.channels)
-    return {model.name: evaluate_model(model, evaluator=evaluator, provider="cpu") for model in models}
+    return {model.name: evaluate_model(model, evaluator=evaluator, provider="cpu",
+                                       latent_dim=latent_dim) for model in models}
 
 
 def _quality_line(result: EvalResult) -> str:
@@ -89,11 +109,11 @@ def _quality_line(result: EvalResult) -> str:
 
 
 def _parse_batches(spec: str) -> tuple[int, ...]:
-    try:
-        batches = tuple(int(part) for part in spec.split(","))
-    except ValueError:
-        raise InputError(f"--batch: {spec!r} is not a list of integers: use e.g. 1,8,64") from None
-    return batches
+    parts = spec.split(",")
+    if len(spec) > 1000 or not all(part.strip().isdigit() for part in parts):
+        raise InputError(f"{spec[:40]!r} is not a list of integers: use e.g. 1,8,64",
+                         param="batch")
+    return tuple(int(part) for part in parts)
 
 
 def _torch_candidates(ckpt: Path, compile_too: bool, onnx_candidates: list[Candidate],

@@ -85,9 +85,11 @@ def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, export
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--batch", "0"), "error: --batch: every batch size must be at least 1 (got [0])"),
+    (("--batch", "0"), "error: --batch: must be at least 1 (got 0)"),
     (("--batch", "1,x"), "error: --batch: '1,x' is not a list of integers: use e.g. 1,8,64"),
-    (("--budget", "0"), "error: --budget: must be positive seconds per row (got 0.0)"),
+    (("--budget", "0"), "error: --budget: must be in [0.001, 3600] (got 0): timed seconds per row"),
+        (("--budget", "nan"), "error: --budget: must be in [0.001, 3600] (got nan): timed seconds per row"),
+        (("--batch", "100000000"), "error: --batch: must be at most 65,536 (got 100,000,000)"),
     (("--provider", "tpu"), "error: --provider: must be one of ['cpu', 'cuda'] (got 'tpu')"),
     (("--compare-torch", "nope.pt"), "error: --compare-torch: 'nope.pt' does not exist: give a ckpt.pt path"),
 ])
