@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ganedge.errors import MissingExtraError
+from ganedge.files import os_errors
 from trainer.callbacks import Callback
 from trainer.registry import Registry
 
@@ -66,7 +67,7 @@ class CsvLogger(RunLogger):
     def on_train_start(self, trainer: Trainer) -> None:
         self.path = trainer.out / CSV_FILE
         rows = self._rows_up_to(trainer.step)
-        with open(self.path, "w", newline="") as fh:
+        with os_errors(self.path), open(self.path, "w", newline="") as fh:
             csv.writer(fh).writerows([("step", "name", "value"), *rows])
 
     def on_health(self, trainer: Trainer, step: int, record: dict[str, Any]) -> None:
@@ -76,13 +77,13 @@ class CsvLogger(RunLogger):
         self._append(step, {f"metrics/{name}": value})
 
     def _append(self, step: int, values: dict[str, float]) -> None:
-        with open(self.path, "a", newline="") as fh:
+        with os_errors(self.path), open(self.path, "a", newline="") as fh:
             csv.writer(fh).writerows((step, name, repr(value)) for name, value in values.items())
 
     def _rows_up_to(self, step: int) -> list[list[str]]:
         if not self.path.is_file():
             return []
-        with open(self.path, newline="") as fh:
+        with os_errors(self.path, "read"), open(self.path, newline="") as fh:
             rows = list(csv.reader(fh))[1:]
         return [row for row in rows if len(row) == 3 and row[0].isdigit() and int(row[0]) <= step]
 
