@@ -19,7 +19,7 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ganedge.errors import ConfigError
-from ganedge.files import atomic_path
+from ganedge.files import atomic_path, check_folder, make_folder
 from ganedge.imaging import make_grid, save_png, to_uint8_nhwc
 from trainer import distributed, health
 from trainer.callbacks import Callback
@@ -56,6 +56,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
         >>> from trainer.config import preset
         >>> train(preset("digits-dcgan", steps=10), "runs/demo")   # doctest: +SKIP
     """
+    check_folder(out_dir, param="out_dir")
     trainer = Trainer(cfg, out_dir, callbacks, show_progress)
     try:
         if resume is not None:
@@ -224,7 +225,7 @@ class Trainer:
 
     def _start(self) -> None:
         if self.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
+            make_folder(self.out)
             with atomic_path(self.out / "run.json") as tmp:
                 tmp.write_text(json.dumps(self.cfg.to_dict(), indent=2))
             health.truncate_jsonl(self.out / "health.jsonl", self.step)
@@ -280,7 +281,7 @@ class Trainer:
         """A PNG grid of the fixed latents (one column per class when conditional)."""
         images = self.fixed_samples()
         if self.is_main:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(path.parent)
             cols = self.arch_config.num_classes or None
             save_png(make_grid(to_uint8_nhwc(images.numpy()), cols=cols), path)
 

@@ -16,6 +16,7 @@ from ganedge.cli.env import env
 from ganedge.cli.sample import sample
 from ganedge.cli.train import train
 from ganedge.cli.walk import walk
+from ganedge.cli.web import web
 
 app = typer.Typer(
     name="ganedge",
@@ -26,7 +27,7 @@ app = typer.Typer(
     # help texts say "[default: 64]"; as rich markup those brackets would vanish
     rich_markup_mode=None,
 )
-for command in (train, export, sample, walk, info, env, bench):
+for command in (train, export, sample, walk, web, info, env, bench):
     app.command()(command)
 app.command(name="eval")(eval_command)
 

@@ -10,6 +10,7 @@ import typer
 
 from ganedge.cli.common import one_line_errors, require_torch
 from ganedge.errors import InputError
+from ganedge.files import check_folder
 
 # CLI option → TrainConfig field (model fields are nested under "model")
 MODEL_FIELDS = ("image_size", "latent_dim", "base_channels")
@@ -62,6 +63,7 @@ def train(
 ) -> None:
     """Train a GAN generator and write self-describing checkpoints, samples and health logs."""
     require_torch("train")
+    check_folder(out, param="out")
     import torch
 
     from trainer.callbacks import ExportCallback, eval_metric_names
