@@ -41,6 +41,7 @@ MAX_LATENT_DIM = 1 << 16
 MAX_SIDE = 16_384  # output height and width in pixels
 MAX_IMAGE_PIXELS = 1 << 26  # H × W of one output image (8192²)
 MAX_NUM_CLASSES = 1 << 20
+MAX_NUM_WS = 256  # StyleGAN w vectors per image (18 at 1024²)
 MAX_METADATA_CHARS = 1 << 20  # one JSON value in the model's metadata (contract, provenance)
 MAX_JSON_DEPTH = 32  # nesting of that JSON: deeper is hostile, not information
 

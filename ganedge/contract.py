@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -21,8 +22,10 @@ from typing import Any
 from ganedge import budgets
 from ganedge.errors import ContractError
 
-FORMAT_VERSION = 1
-"""Bumped whenever a runtime of the previous version could misread a model."""
+FORMAT_VERSION = 2
+"""Bumped whenever a runtime of the previous version could misread a model. Version 2 added the
+StyleGAN (mapping + synthesis) fields; direct z → image models are still written as version 1,
+so older runtimes keep reading them."""
 
 KEY_PREFIX = "ganedge."
 KEY_FORMAT_VERSION = KEY_PREFIX + "format_version"
@@ -33,11 +36,13 @@ KEY_PARITY = KEY_PREFIX + "parity"
 LATENT_DISTRIBUTIONS = ("standard_normal",)
 OUTPUT_LAYOUTS = ("NCHW", "NHWC")
 OUTPUT_DTYPES = ("float32", "uint8")
+NOISE_MODES = ("const", "none")  # StyleGAN synthesis noise in an exported graph
 OUTPUT_RANGES = {"-1,1": (-1.0, 1.0), "0,1": (0.0, 1.0)}  # float output: tanh or sigmoid scale
 UINT8_RANGE = (0.0, 255.0)
 _TYPES = {"int": int, "str": str, "bool": bool}  # annotation → the JSON type a field must have
 _LIMITS = {"latent_dim": (1, budgets.MAX_LATENT_DIM), "height": (1, budgets.MAX_SIDE),
-           "width": (1, budgets.MAX_SIDE), "num_classes": (0, budgets.MAX_NUM_CLASSES)}
+           "width": (1, budgets.MAX_SIDE), "num_classes": (0, budgets.MAX_NUM_CLASSES),
+           "num_ws": (0, budgets.MAX_NUM_WS), "w_dim": (0, budgets.MAX_LATENT_DIM)}
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,12 @@ class ModelContract:
     ``num_classes > 0`` also ``label_input_name``: (B,) int64 class ids in [0, num_classes).
     Output ``output_name``: float32 (B, C, H, W) in ``output_range`` ([-1, 1] or [0, 1]), or
     uint8 (B, H, W, C) in [0, 255].
+
+    A StyleGAN model (``num_ws > 0``) holds two independent subgraphs in one file: the mapping,
+    ``input_name`` (+ labels) → ``ws_output_name`` (B, num_ws, w_dim) untruncated, and the
+    synthesis, ``ws_input_name`` (B', num_ws, w_dim) → ``output_name``. Every input must be fed, so
+    a caller feeds the unused side an empty (0, …) batch. Truncation happens in W around ``w_avg``;
+    the synthesis noise is constant (baked in), so a seed always gives the same image.
     """
 
     latent_dim: int  # length of one latent vector z
@@ -61,6 +72,12 @@ class ModelContract:
     output_layout: str = "NCHW"  # NCHW for float32 output, NHWC for uint8 output
     num_classes: int = 0  # 0: unconditional; >0: a class-label input exists
     label_input_name: str = "label"  # ONNX input that takes class ids when num_classes > 0
+    num_ws: int = 0  # StyleGAN: w vectors the synthesis takes; 0 for a direct z → image model
+    w_dim: int = 0  # StyleGAN: length of one w
+    w_avg: tuple[float, ...] = ()  # StyleGAN: the tracked mean of w, the truncation centre
+    ws_input_name: str = "ws"  # StyleGAN: synthesis input (B, num_ws, w_dim) float32
+    ws_output_name: str = "mapped_ws"  # StyleGAN: mapping output (B, num_ws, w_dim) float32
+    noise_mode: str = "const"  # StyleGAN: per-layer noise, constant maps stored in the graph
     # float output's range: "-1,1" (tanh) or "0,1" (sigmoid); files without it are "-1,1"
     output_range: str = "-1,1"
 
@@ -80,6 +97,20 @@ class ModelContract:
         _check_choice("output_dtype", self.output_dtype, OUTPUT_DTYPES)
         _check_choice("output_layout", self.output_layout, OUTPUT_LAYOUTS)
         _check_choice("output_range", self.output_range, tuple(OUTPUT_RANGES))
+        if self.num_ws:
+            self._check_stylegan()
+
+    def _check_stylegan(self) -> None:
+        if self.num_ws < 0 or self.w_dim < 1:
+            raise ContractError(f"contract: num_ws {self.num_ws} and w_dim {self.w_dim} must be "
+                                "at least 1 for a StyleGAN model")
+        numbers = all(isinstance(v, (int, float)) and math.isfinite(v) for v in self.w_avg)
+        if len(self.w_avg) != self.w_dim or not numbers:
+            raise ContractError(f"contract.w_avg: must be {self.w_dim} finite numbers "
+                                f"(got {len(self.w_avg)})")
+        _check_choice("noise_mode", self.noise_mode, NOISE_MODES)
+        if self.output_dtype != "float32":
+            raise ContractError("contract.output_dtype: a StyleGAN model outputs float32")
 
     @property
     def value_range(self) -> tuple[float, float]:
@@ -91,10 +122,15 @@ class ModelContract:
         """Whether the model takes a class label."""
         return self.num_classes > 0
 
+    @property
+    def is_stylegan(self) -> bool:
+        """Whether the file holds a StyleGAN mapping + synthesis pair (see the class doc)."""
+        return self.num_ws > 0
+
     def to_metadata(self) -> dict[str, str]:
         """The ``metadata_props`` entries that carry this contract."""
         return {
-            KEY_FORMAT_VERSION: str(FORMAT_VERSION),
+            KEY_FORMAT_VERSION: str(FORMAT_VERSION if self.is_stylegan else 1),
             KEY_CONTRACT: json.dumps(asdict(self), sort_keys=True),
         }
 
@@ -124,6 +160,9 @@ class ModelContract:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ContractError(f"{KEY_CONTRACT}: unknown fields {unknown}: re-export the model")
+        data = dict(data)
+        if isinstance(data.get("w_avg"), list):
+            data["w_avg"] = tuple(data["w_avg"])
         try:
             return cls(**data)
         except TypeError as exc:

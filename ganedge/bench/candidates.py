@@ -1,4 +1,7 @@
-"""Benchmark candidates that run ONNX files through ONNX Runtime, tuned (ganedge) or plain.
+"""Benchmark candidates that run ONNX files through ONNX Runtime: ganedge's runtime, or plain ORT.
+
+The "ganedge" candidate is :class:`ganedge.GeneratorModel` itself, timed through ``generate``:
+the same session options and the same IO-binding runner that ``ganedge sample`` uses.
 
 Example:
     >>> rows = run_bench(model_candidates(["model.onnx"], ["cpu"]), latent_dim=64)  # doctest: +SKIP
@@ -7,18 +10,17 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
 from ganedge import providers as prov
-from ganedge.bench import Candidate, RunFn
+from ganedge.bench.graphstats import GraphStats, graph_stats
+from ganedge.bench.timing import Candidate, RunFn
 from ganedge.contract import KEY_PROVENANCE, ModelContract, read_json_metadata
 from ganedge.errors import GanEdgeError, InputError, ProviderError
-from ganedge.graphstats import GraphStats, graph_stats
-from ganedge.iobinding import BoundRunner
 from ganedge.session import ORT_DEFAULTS, SessionSettings, create_session
 
 
@@ -50,49 +52,73 @@ def _precision(metadata: dict[str, str], stats: GraphStats | None) -> str:
     return stats.precision if stats is not None else "fp32"
 
 
-def onnx_candidate(path: str | Path, provider: str, *, label: str = "ganedge",
-                   settings: SessionSettings = SessionSettings(), io_binding: bool = True,
-                   reference: bool = False, precision: str | None = None,
-                   latent_dim: int | None = None) -> Candidate:
-    """Run ``path`` through ONNX Runtime on ``provider`` ("cpu" | "cuda") with ``settings``.
+@dataclass(frozen=True)
+class OnnxStarter:
+    """Builds the runner of an ONNX candidate inside the worker process (picklable)."""
 
-    ``io_binding`` runs through :class:`BoundRunner` (buffers reused); otherwise plain
-    ``session.run``, as a user of ORT's defaults would. ``latent_dim``: for a third-party
-    generator without a ganedge contract.
-    """
-    path = Path(path)
-    metadata = _metadata(path)
-    contract = model_contract(path, latent_dim)
-    stats = _graph_stats(path)
-    requested = prov.requested_providers(provider)
+    path: Path
+    provider: str  # "cpu" | "cuda"
+    settings: SessionSettings
+    plain: bool  # plain ``session.run`` on ORT's defaults, as a user of bare ONNX Runtime would
+    contract: ModelContract  # read and checked once, outside the timed cold start
+    latent_dim: int | None = None  # a third-party generator's latent size (no ganedge contract)
 
-    def start(batch: int) -> tuple[RunFn, str]:
-        session = create_session(path, requested, None, settings)
+    def __call__(self, batch: int) -> tuple[RunFn, str]:
+        if self.plain:
+            return self._plain()
+        from ganedge.runtime import GeneratorModel
+
+        gen = GeneratorModel(self.path, provider=self.provider, settings=self.settings,
+                             strict_provider=True, latent_dim=self.latent_dim)
+        labels = np.zeros(batch, np.int64) if gen.contract.conditional else None
+        return (lambda z: gen.generate(z, labels)), gen.providers[0]
+
+    def _plain(self) -> tuple[RunFn, str]:
+        requested = prov.requested_providers(self.provider)
+        session = create_session(self.path, requested, None, self.settings)
         used = session.get_providers()[0]
         if used != requested[0]:
-            raise ProviderError(f"--provider {provider}: session runs on {used}: {prov.fallback_cause()}")
-        label_name = contract.label_input_name if contract.conditional else None
-        if io_binding:
-            device = "cuda" if used == prov.CUDA else "cpu"
-            return BoundRunner(session, contract.input_name, contract.output_name, device,
-                               label_name=label_name), used
-        return _plain_runner(session, contract, label_name), used
+            raise ProviderError(f"session runs on {used}: {prov.fallback_cause()}",
+                                param="provider")
+        contract = self.contract
 
+        def run(z: np.ndarray) -> np.ndarray:
+            feeds = {contract.input_name: z}
+            if contract.conditional:
+                feeds[contract.label_input_name] = np.zeros(z.shape[0], np.int64)
+            return session.run([contract.output_name], feeds)[0]
+
+        return run, used
+
+
+@dataclass(frozen=True)
+class FailedStarter:
+    """The starter of a candidate that could not even be set up: its rows carry ``reason``."""
+
+    reason: str
+
+    def __call__(self, batch: int) -> tuple[RunFn, str]:
+        raise InputError(self.reason)
+
+
+def onnx_candidate(path: str | Path, provider: str, *, label: str = "ganedge",
+                   settings: SessionSettings = SessionSettings(), plain: bool = False,
+                   reference: bool = False, precision: str | None = None,
+                   latent_dim: int | None = None) -> Candidate:
+    """Run ``path`` through ganedge's runtime on ``provider`` ("cpu" | "cuda") with ``settings``,
+    or with ``plain`` through a bare ``session.run``. ``latent_dim``: for a third-party
+    generator without a ganedge contract."""
+    path = Path(path)
+    metadata = _metadata(path)
+    contract = model_contract(path, latent_dim)  # an unreadable contract fails here, as a ✗ row
+    stats = _graph_stats(path)
+    prov.requested_providers(provider)
     return Candidate(label=label, model=path.name,
                      precision=precision or _precision(metadata, stats), provider=provider,
-                     start=start, flops_per_image=stats.flops_per_image if stats else None,
-                     reference=reference)
-
-
-def _plain_runner(session: ort.InferenceSession, contract: ModelContract,
-                  label_name: str | None) -> RunFn:
-    def run(z: np.ndarray) -> np.ndarray:
-        feeds = {contract.input_name: z}
-        if label_name is not None:
-            feeds[label_name] = np.zeros(z.shape[0], np.int64)
-        return session.run([contract.output_name], feeds)[0]
-
-    return run
+                     start=OnnxStarter(path.resolve(), provider, settings, plain, contract,
+                                       latent_dim),
+                     flops_per_image=stats.flops_per_image if stats else None,
+                     size_mb=path.stat().st_size / 1e6, reference=reference)
 
 
 def default_providers(model: str | Path) -> list[str]:
@@ -108,35 +134,30 @@ def default_providers(model: str | Path) -> list[str]:
 
 def failed_candidate(label: str, model: str | Path, provider: str, reason: str) -> Candidate:
     """A candidate that could not even be set up: it still gets its ✗ row, with ``reason``."""
-
-    def start(batch: int) -> tuple[RunFn, str]:
-        raise InputError(reason)
-
     return Candidate(label=label, model=Path(model).name, precision="?", provider=provider,
-                     start=start)
+                     start=FailedStarter(reason))
 
 
 def model_candidates(paths: Sequence[str | Path], providers: Sequence[str],
                      ort_defaults: bool = False,
                      settings: SessionSettings = SessionSettings(),
                      latent_dim: int | None = None) -> list[Candidate]:
-    """ganedge's tuned runner for every model × provider; the first model on the first provider
+    """ganedge's runtime for every model × provider; the first model on the first provider
     is the parity reference. ``ort_defaults`` adds plain-ORT rows to compare against. A model
     that cannot be read still gets its rows, marked failed."""
     candidates = []
     for i, path in enumerate(paths):
         for j, provider in enumerate(providers):
-            variants = [("ganedge", settings, True)]
+            variants = [("ganedge", settings, False)]
             if provider == "cuda":  # CUDA graphs replay a captured launch sequence per batch size
-                variants.append(("ganedge cuda-graph", replace(settings, cuda_graph=True), True))
+                variants.append(("ganedge cuda-graph", replace(settings, cuda_graph=True), False))
             if ort_defaults:
-                variants.append(("ort default", ORT_DEFAULTS, False))
-            for label, chosen, binding in variants:
+                variants.append(("ort default", ORT_DEFAULTS, True))
+            for label, chosen, plain in variants:
                 try:
                     candidates.append(onnx_candidate(path, provider, label=label, settings=chosen,
-                                                     io_binding=binding,
-                                                     reference=(i == j == 0 and binding),
-                                                     latent_dim=latent_dim))
+                                                     plain=plain, latent_dim=latent_dim,
+                                                     reference=(i == j == 0 and not plain)))
                 except GanEdgeError as exc:
                     candidates.append(failed_candidate(label, path, provider, str(exc)))
     return candidates
