@@ -57,8 +57,12 @@ def expected_tensors(contract: ModelContract) -> dict[str, dict[str, tuple[str, 
         inputs[c.label_input_name] = ("tensor(int64)", [None])
     image = [c.channels, c.height, c.width] if c.output_layout == "NCHW" \
         else [c.height, c.width, c.channels]
-    return {"input": inputs,
-            "output": {c.output_name: (ORT_TYPES[c.output_dtype], [None, *image])}}
+    outputs = {c.output_name: (ORT_TYPES[c.output_dtype], [None, *image])}
+    if c.is_stylegan:  # the mapping's ws out, the synthesis' ws in (see ModelContract)
+        ws: tuple[str, Dims] = ("tensor(float)", [None, c.num_ws, c.w_dim])
+        inputs[c.ws_input_name] = ws
+        outputs[c.ws_output_name] = ws
+    return {"input": inputs, "output": outputs}
 
 
 def _check_tensor(kind: str, name: str, tensor: TensorInfo | None, type_: str, dims: Dims,

@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ganedge.contract import KEY_CONTRACT, KEY_FORMAT_VERSION, KEY_PROVENANCE, ModelContract
+from ganedge.contract import FORMAT_VERSION, KEY_CONTRACT, KEY_FORMAT_VERSION, KEY_PROVENANCE, ModelContract
 
 LATENT, SIZE = 8, 4
 Dim = int | str
@@ -130,7 +130,7 @@ CASES: dict[str, Case] = {
     "malformed_json": Case(lambda p: build(p, props={**sound_props(), KEY_CONTRACT: "{no"}),
                            "malformed JSON"),
     "format_newer": Case(lambda p: build(p, props={**sound_props(), KEY_FORMAT_VERSION: "99"}),
-                         "format 99, this ganedge reads up to 1"),
+                         f"format 99, this ganedge reads up to {FORMAT_VERSION}"),
     "format_true": Case(lambda p: build(p, props={**sound_props(), KEY_FORMAT_VERSION: "true"}),
                         "not an integer"),
     "unknown_field": Case(lambda p: build(p, props=sound_props(evil="x")),
