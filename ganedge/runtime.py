@@ -56,7 +56,7 @@ class GeneratorModel:
                  settings: SessionSettings | None = None) -> None:
         self.path = default_model_path() if path is None else Path(path)
         if not self.path.is_file():
-            raise InputError(f"model: {str(self.path)!r} does not exist: give a .onnx file path")
+            raise InputError(f"model: {str(self.path)!r} does not exist: give a .onnx or .ort file path")
         self.requested = prov.requested_providers(provider)
         # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; our own one-line
         # warning below says what happened instead

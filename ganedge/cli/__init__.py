@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from ganedge.cli.bench import bench
+from ganedge.cli.convert import convert
 from ganedge.cli.eval import eval_command
 from ganedge.cli.export import export
 from ganedge.cli.info import info
@@ -27,7 +28,7 @@ app = typer.Typer(
     # help texts say "[default: 64]"; as rich markup those brackets would vanish
     rich_markup_mode=None,
 )
-for command in (train, export, sample, walk, web, info, env, bench):
+for command in (train, export, convert, sample, walk, web, info, env, bench):
     app.command()(command)
 app.command(name="eval")(eval_command)
 

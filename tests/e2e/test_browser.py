@@ -1,5 +1,5 @@
 """`ganedge web` sites in a real headless Chromium: seed N gives Python's image, byte for byte up
-to one level, for the bundled digits model, a 64×64 RGB DCGAN and a conditional model."""
+to one level, for the bundled digits model, a 64×64 RGB DCGAN and a conditional .ort model."""
 
 from __future__ import annotations
 
@@ -82,10 +82,12 @@ def test_rgb64_model_in_the_browser_matches_python(browser: Any, rgb64_model: Pa
         check_against_python(page, ganedge.load(rgb64_model))
 
 
-def test_conditional_model_takes_labels_in_the_browser(browser: Any, tmp_path: Path) -> None:
+def test_conditional_ort_model_takes_labels_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    from ganedge.convert import convert_to_ort
     from tests.ganedge.graphs import tiny_generator
 
-    model = tiny_generator(tmp_path / "cond.onnx", num_classes=3, channels=3, size=6)
+    onnx_model = tiny_generator(tmp_path / "cond.onnx", num_classes=3, channels=3, size=6)
+    model = convert_to_ort(onnx_model).path  # the ORT format runs in the browser too
     gen = ganedge.load(model)
     with open_site(browser, model, tmp_path) as page:
         assert_same_pixels(page.sample(SEEDS), gen.sample(SEEDS))  # class seed % 3
