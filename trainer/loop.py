@@ -160,9 +160,19 @@ class Trainer:
             z = torch.randn(*z_shape, generator=gen).to(self.env.device)
             last = i == cfg.n_critic - 1
             with torch.set_grad_enabled(last), self._autocast():
-                fake = self.g(z, labels) if labels is not None else self.g(z)
+                fake = self._generate(z, labels, gen)
             logs = self._d_step(real, fake, labels, (step - 1) * cfg.n_critic + i, gen)
         return {**logs, **self._g_step(real, fake, labels, gen)}
+
+    def _generate(self, z: Tensor, labels: Tensor | None, gen: torch.Generator) -> Tensor:
+        """G(z) for training; a generator offering ``mixing_inputs`` (StyleGAN2) also gets its
+        style-mixing draw, taken from the step's generator so a resume repeats it."""
+        extra: dict[str, Any] = {}
+        mixing = getattr(self.gen, "mixing_inputs", None)
+        if mixing is not None:
+            z2, cutoff = mixing(z.shape[0], gen)
+            extra["mix"] = (z2.to(self.env.device), cutoff.to(self.env.device))
+        return self.g(z, labels, **extra) if labels is not None or extra else self.g(z)
 
     def _d_step(self, real: Tensor, fake: Tensor, labels: Tensor | None, d_step: int,
                 gen: torch.Generator) -> dict[str, float]:

@@ -32,7 +32,7 @@ def train(
                                   "weight_clipping, spectral_norm, minibatch_stddev, "
                                   "label_smoothing, diffaugment."),
     conditional: bool = typer.Option(None, "--conditional/--unconditional", help="Train on labels."),
-    image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-128."),
+    image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-256."),
     latent_dim: int = typer.Option(None, "--latent-dim", help="Length of z."),
     base_channels: int = typer.Option(None, "--base-channels", help="Width of the last G layer."),
     lr_g: float = typer.Option(None, "--lr-g", help="Generator learning rate."),
