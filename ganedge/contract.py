@@ -13,14 +13,17 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ganedge.errors import ContractError
 
-FORMAT_VERSION = 1
-"""Bumped whenever a runtime of the previous version could misread a model."""
+FORMAT_VERSION = 2
+"""Bumped whenever a runtime of the previous version could misread a model. Version 2 added the
+StyleGAN (mapping + synthesis) fields; direct z → image models are still written as version 1,
+so older runtimes keep reading them."""
 
 KEY_PREFIX = "ganedge."
 KEY_FORMAT_VERSION = KEY_PREFIX + "format_version"
@@ -31,6 +34,7 @@ KEY_PARITY = KEY_PREFIX + "parity"
 LATENT_DISTRIBUTIONS = ("standard_normal",)
 OUTPUT_LAYOUTS = ("NCHW", "NHWC")
 OUTPUT_DTYPES = ("float32", "uint8")
+NOISE_MODES = ("const", "none")  # StyleGAN synthesis noise in an exported graph
 _RANGE_BY_DTYPE = {"float32": (-1.0, 1.0), "uint8": (0.0, 255.0)}
 
 
@@ -41,6 +45,12 @@ class ModelContract:
     Input ``input_name``: (B, latent_dim) float32 drawn from ``latent_distribution``; when
     ``num_classes > 0`` also ``label_input_name``: (B,) int64 class ids in [0, num_classes).
     Output ``output_name``: float32 (B, C, H, W) in [-1, 1], or uint8 (B, H, W, C) in [0, 255].
+
+    A StyleGAN model (``num_ws > 0``) holds two independent subgraphs in one file: the mapping,
+    ``input_name`` (+ labels) → ``ws_output_name`` (B, num_ws, w_dim) untruncated, and the
+    synthesis, ``ws_input_name`` (B', num_ws, w_dim) → ``output_name``. Every input must be fed, so
+    a caller feeds the unused side an empty (0, …) batch. Truncation happens in W around ``w_avg``;
+    the synthesis noise is constant (baked in), so a seed always gives the same image.
     """
 
     latent_dim: int  # length of one latent vector z
@@ -54,6 +64,12 @@ class ModelContract:
     output_layout: str = "NCHW"  # NCHW for float32 output, NHWC for uint8 output
     num_classes: int = 0  # 0: unconditional; >0: a class-label input exists
     label_input_name: str = "label"  # ONNX input that takes class ids when num_classes > 0
+    num_ws: int = 0  # StyleGAN: w vectors the synthesis takes; 0 for a direct z → image model
+    w_dim: int = 0  # StyleGAN: length of one w
+    w_avg: tuple[float, ...] = ()  # StyleGAN: the tracked mean of w, the truncation centre
+    ws_input_name: str = "ws"  # StyleGAN: synthesis input (B, num_ws, w_dim) float32
+    ws_output_name: str = "mapped_ws"  # StyleGAN: mapping output (B, num_ws, w_dim) float32
+    noise_mode: str = "const"  # StyleGAN: per-layer noise, constant maps stored in the graph
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "height", "width"):
@@ -66,6 +82,20 @@ class ModelContract:
         _check_choice("latent_distribution", self.latent_distribution, LATENT_DISTRIBUTIONS)
         _check_choice("output_dtype", self.output_dtype, OUTPUT_DTYPES)
         _check_choice("output_layout", self.output_layout, OUTPUT_LAYOUTS)
+        if self.num_ws:
+            self._check_stylegan()
+
+    def _check_stylegan(self) -> None:
+        if self.num_ws < 0 or self.w_dim < 1:
+            raise ContractError(f"contract: num_ws {self.num_ws} and w_dim {self.w_dim} must be "
+                                "at least 1 for a StyleGAN model")
+        numbers = all(isinstance(v, (int, float)) and math.isfinite(v) for v in self.w_avg)
+        if len(self.w_avg) != self.w_dim or not numbers:
+            raise ContractError(f"contract.w_avg: must be {self.w_dim} finite numbers "
+                                f"(got {len(self.w_avg)})")
+        _check_choice("noise_mode", self.noise_mode, NOISE_MODES)
+        if self.output_dtype != "float32":
+            raise ContractError("contract.output_dtype: a StyleGAN model outputs float32")
 
     @property
     def value_range(self) -> tuple[float, float]:
@@ -77,10 +107,15 @@ class ModelContract:
         """Whether the model takes a class label."""
         return self.num_classes > 0
 
+    @property
+    def is_stylegan(self) -> bool:
+        """Whether the file holds a StyleGAN mapping + synthesis pair (see the class doc)."""
+        return self.num_ws > 0
+
     def to_metadata(self) -> dict[str, str]:
         """The ``metadata_props`` entries that carry this contract."""
         return {
-            KEY_FORMAT_VERSION: str(FORMAT_VERSION),
+            KEY_FORMAT_VERSION: str(FORMAT_VERSION if self.is_stylegan else 1),
             KEY_CONTRACT: json.dumps(asdict(self), sort_keys=True),
         }
 
@@ -110,6 +145,9 @@ class ModelContract:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ContractError(f"{KEY_CONTRACT}: unknown fields {unknown}: re-export the model")
+        data = dict(data)
+        if isinstance(data.get("w_avg"), list):
+            data["w_avg"] = tuple(data["w_avg"])
         try:
             return cls(**data)
         except TypeError as exc:

@@ -22,6 +22,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ganedge import providers as prov
+from ganedge.cores import physical_cores, usable_cpus
 
 # (what, sonames tried in order): CUDA 12 and 13 builds of onnxruntime-gpu need different majors
 CUDA_LIBRARIES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -106,8 +107,8 @@ def environment_report() -> dict[str, Any]:
         },
         "libraries": _libraries(),
         "threads": {
-            "cores_usable": prov.default_threads(), "cpu_count": os.cpu_count(),
-            "ganedge_default_intra_op": prov.default_threads(),
+            "cores_usable": usable_cpus(), "cpu_count": os.cpu_count(),
+            "ganedge_default_intra_op": physical_cores(),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         },
     }

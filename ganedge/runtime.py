@@ -29,9 +29,11 @@ import onnxruntime as ort
 from ganedge import providers as prov
 from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract, read_json_metadata
 from ganedge.errors import ContractError, InputError
+from ganedge.cores import threads_or_default
 from ganedge.imaging import to_uint8_nhwc
+from ganedge.iobinding import BoundRunner
 from ganedge.latents import check_truncation, latents_for_seeds, truncate
-from ganedge.session import create_session
+from ganedge.session import SessionSettings, create_session
 from ganedge.walks import WalkConfig, check_keyframes, walk_latents
 
 DEFAULT_BATCH_SIZE = 64
@@ -50,18 +52,20 @@ class GeneratorModel:
 
     def __init__(self, path: str | Path | None = None, provider: str = "auto",
                  threads: int | None = None, strict_provider: bool = False,
-                 latent_dim: int | None = None, io_binding: bool | None = None) -> None:
+                 latent_dim: int | None = None, io_binding: bool | None = None,
+                 settings: SessionSettings | None = None) -> None:
         self.path = default_model_path() if path is None else Path(path)
         if not self.path.is_file():
-            raise InputError(f"model: {str(self.path)!r} does not exist: give a .onnx file path")
+            raise InputError(f"model: {str(self.path)!r} does not exist: give a .onnx or .ort file path")
         self.requested = prov.requested_providers(provider)
         # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; our own one-line
         # warning below says what happened instead
         quiet = prov.TENSORRT in self.requested
         with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-            self.session = create_session(self.path, self.requested, threads)
-        # None keeps ONNX Runtime's pinned one-thread-per-core pool (see ganedge.session)
-        self.threads = threads if threads is not None else prov.default_threads()
+            self.session = create_session(self.path, self.requested, threads, settings)
+        # None keeps ONNX Runtime's pinned one-thread-per-core pool (see ganedge.cores)
+        self.threads = threads_or_default(threads if threads is not None or settings is None
+                                          else settings.threads)
         props = self.session.get_modelmeta().custom_metadata_map
         self.contract = _read_contract(self.session, props, latent_dim)
         self.provenance = read_json_metadata(props, KEY_PROVENANCE)
@@ -200,33 +204,16 @@ class GeneratorModel:
         return out
 
     def _run_bound(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        """Run with inputs and output bound to preallocated device buffers (reused per batch size
-        and thread), so on CUDA no allocation happens per call."""
-        batch = len(feeds[self.contract.input_name])
-        buffers = self._buffers(batch, feeds)
-        binding = self.session.io_binding()
-        for name, array in feeds.items():
-            buffers[name].update_inplace(array)
-            binding.bind_ortvalue_input(name, buffers[name])
-        binding.bind_ortvalue_output(self.contract.output_name, buffers[self.contract.output_name])
-        self.session.run_with_iobinding(binding)
-        return binding.copy_outputs_to_cpu()[0]
-
-    def _buffers(self, batch: int, feeds: dict[str, np.ndarray]) -> dict[str, ort.OrtValue]:
-        cache: dict[int, dict[str, ort.OrtValue]] = self._local.__dict__.setdefault("buffers", {})
-        if batch not in cache:
-            if len(cache) >= 4:  # a full batch and a remainder are typical; cap stray sizes
-                cache.clear()
+        """Run through this thread's :class:`BoundRunner` (buffers reused per batch size, fixed
+        device addresses on CUDA); the result is copied out of the reused output buffer."""
+        runner = getattr(self._local, "runner", None)
+        if runner is None:
             c = self.contract
-            out_shape = (batch, *self.image_shape) if c.output_dtype == "uint8" \
-                else (batch, c.channels, c.height, c.width)
-            shapes = {name: (a.shape, a.dtype) for name, a in feeds.items()}
-            shapes[c.output_name] = (out_shape, np.dtype(c.output_dtype))
-            cache[batch] = {name: ort.OrtValue.ortvalue_from_shape_and_type(shape, dtype,
-                                                                           self._device, 0)
-                            for name, (shape, dtype) in shapes.items()}
-        return cache[batch]
-
+            runner = self._local.runner = BoundRunner(
+                self.session, c.input_name, c.output_name, self._device,
+                label_name=c.label_input_name if c.conditional else None, max_slots=4)
+        out = runner(feeds[self.contract.input_name], feeds.get(self.contract.label_input_name))
+        return np.array(out) if self._device == "cpu" else out
 
 def load(path: str | Path | None = None, provider: str = "auto", threads: int | None = None,
          strict_provider: bool = False, latent_dim: int | None = None) -> GeneratorModel:

@@ -1,8 +1,8 @@
 """ONNX Runtime session creation: the session options every ganedge model runs with.
 
 Why these defaults (measured in benchmarks/, see the README's Benchmarks section):
-- intra-op threads: ONNX Runtime's own default, one per physical core (hyper-threads share the FMA
-  units a convolution saturates, so more threads only add contention), pinned to those cores.
+- intra-op threads: ONNX Runtime's own default, one per physical core (see ganedge.cores for what
+  ``threads`` means everywhere), pinned to those cores.
   Asking for the same count explicitly loses the pinning, which ran 3-10% slower on the 2-core
   benchmark machine; an explicit ``threads`` is for sharing the machine with other work.
 - one sequential inter-op stream: a generator is a chain of layers, nothing runs in parallel.
@@ -14,7 +14,6 @@ Why these defaults (measured in benchmarks/, see the README's Benchmarks section
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,19 +54,6 @@ class SessionSettings:
 
 ORT_DEFAULTS = SessionSettings(ort_defaults=True)
 """Plain ONNX Runtime, as a user who never tuned anything gets it: the benchmark's baseline."""
-
-
-def physical_cores() -> int:
-    """Physical cores this process may run on (hyper-thread siblings counted once)."""
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    siblings = set()
-    for cpu in cpus:
-        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list")
-        try:
-            siblings.add(topology.read_text().strip())
-        except OSError:
-            return len(cpus) or os.cpu_count() or 1
-    return len(siblings) or os.cpu_count() or 1
 
 
 def session_options(settings: SessionSettings) -> ort.SessionOptions:

@@ -19,7 +19,7 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ganedge.errors import ConfigError
-from ganedge.files import atomic_path
+from ganedge.files import atomic_path, check_folder, make_folder
 from ganedge.imaging import make_grid, save_png, to_uint8_nhwc
 from trainer import distributed, health
 from trainer.callbacks import Callback
@@ -56,6 +56,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
         >>> from trainer.config import preset
         >>> train(preset("digits-dcgan", steps=10), "runs/demo")   # doctest: +SKIP
     """
+    check_folder(out_dir, param="out_dir")
     trainer = Trainer(cfg, out_dir, callbacks, show_progress)
     try:
         if resume is not None:
@@ -159,9 +160,19 @@ class Trainer:
             z = torch.randn(*z_shape, generator=gen).to(self.env.device)
             last = i == cfg.n_critic - 1
             with torch.set_grad_enabled(last), self._autocast():
-                fake = self.g(z, labels) if labels is not None else self.g(z)
+                fake = self._generate(z, labels, gen)
             logs = self._d_step(real, fake, labels, (step - 1) * cfg.n_critic + i, gen)
         return {**logs, **self._g_step(real, fake, labels, gen)}
+
+    def _generate(self, z: Tensor, labels: Tensor | None, gen: torch.Generator) -> Tensor:
+        """G(z) for training; a generator offering ``mixing_inputs`` (StyleGAN2) also gets its
+        style-mixing draw, taken from the step's generator so a resume repeats it."""
+        extra: dict[str, Any] = {}
+        mixing = getattr(self.gen, "mixing_inputs", None)
+        if mixing is not None:
+            z2, cutoff = mixing(z.shape[0], gen)
+            extra["mix"] = (z2.to(self.env.device), cutoff.to(self.env.device))
+        return self.g(z, labels, **extra) if labels is not None or extra else self.g(z)
 
     def _d_step(self, real: Tensor, fake: Tensor, labels: Tensor | None, d_step: int,
                 gen: torch.Generator) -> dict[str, float]:
@@ -214,7 +225,7 @@ class Trainer:
 
     def _start(self) -> None:
         if self.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
+            make_folder(self.out)
             with atomic_path(self.out / "run.json") as tmp:
                 tmp.write_text(json.dumps(self.cfg.to_dict(), indent=2))
             health.truncate_jsonl(self.out / "health.jsonl", self.step)
@@ -270,7 +281,7 @@ class Trainer:
         """A PNG grid of the fixed latents (one column per class when conditional)."""
         images = self.fixed_samples()
         if self.is_main:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(path.parent)
             cols = self.arch_config.num_classes or None
             save_png(make_grid(to_uint8_nhwc(images.numpy()), cols=cols), path)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from ganedge.cli.bench import bench
+from ganedge.cli.convert import convert
 from ganedge.cli.eval import eval_command
 from ganedge.cli.export import export
 from ganedge.cli.info import info
@@ -16,6 +17,7 @@ from ganedge.cli.env import env
 from ganedge.cli.sample import sample
 from ganedge.cli.train import train
 from ganedge.cli.walk import walk
+from ganedge.cli.web import web
 
 app = typer.Typer(
     name="ganedge",
@@ -26,7 +28,7 @@ app = typer.Typer(
     # help texts say "[default: 64]"; as rich markup those brackets would vanish
     rich_markup_mode=None,
 )
-for command in (train, export, sample, walk, info, env, bench):
+for command in (train, export, convert, sample, walk, web, info, env, bench):
     app.command()(command)
 app.command(name="eval")(eval_command)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,11 +17,11 @@ BENCH_PROVIDERS = ("cpu", "cuda")
 QUALITY_FIGURES = ("FD", "KID", "modes covered", "KL(gen||real)")
 
 if TYPE_CHECKING:
-    from ganedge.bench import BenchRow, Candidate
+    from ganedge.bench import BenchConfig, BenchRow, Candidate
     from ganedge.evaluation import EvalResult
 
 
-@one_line_errors
+@functools.partial(one_line_errors, aliases={"batches": "--batch", "budget_s": "--budget"})
 def bench(
     models: list[Path] = typer.Argument(..., help="ONNX models: the fp32 one first, then variants "
                                         "(int8, fp16, uint8 output) of the same generator."),
@@ -36,11 +38,15 @@ def bench(
     eval_data: str = typer.Option(None, "--eval", help="Also score each model's images with "
                                   "`ganedge eval` on this data (digits, a folder, a .npz): quality "
                                   "beside speed."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    json_out: Path = typer.Option(None, "--json", help="Write the JSON report to this file "
+                                  "('-': print it instead of the table)."),
+    csv_out: Path = typer.Option(None, "--csv", help="Write one CSV line per row to this file."),
+    md_out: Path = typer.Option(None, "--md", help="Write the Markdown table to this file."),
 ) -> None:
-    """Time models side by side: cold start, p50/p90/p99, images/s, GFLOP/s, parity vs fp32."""
+    """Time models, each alone in its own process: cold start, p50/p90/p99, images/s, GFLOP/s,
+    parity vs fp32, size. The table is Markdown when stdout is not a terminal."""
     from ganedge.bench import BenchConfig, run_bench
-    from ganedge.bench_onnx import default_providers, model_candidates, model_contract
+    from ganedge.bench.candidates import default_providers, model_candidates, model_contract
     from ganedge.session import SessionSettings
 
     config = BenchConfig(batches=_parse_batches(batch), budget_s=budget)
@@ -57,13 +63,11 @@ def bench(
     latent_dim = model_contract(models[0]).latent_dim
     if compare_torch is not None:
         candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim, threads) + candidates
-    rows = run_bench(candidates, latent_dim, config)
+    rows = run_bench(candidates, latent_dim, config,
+                     on_progress=lambda line: typer.echo(f"timing {line}", err=True))
     quality = _quality(models, eval_data) if eval_data else {}
-    if as_json:
-        from ganedge.bench_report import to_json
-
-        extra = {"quality": {name: r.to_dict() for name, r in quality.items()}} if quality else None
-        typer.echo(json.dumps(to_json(rows, config, extra), indent=2))
+    _write_files(rows, config, quality, json_out, csv_out, md_out)
+    if json_out == Path("-"):
         return
     _print_table(rows)
     for name, result in quality.items():
@@ -73,9 +77,30 @@ def bench(
                    "`ganedge eval MODEL --data …` prints the full protocol")
 
 
+def _write_files(rows: list[BenchRow], config: BenchConfig, quality: dict[str, EvalResult],
+                 json_out: Path | None, csv_out: Path | None, md_out: Path | None) -> None:
+    from ganedge.bench.report import machine_line, render_csv, render_markdown, to_json
+    from ganedge.files import atomic_path
+
+    extra = {"quality": {name: r.to_dict() for name, r in quality.items()}} if quality else None
+    texts = {
+        json_out: lambda: json.dumps(to_json(rows, config, extra), indent=2) + "\n",
+        csv_out: lambda: render_csv(rows),
+        md_out: lambda: f"{machine_line()}\n\n{render_markdown(rows)}\n",
+    }
+    for path, text in texts.items():
+        if path is None:
+            continue
+        if path == Path("-"):
+            typer.echo(text(), nl=False)
+            continue
+        with atomic_path(path, "--json/--csv/--md") as tmp:
+            tmp.write_text(text())
+
+
 def _quality(models: list[Path], data: str) -> dict[str, EvalResult]:
     """Model file name → its evaluation, every model against one reference (built once)."""
-    from ganedge.bench_onnx import model_contract
+    from ganedge.bench.candidates import model_contract
     from ganedge.evaluation import Evaluator, evaluate_model
 
     contract = model_contract(models[0])
@@ -99,7 +124,7 @@ def _parse_batches(spec: str) -> tuple[int, ...]:
 def _torch_candidates(ckpt: Path, compile_too: bool, onnx_candidates: list[Candidate],
                       latent_dim: int, threads: int | None) -> list[Candidate]:
     require_torch("bench --compare-torch")
-    from exports.torch_bench import checkpoint_latent_dim, torch_candidates
+    from torchref.candidates import checkpoint_latent_dim, torch_candidates
 
     if checkpoint_latent_dim(ckpt) != latent_dim:
         raise InputError(f"--compare-torch: {str(ckpt)!r} takes latents of size "
@@ -111,14 +136,16 @@ def _torch_candidates(ckpt: Path, compile_too: bool, onnx_candidates: list[Candi
 
 
 def _print_table(rows: list[BenchRow]) -> None:
+    """A rich table on a terminal; elsewhere (pipes, logs, CI) full-width Markdown, nothing cut."""
+    from ganedge.bench.report import TABLE_COLUMNS, machine_line, render_markdown, table_cells
+
+    if not sys.stdout.isatty():
+        typer.echo(f"{machine_line()}\n\n{render_markdown(rows)}")
+        return
     from rich.console import Console
     from rich.table import Table
 
-    from ganedge.bench_report import TABLE_COLUMNS, machine_info, table_cells
-
-    info = machine_info()
-    table = Table(title=f"{info['cpu']} · {info['physical_cores']} cores · onnxruntime "
-                        f"{info['onnxruntime']}")
+    table = Table(title=machine_line())
     for name in TABLE_COLUMNS:
         table.add_column(name, justify="left" if name in ("variant", "model", "provider used") else "right")
     for row in rows:

@@ -13,7 +13,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 from ganedge.providers import PROVIDER_CHOICES
 from ganedge.runtime import GeneratorModel, load
 
-MODEL = typer.Argument(None, help="ONNX model written by `ganedge export` "
+MODEL = typer.Argument(None, help="ONNX (or .ort) model written by `ganedge export` "
                                   "(default: the bundled digits model).", show_default=False)
 PROVIDER = typer.Option("auto", "--provider", help=f"One of {', '.join(PROVIDER_CHOICES)}.")
 THREADS = typer.Option(None, "--threads", help="ONNX Runtime intra-op threads "

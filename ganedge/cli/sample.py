@@ -16,7 +16,7 @@ import typer
 from ganedge.cli import options as opt
 from ganedge.cli.common import one_line_errors
 from ganedge.errors import InputError
-from ganedge.files import check_writable, check_writable_folder
+from ganedge.files import check_writable, check_writable_folder, make_folder
 from ganedge.imaging import grid_shape, make_grid, save_png
 from ganedge.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
 from ganedge.runtime import Chunk, GeneratorModel, resolve_seeds
@@ -91,7 +91,7 @@ def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Pa
     """Write each chunk's per-seed files as it comes; keep the images only for a grid."""
     kept = np.empty((count, *gen.image_shape), np.uint8) if keep else None
     if outdir is not None:
-        outdir.mkdir(exist_ok=True)
+        make_folder(outdir)
     row = 0
     with opt.progress_bar(show) as bar:
         task = bar.add_task("sampling", total=count)

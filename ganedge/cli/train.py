@@ -10,6 +10,7 @@ import typer
 
 from ganedge.cli.common import one_line_errors, require_torch
 from ganedge.errors import InputError
+from ganedge.files import check_folder
 
 # CLI option → TrainConfig field (model fields are nested under "model")
 MODEL_FIELDS = ("image_size", "latent_dim", "base_channels")
@@ -31,7 +32,7 @@ def train(
                                   "weight_clipping, spectral_norm, minibatch_stddev, "
                                   "label_smoothing, diffaugment."),
     conditional: bool = typer.Option(None, "--conditional/--unconditional", help="Train on labels."),
-    image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-128."),
+    image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-256."),
     latent_dim: int = typer.Option(None, "--latent-dim", help="Length of z."),
     base_channels: int = typer.Option(None, "--base-channels", help="Width of the last G layer."),
     lr_g: float = typer.Option(None, "--lr-g", help="Generator learning rate."),
@@ -62,6 +63,7 @@ def train(
 ) -> None:
     """Train a GAN generator and write self-describing checkpoints, samples and health logs."""
     require_torch("train")
+    check_folder(out, param="out")
     import torch
 
     from trainer.callbacks import ExportCallback, eval_metric_names

@@ -14,7 +14,7 @@ import typer
 from ganedge.cli import options as opt
 from ganedge.cli.common import one_line_errors
 from ganedge.errors import InputError
-from ganedge.files import check_writable_folder
+from ganedge.files import check_writable_folder, make_folder
 from ganedge.imaging import (check_animation_path, grid_shape, make_grid, save_animation,
                              save_png, upscale)
 from ganedge.latents import check_truncation, format_seeds, parse_seeds
@@ -123,6 +123,6 @@ def _write(movie: np.ndarray, output: Path | None, outdir: Path | None, fps: flo
     if output is not None:
         save_animation(movie, output, fps)
     if outdir is not None:
-        outdir.mkdir(exist_ok=True)
+        make_folder(outdir)
         for index, frame in enumerate(movie):
             save_png(frame, outdir / f"frame{index:05d}.png")

@@ -8,7 +8,7 @@ import numpy as np
 
 from ganedge.datasets import ImageDataset
 from ganedge.errors import InputError
-from ganedge.evaluation.config import EvalConfig
+from ganedge.evaluation.config import EvalConfig, check_sample_count
 from ganedge.evaluation.evaluator import Evaluator
 from ganedge.evaluation.result import EvalResult
 from ganedge.imaging import save_png, to_uint8_nhwc
@@ -33,8 +33,8 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
     Example:
         >>> print(evaluate_model("runs/x/model.onnx", "digits").format())   # doctest: +SKIP
     """
-    if n is not None and n < 2:
-        raise InputError(f"-n: must be at least 2 (got {n})")
+    if n is not None:
+        check_sample_count(n, evaluator.config if evaluator else config or EvalConfig(), "n")
     gen = load(path, provider=provider)
     c = gen.contract
     if c.height != c.width:

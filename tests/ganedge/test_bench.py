@@ -12,7 +12,7 @@ import pytest
 
 from ganedge import providers as prov
 from ganedge.bench import SCHEMA, BenchConfig, BenchRow
-from ganedge.bench_onnx import default_providers
+from ganedge.bench.candidates import default_providers
 from ganedge.errors import ConfigError, InputError
 from ganedge.iobinding import BoundRunner
 from ganedge.session import SessionSettings, create_session, session_options
@@ -24,7 +24,7 @@ DIGITS_FLOPS = 2_359_296  # see test_bench_flops.py
 
 
 def _bench_json(*args: str) -> dict:
-    return json.loads(run_cli("bench", *args, *QUICK, "--json").stdout)
+    return json.loads(run_cli("bench", *args, *QUICK, "--json", "-").stdout)
 
 
 def test_json_report_has_one_timed_row_per_batch(exported_model: Path) -> None:
@@ -68,7 +68,7 @@ def test_unusable_cuda_provider_is_a_failed_row(exported_model: Path) -> None:
     if default_providers(exported_model) != ["cpu"]:
         pytest.skip("a GPU is present: CUDA rows succeed here")
     report = json.loads(run_cli("bench", str(exported_model), "--batch", "1", "--budget", "0.01",
-                                "--provider", "cuda", "--json").stdout)
+                                "--provider", "cuda", "--json", "-").stdout)
     rows = report["rows"]
     assert [r["label"] for r in rows] == ["ganedge", "ganedge cuda-graph"]
     assert all(r["status"] == "failed" and r["provider"] == "cuda" and r["reason"] for r in rows)
@@ -125,12 +125,12 @@ def test_session_settings_reach_onnx_runtime() -> None:
         SessionSettings(threads=0)
     with pytest.raises(ConfigError, match="optimization: must be one of"):
         SessionSettings(optimization="max")
-    with pytest.raises(InputError, match="--budget"):
+    with pytest.raises(InputError, match="budget_s: must be positive"):
         BenchConfig(budget_s=0)
 
 
 def test_bench_module_does_not_import_torch() -> None:
-    code = "import sys, ganedge.bench, ganedge.bench_onnx, ganedge.bench_report, ganedge.cli.bench; print('torch' in sys.modules)"
+    code = "import sys, ganedge.bench, ganedge.bench.candidates, ganedge.bench.report, ganedge.bench.graphstats, ganedge.cli.bench; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
