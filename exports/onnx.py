@@ -80,6 +80,9 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     """
     _check_choice("precision", precision, PRECISIONS)
     _check_choice("output", output, OUTPUTS)
+    if is_stylegan(module) and (precision, output) != ("fp32", "float"):
+        raise ConfigError("StyleGAN models export as fp32 with float output only: drop "
+                          "`precision` and `output`", param="precision")
     if grade_data is not None:
         if precision == "fp32":
             raise ConfigError("grades a reduced-precision variant against fp32: "
@@ -117,6 +120,12 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
         size = _write(model, path, contract, record, parity)
         note.detail = f"{path} ({size / 1e6:.2f} MB, self-contained)"
     return ExportResult(path, contract, parity, size, tuple(log.steps), record)
+
+
+def is_stylegan(module: nn.Module) -> bool:
+    """Whether ``module`` is a StyleGAN generator: a ``mapping`` z → ws and a ``synthesis``
+    ws → images, with ``num_ws`` and ``w_dim``."""
+    return all(hasattr(module, name) for name in ("mapping", "synthesis", "num_ws", "w_dim"))
 
 
 def _traced(log: StepLog, module: nn.Module, latent_dim: int, num_classes: int, opset: int,

@@ -75,7 +75,8 @@ def check_writable(path: str | Path, param: str = "path") -> Path:
     if not folder.is_dir():
         raise InputError(f"folder {str(folder)!r} does not exist: create it first", param=param)
     if not os.access(folder, os.W_OK):
-        raise InputError(f"folder {str(folder)!r} is not writable: choose another path", param=param)
+        raise InputError(f"folder {str(folder)!r} is not writable: choose another path",
+                         param=param)
     return path
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ganedge.budgets import MAX_WALK_FRAMES, check_int
 from ganedge.errors import ConfigError
 from ganedge.latents import lerp, slerp
 
@@ -44,12 +45,11 @@ class WalkConfig:
     loop: bool = True  # walk from the last keyframe back to the first
 
     def __post_init__(self) -> None:
-        if self.frames < 1:
-            raise ConfigError(f"must be at least 1 (got {self.frames})", param="frames")
-        if self.interpolation not in INTERPOLATIONS:
+        check_int(self.frames, "frames", 1, MAX_WALK_FRAMES)
+        if not isinstance(self.interpolation, str) or self.interpolation not in INTERPOLATIONS:
             raise ConfigError(f"must be one of {sorted(INTERPOLATIONS)} "
                               f"(got {self.interpolation!r})", param="interpolation")
-        if self.easing not in EASINGS:
+        if not isinstance(self.easing, str) or self.easing not in EASINGS:
             raise ConfigError(f"must be one of {sorted(EASINGS)} (got {self.easing!r})",
                               param="easing")
 
@@ -58,16 +58,11 @@ class WalkConfig:
         return num_keys * self.frames if self.loop else (num_keys - 1) * self.frames + 1
 
 
-def frame_count(num_keys: int, config: WalkConfig) -> int:
-    """Frames of a walk through ``num_keys`` keyframes (see the module docstring)."""
-    return num_keys * config.frames if config.loop else (num_keys - 1) * config.frames + 1
-
-
 def check_keyframes(num_keys: int) -> None:
     """A walk needs at least two keyframes."""
     if num_keys < 2:
-        raise ConfigError(f"a walk needs at least 2 keyframe seeds (got {num_keys}): "
-                          "e.g. 0-3", param="seeds")
+        raise ConfigError(f"a walk needs at least 2 keyframe seeds (got {num_keys}): e.g. 0-3",
+                          param="keyframes")
 
 
 def walk_latents(keys: np.ndarray, config: WalkConfig) -> np.ndarray:

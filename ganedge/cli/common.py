@@ -112,6 +112,10 @@ def _summary(name: str) -> str:
         if isinstance(node, ast.FunctionDef) and node.name == name:
             return (ast.get_docstring(node) or "").split("\n\n")[0].replace("\n", " ")
     return ""
+# library parameters that every command spells its own way (a command's own options win)
+LIBRARY_ALIASES = {"path": "MODEL", "n_or_seeds": "-n", "labels": "--label",
+                   "keyframes": "--seeds", "batches": "--batch", "budget_s": "--budget",
+                   "shard": "--shard"}
 
 
 def flag_names(command: Callable[..., object]) -> dict[str, str]:
@@ -138,7 +142,7 @@ def one_line_errors(command: Callable[P, R] | None = None, *,
     (``@one_line_errors(aliases={"budget_s": "--budget"})``)."""
     if command is None:
         return functools.partial(one_line_errors, aliases=aliases)
-    names = {**flag_names(command), **(aliases or {})}
+    names = {**LIBRARY_ALIASES, **flag_names(command), **(aliases or {})}
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:

@@ -51,6 +51,8 @@ def eval_command(
     grid: Path = typer.Option(None, "--grid", metavar="PNG", help="Also write a PNG: one row of "
                               "samples per class (modes)."),
     provider: opt.Provider = opt.PROVIDER,
+    latent_dim: int = opt.LATENT_DIM,
+    allow_nonfinite: bool = opt.ALLOW_NONFINITE,
     progress: bool = opt.PROGRESS,
     quiet: bool = QUIET,
     version: bool = VERSION,
@@ -69,7 +71,9 @@ def eval_command(
         stage = _stages(status, started, progress and not quiet, as_json)
         if model is not None:
             result = evaluate_model(model, data, n=n, seed=seed, config=config, provider=provider,
-                                    inception_range=inception_range, grid=grid, on_stage=stage)
+                                    inception_range=inception_range, grid=grid,
+                                    latent_dim=latent_dim, allow_nonfinite=allow_nonfinite,
+                                    on_stage=stage)
         else:
             stage("reading the images, real data and feature network")
             result = _evaluate_files(images, data, image_size, channels, config, grid)

@@ -20,6 +20,7 @@ from ganedge.files import check_folder
 from trainer.callbacks import CALLBACKS, Callback, EvalCallback, eval_metric_names
 from trainer.checkpoint import load_checkpoint
 from trainer.config import PRESETS, TrainConfig, preset as make_preset, resolve
+from trainer.loggers import LOGGERS
 from trainer.loop import Trainer, TrainResult, train as run_training
 from trainer.losses import LOSSES
 from trainer.models import ARCHITECTURES
@@ -30,6 +31,7 @@ Arch = Literal[tuple(ARCHITECTURES.names())]  # type: ignore[valid-type]
 Loss = Literal[tuple(LOSSES.names())]  # type: ignore[valid-type]
 Reg = choices("Reg", REGULARIZERS.names())
 Preset = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+Logger = Literal[tuple(LOGGERS.names())]  # type: ignore[valid-type]
 Device = Literal["auto", "cpu", "cuda"]
 Mode = Literal["min", "max"]
 # the eval callback's own parameters, as this command spells them
@@ -59,7 +61,7 @@ def train(
     conditional: bool = typer.Option(None, "--conditional/--unconditional",
                                      help="Train on labels."),
     image_size: int = typer.Option(None, "--image-size", metavar="S",
-                                   help="Square image size, 16-128."),
+                                   help="Square image size, 16-256."),
     latent_dim: int = typer.Option(None, "--latent-dim", metavar="D", help="Length of z."),
     base_channels: int = typer.Option(None, "--base-channels", metavar="C",
                                       help="Width of the last G layer."),
@@ -93,6 +95,8 @@ def train(
                                     "(default), kid, …"),
     best_mode: Mode = typer.Option(None, "--best-mode", help="Which way the metric improves "
                                    "(default: the metric's own)."),
+    logger: Logger = typer.Option(None, "--logger", help="Metric logger: csv (OUT/metrics.csv, "
+                                  "the default), tensorboard (OUT/tensorboard) or none."),
     threads: int = typer.Option(None, "--threads", metavar="N",
                                 help="CPU threads for PyTorch (default: all)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress: a bar "
@@ -116,6 +120,7 @@ def train(
         "r1_gamma": r1_gamma, "diffaugment": diffaugment, "device": device,
         "log_every": log_every, "sample_every": sample_every,
         "checkpoint_every": checkpoint_every, "best_metric": best_metric, "best_mode": best_mode,
+        "logger": logger,
     }, eval_every, eval_metric_names())
     if evaluation is not None:
         evaluation.check(cfg)

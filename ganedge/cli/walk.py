@@ -8,32 +8,35 @@ With no options, ``ganedge walk model.onnx -o walk.gif`` gives a looping slerp w
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
-
 from typing import Literal
 
 import numpy as np
 import typer
 
+from ganedge import budgets
+from ganedge.budgets import check_bytes, check_float, check_int
 from ganedge.cli import options as opt
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
 from ganedge.files import check_writable_folder, make_folder
-from ganedge.imaging import (check_animation_path, grid_shape, make_grid, save_animation,
-                             save_png, upscale)
+from ganedge.imaging import (GRID_PADDING, check_animation_path, grid_shape, make_grid,
+                             save_animation, save_png, upscale)
 from ganedge.latents import check_truncation, format_seeds, parse_seeds
-from ganedge.walks import EASINGS, INTERPOLATIONS, WalkConfig, check_keyframes, frame_count
+from ganedge.runtime import GeneratorModel
+from ganedge.walks import EASINGS, INTERPOLATIONS, WalkConfig, check_keyframes
 
 Interpolation = Literal[tuple(sorted(INTERPOLATIONS))]  # type: ignore[valid-type]
 Easing = Literal[tuple(sorted(EASINGS))]  # type: ignore[valid-type]
 KEYS_PER_WALK = 4  # keyframes of each default walk
 MIN_DISPLAY_SIDE = 128  # --scale auto enlarges frames to at least this many pixels
-GRID = re.compile(r"^(\d+)(?:x(\d+))?$")
+GRID = re.compile(r"^(\d{1,4})(?:x(\d{1,4}))?$")
 
 
-@one_line_errors(aliases={"path": "--output"})
+@one_line_errors
 def walk(
     model: Path = opt.MODEL,
     seeds: list[str] = typer.Option(None, "--seeds", metavar="SPEC", help="Keyframe seeds of "
@@ -65,6 +68,7 @@ def walk(
     threads: int = opt.THREADS,
     strict_provider: bool = opt.STRICT_PROVIDER,
     latent_dim: int = opt.LATENT_DIM,
+    allow_nonfinite: bool = opt.ALLOW_NONFINITE,
     progress: bool = opt.PROGRESS,
     as_json: bool = JSON,
     quiet: bool = QUIET,
@@ -73,24 +77,28 @@ def walk(
     """Render latent walks between keyframe seeds (deterministic per frame)."""
     walks, cols = _keyframes(seeds, grid)
     config = WalkConfig(frames=frames, interpolation=interpolation, easing=easing, loop=loop)
+    per_walk = config.num_frames(len(walks[0]))
+    check_int(per_walk, "frames", high=budgets.MAX_WALK_FRAMES,
+              hint=": frames of the whole walk; use fewer keyframes or frames")
     check_truncation(truncation)
-    if fps <= 0:
-        raise InputError(f"must be positive (got {fps:g})", param="fps")
-    if scale is not None and scale < 1:
-        raise InputError(f"must be at least 1 (got {scale})", param="scale")
+    check_float(fps, "fps", budgets.MIN_FPS, budgets.MAX_FPS)
+    if scale is not None:
+        check_int(scale, "scale", 1, budgets.MAX_SCALE)
     if output is None and outdir is None:
         output = Path("walk.gif")
     _check_outputs(output, outdir)
-    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, quiet)
-    total = len(walks) * frame_count(len(walks[0]), config)
-    with Reporter("walk", total, "frames", enabled=progress and not quiet,
+    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, allow_nonfinite,
+                         quiet)
+    scale = scale or opt.auto_scale(gen.image_shape, MIN_DISPLAY_SIDE)
+    cols = cols or grid_shape(len(walks))[1]
+    _check_movie(gen, len(walks), cols, per_walk, scale)
+    with Reporter("walk", len(walks) * per_walk, "frames", enabled=progress and not quiet,
                   to_stderr=as_json) as reporter:
         rendered = [gen.walk(keys, frames=frames, interpolation=interpolation, easing=easing,
                              loop=loop, truncation=truncation, label=label,
                              batch_size=batch_size, on_batch=reporter.advance)
                     for keys in walks]
-    movie = _compose(np.stack(rendered), scale or opt.auto_scale(gen.image_shape,
-                                                                 MIN_DISPLAY_SIDE), cols)
+    movie = _compose(np.stack(rendered), scale, cols)
     _write(movie, output, outdir, fps)
     _report(movie, output, outdir, fps, walks, config, truncation, as_json, quiet)
 
@@ -116,30 +124,31 @@ def _report(movie: np.ndarray, output: Path | None, outdir: Path | None, fps: fl
 def _keyframes(seeds: list[str] | None, grid: str) -> tuple[list[list[int]], int | None]:
     """Keyframe seeds of each walk and the grid's columns (None: as square as fits); all walks
     need the same count to play side by side."""
+    check_int(len(seeds or ()), "seeds", high=budgets.MAX_WALKS, hint=" walks side by side")
     if seeds:
         if grid != "1":
             raise InputError("give `seeds` once per walk, or `grid`, not both", param="grid")
-        walks, cols = [parse_seeds(spec) for spec in seeds], None
+        parsed, cols = [parse_seeds(spec) for spec in seeds], None
     else:
         count, cols = _parse_grid(grid)
-        walks = [list(range(KEYS_PER_WALK * j, KEYS_PER_WALK * (j + 1))) for j in range(count)]
-    for keys in walks:
+        parsed = [range(KEYS_PER_WALK * j, KEYS_PER_WALK * (j + 1)) for j in range(count)]
+    for keys in parsed:
         check_keyframes(len(keys))
-    if len({len(keys) for keys in walks}) > 1:
+        check_int(len(keys), "seeds", high=budgets.MAX_WALK_FRAMES, hint=" keyframes")
+    if len({len(keys) for keys in parsed}) > 1:
         raise InputError(f"walks side by side need the same number of keyframes "
-                         f"(got {[len(k) for k in walks]})", param="seeds")
-    return walks, cols
+                         f"(got {[len(k) for k in parsed]})", param="seeds")
+    return [list(keys) for keys in parsed], cols
 
 
 def _parse_grid(spec: str) -> tuple[int, int | None]:
-    """``WxH`` → (W·H walks, W columns); ``N`` → (N walks, None)."""
+    """``WxH`` → (W·H walks, W columns), as StyleGAN's gen_video; ``N`` → (N walks, None)."""
     match = GRID.match(spec.strip().lower())
     if not match:
-        raise InputError(f"{spec!r} is not WxH or N: use e.g. 2x2 or 3", param="grid")
+        raise InputError(f"{spec[:20]!r} is not WxH or N: use e.g. 2x2 or 3", param="grid")
     width, height = int(match[1]), None if match[2] is None else int(match[2])
-    count = width if height is None else width * height
-    if count < 1:
-        raise InputError(f"must be at least 1 walk (got {spec})", param="grid")
+    count = check_int(width if height is None else width * height, "grid", 1, budgets.MAX_WALKS,
+                      hint=" walks")
     return count, None if height is None else width
 
 
@@ -150,12 +159,27 @@ def _check_outputs(output: Path | None, outdir: Path | None) -> None:
         check_writable_folder(outdir, "frame00000.png")
 
 
-def _compose(walks: np.ndarray, scale: int, cols: int | None) -> np.ndarray:
+def _check_movie(gen: GeneratorModel, walks: int, cols: int, frames: int, scale: int) -> None:
+    """The frames, as rendered and as enlarged and tiled, against the pixel budgets."""
+    h, w, c = gen.image_shape
+    rows, cols = (math.ceil(walks / cols), cols) if walks > 1 else (1, 1)
+    pad = GRID_PADDING if walks > 1 else 0
+    frame = (rows * (h * scale + pad) + pad) * (cols * (w * scale + pad) + pad)
+    if frame > budgets.MAX_GRID_PIXELS:
+        raise InputError(f"frames of {frame:,} pixels (at most {budgets.MAX_GRID_PIXELS:,}): "
+                         "lower `scale` or walk fewer side by side", param="scale")
+    check_bytes(walks * frames, h * w * c, "frames", budgets.MAX_IN_MEMORY_BYTES,
+                f"{walks * frames:,} frames", "use fewer frames, keyframes or walks")
+    check_bytes(frames, frame * c, "frames", budgets.MAX_IN_MEMORY_BYTES,
+                f"a movie of {frames:,} frames of {frame:,} pixels",
+                "use fewer frames, a lower --scale or fewer walks")
+
+
+def _compose(walks: np.ndarray, scale: int, cols: int) -> np.ndarray:
     """(W, F, H, W, C) walks → (F, H', W', C) frames: one walk enlarged, or walks in a grid."""
     walks = upscale(walks, scale)
     if len(walks) == 1:
         return walks[0]
-    cols = cols or grid_shape(len(walks))[1]
     return np.stack([make_grid(walks[:, f], cols) for f in range(walks.shape[1])])
 
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ganedge.budgets import check_image_bytes
 from ganedge.datasets import ImageDataset
 from ganedge.errors import InputError
 from ganedge.evaluation.config import EvalConfig, check_sample_count
 from ganedge.evaluation.evaluator import Evaluator
 from ganedge.evaluation.result import EvalResult
-from ganedge.imaging import save_png, to_uint8_nhwc
+from ganedge.imaging import save_png
 from ganedge.runtime import GeneratorModel, load
 
 BATCH_SIZE = 64
@@ -22,6 +23,7 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
                    n: int | None = None, seed: int = 0, config: EvalConfig | None = None,
                    provider: str = "auto", inception_range: str = "0,1",
                    grid: str | Path | None = None, evaluator: Evaluator | None = None,
+                   latent_dim: int | None = None, allow_nonfinite: bool = False,
                    on_stage: Callable[[str], None] | None = None) -> EvalResult:
     """Sample ``n`` images (seeds seed..seed+n-1; default: as many as the held-out real split)
     from an exported model and score them against ``data``.
@@ -32,17 +34,21 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
     Conditional models are asked for classes 0, 1, …, K-1 in turn, and "label accuracy" is added.
     ``grid``: also write the samples' mode grid (one row per class) there as PNG. ``on_stage`` is
     told each stage as it starts (the CLI shows progress with it).
+    ``latent_dim``: for a third-party generator without a ganedge contract, and
+    ``allow_nonfinite``: score NaN/Inf output as pixels anyway (both as in ganedge.load).
 
     Example:
         >>> print(evaluate_model("runs/x/model.onnx", "digits").format())   # doctest: +SKIP
     """
     if n is not None:
         check_sample_count(n, evaluator.config if evaluator else config or EvalConfig(), "n")
-    gen = load(path, provider=provider)
+    gen = load(path, provider=provider, latent_dim=latent_dim, allow_nonfinite=allow_nonfinite)
     c = gen.contract
     if c.height != c.width:
         raise InputError(f"model: images are {c.height}x{c.width}; evaluation needs square images")
     stage = on_stage or (lambda _: None)
+    if n is not None:
+        check_image_bytes(n, gen.image_shape, "n", "score fewer images")
     if evaluator is None:
         stage("real data and feature network")
         evaluator = Evaluator(data, c.height, c.channels, config, inception_range, provider)
@@ -62,14 +68,4 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
 
 def _sample(gen: GeneratorModel, n: int, seed: int, labels: np.ndarray | None) -> np.ndarray:
     """(n, H, W, C) uint8 images for seeds seed..seed+n-1 (and ``labels`` when conditional)."""
-    if labels is None:
-        return gen.sample(n, seed=seed)
-    c = gen.contract
-    chunks = []
-    for start in range(0, n, BATCH_SIZE):
-        seeds = range(seed + start, seed + min(n, start + BATCH_SIZE))
-        feeds = {c.input_name: gen.latents(list(seeds)),
-                 c.label_input_name: labels[start : start + len(seeds)]}
-        (out,) = gen.session.run([c.output_name], feeds)
-        chunks.append(out if c.output_dtype == "uint8" else to_uint8_nhwc(out))
-    return np.concatenate(chunks)
+    return gen.sample(n, seed=seed, labels=labels, batch_size=BATCH_SIZE)
