@@ -33,6 +33,7 @@ from ganedge.cores import threads_or_default
 from ganedge.imaging import to_uint8_nhwc
 from ganedge.iobinding import BoundRunner
 from ganedge.latents import check_truncation, latents_for_seeds, truncate
+from ganedge.stylegan import check_ws, idle_feeds, mixed_ws, mixing_grid, truncate_ws
 from ganedge.session import SessionSettings, create_session
 from ganedge.walks import WalkConfig, check_keyframes, walk_latents
 
@@ -90,22 +91,97 @@ class GeneratorModel:
         """The (len(seeds), latent_dim) float32 standard-normal latents of these seeds."""
         return latents_for_seeds(seeds, self.contract.latent_dim)
 
-    def generate(self, z: np.ndarray, labels: Labels = None) -> np.ndarray:
-        """Run the graph on latents z (B, latent_dim) and return its raw output.
+    def generate(self, z: np.ndarray, labels: Labels = None,
+                 truncation: float = 1.0) -> np.ndarray:
+        """Images of latents z (B, latent_dim): the model's raw output.
 
         float32 (B, C, H, W) in [-1, 1], or uint8 (B, H, W, C) for a model exported with a uint8
         tail. A conditional model needs ``labels``: one class id for all rows or (B,) ids.
+        ``truncation`` ψ acts in W for a StyleGAN model (see :meth:`mapping`), on z otherwise.
+
+        Example:
+            >>> gen.generate(gen.latents([1, 2]), truncation=0.7).shape   # doctest: +SKIP
+            (2, 1, 32, 32)
         """
+        if self.contract.is_stylegan:
+            return self.synthesis(self.mapping(z, labels, truncation))
+        feeds = self._z_feeds(z, labels)
+        feeds[self.contract.input_name] = truncate(feeds[self.contract.input_name], truncation)
+        return self._run_bound(feeds) if self.io_binding else self._run(feeds)
+
+    def mapping(self, z: np.ndarray, labels: Labels = None, truncation: float = 1.0,
+                truncation_cutoff: int | None = None) -> np.ndarray:
+        """A StyleGAN model's ws (B, num_ws, w_dim) float32 for latents z (B, latent_dim).
+
+        Truncation in W: w = w_avg + ψ·(w − w_avg), on the first ``truncation_cutoff`` ws when
+        given (coarse styles only), with the w_avg stored in the model.
+
+        Example:
+            >>> ws = gen.mapping(gen.latents([85]), truncation=0.7)       # doctest: +SKIP
+            >>> gen.synthesis(ws).shape                                     # doctest: +SKIP
+            (1, 3, 64, 64)
+        """
+        c = self._stylegan("mapping")
+        feeds = {**self._z_feeds(z, labels), **idle_feeds(c, "mapping")}
+        (ws,) = self.session.run([c.ws_output_name], feeds)
+        return truncate_ws(ws, np.asarray(c.w_avg, np.float32), truncation, truncation_cutoff)
+
+    def synthesis(self, ws: np.ndarray) -> np.ndarray:
+        """A StyleGAN model's float32 (B, C, H, W) images for ws (B, num_ws, w_dim)."""
+        c = self._stylegan("synthesis")
+        feeds = {c.ws_input_name: check_ws(ws, c), **idle_feeds(c, "synthesis")}
+        (images,) = self.session.run([c.output_name], feeds)
+        return images
+
+    def mix(self, rows: Sequence[int], cols: Sequence[int], styles: Sequence[int] | None = None,
+            *, truncation: float = 1.0, label: int | None = None) -> np.ndarray:
+        """NVlabs' style-mixing figure as uint8 (H·(R+1), W·(C+1), ch): each row seed's ws with
+        the ``styles`` indices (default 0-6, the coarse ones) taken from each column seed; the
+        column seeds' images along the top, the row seeds' down the left.
+
+        Example:
+            >>> gen.mix([85, 100], [55, 821], range(7)).shape             # doctest: +SKIP
+            (192, 192, 3)
+        """
+        c = self._stylegan("mix")
+        rows, cols = [_check_seed(s) for s in rows], [_check_seed(s) for s in cols]
+        if not rows or not cols:
+            raise InputError("must name at least one seed each", param="rows/cols")
+        styles = list(range(min(7, c.num_ws)) if styles is None else styles)
+        if not styles or min(styles) < 0 or max(styles) >= c.num_ws:
+            raise InputError(f"indices must lie in [0, {c.num_ws - 1}] (got {styles})",
+                             param="styles")
+        if c.conditional and label is None:
+            label = rows[0] % c.num_classes
+        row_ws = self.mapping(self.latents(rows), label, truncation)
+        col_ws = self.mapping(self.latents(cols), label, truncation)
+        sources = self._to_uint8(self.synthesis(np.concatenate([row_ws, col_ws])))
+        mixed = self._ws_images(mixed_ws(row_ws, col_ws, styles))
+        return mixing_grid(sources[:len(rows)], sources[len(rows):], mixed)
+
+    def _stylegan(self, what: str) -> ModelContract:
+        if not self.contract.is_stylegan:
+            raise InputError(f"{what} needs a StyleGAN model (mapping + synthesis); "
+                             f"{self.path.name} maps z to images directly: use generate()",
+                             param="model")
+        return self.contract
+
+    def _ws_images(self, ws: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+        out = np.empty((len(ws), *self.image_shape), np.uint8)
+        for i in range(0, len(ws), batch_size):
+            out[i:i + batch_size] = self._to_uint8(self.synthesis(ws[i:i + batch_size]))
+        return out
+
+    def _z_feeds(self, z: np.ndarray, labels: Labels) -> dict[str, np.ndarray]:
         z = np.ascontiguousarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.contract.latent_dim:
-            raise InputError(
-                f"z: expected shape (B, {self.contract.latent_dim}) (got {tuple(z.shape)})"
-            )
+            raise InputError(f"expected shape (B, {self.contract.latent_dim}) "
+                             f"(got {tuple(z.shape)})", param="z")
         feeds = {self.contract.input_name: z}
         label_ids = self._check_labels(labels, len(z))
         if label_ids is not None:
             feeds[self.contract.label_input_name] = label_ids
-        return self._run_bound(feeds) if self.io_binding else self._run(feeds)
+        return feeds
 
     def images(self, z: np.ndarray, labels: Labels = None,
                batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
@@ -133,9 +209,9 @@ class GeneratorModel:
                 batch_size: int) -> Iterator[Chunk]:
         for i in range(0, len(seeds), batch_size):
             chunk = seeds[i : i + batch_size]
-            z = truncate(self.latents(chunk), truncation)
             chunk_labels = None if label_ids is None else label_ids[i : i + batch_size]
-            yield chunk, self._to_uint8(self.generate(z, chunk_labels))
+            yield chunk, self._to_uint8(self.generate(self.latents(chunk), chunk_labels,
+                                                      truncation))
 
     def sample(self, n_or_seeds: int | Sequence[int] | None = None, *, seed: int = 0,
                seeds: Sequence[int] | None = None, truncation: float = 1.0, labels: Labels = None,
@@ -144,7 +220,7 @@ class GeneratorModel:
 
         ``n_or_seeds`` is a count n (seeds seed..seed+n−1; 64 when nothing is given) or the seeds
         themselves. ``truncation`` ψ in [0, 1] pulls latents toward the prior's mean (zero):
-        z' = ψ z. ``labels`` for a conditional model: one class for all images, one per image, or
+        z' = ψ z; for a StyleGAN model it acts in W, toward w_avg (see :meth:`mapping`). ``labels`` for a conditional model: one class for all images, one per image, or
         None for seed % num_classes.
         """
         seed_list = resolve_seeds(n_or_seeds, seed, seeds)
@@ -156,21 +232,30 @@ class GeneratorModel:
         return out
 
     def walk(self, keyframes: Sequence[int] = (0, 1, 2, 3), *, frames: int = 24,
-             interpolation: str = "slerp", easing: str = "smooth", loop: bool = True,
+             interpolation: str | None = None, easing: str = "smooth", loop: bool = True,
              truncation: float = 1.0, label: int | None = None,
              batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """The uint8 (F, H, W, C) frames of a latent walk through the keyframe seeds.
 
         See :mod:`ganedge.walks` for the frame count; frame j·frames is keyframe seed j's image.
+        A StyleGAN model walks in W between the keyframes' (truncated) ws, by lerp unless
+        ``interpolation`` says otherwise; other models walk in z, by slerp by default.
         A conditional model walks within one class: ``label``, or keyframes[0] % num_classes.
         """
         keys = [_check_seed(s) for s in keyframes]
         check_keyframes(len(keys))
-        config = WalkConfig(frames=frames, interpolation=interpolation, easing=easing, loop=loop)
-        z = truncate(walk_latents(self.latents(keys), config), truncation)
+        stylegan = self.contract.is_stylegan
+        config = WalkConfig(frames=frames, easing=easing, loop=loop,
+                            interpolation=interpolation or ("lerp" if stylegan else "slerp"))
         if self.contract.conditional and label is None:
             label = keys[0] % self.contract.num_classes
-        return self.images(z, labels=label, batch_size=batch_size)
+        if not stylegan:
+            z = truncate(walk_latents(self.latents(keys), config), truncation)
+            return self.images(z, labels=label, batch_size=batch_size)
+        _check_batch_size(batch_size)
+        key_ws = self.mapping(self.latents(keys), label, truncation)
+        path = walk_latents(key_ws.reshape(len(keys), -1), config)
+        return self._ws_images(path.reshape(-1, *key_ws.shape[1:]), batch_size)
 
     def _to_uint8(self, out: np.ndarray) -> np.ndarray:
         return out if self.contract.output_dtype == "uint8" else to_uint8_nhwc(out)
