@@ -145,8 +145,9 @@ class GeneratorModel:
         """
         c = self._stylegan("mix")
         rows, cols = [_check_seed(s) for s in rows], [_check_seed(s) for s in cols]
-        if not rows or not cols:
-            raise InputError("must name at least one seed each", param="rows/cols")
+        for name, seeds in (("rows", rows), ("cols", cols)):
+            if not seeds:
+                raise InputError("must name at least one seed", param=name)
         styles = list(range(min(7, c.num_ws)) if styles is None else styles)
         if not styles or min(styles) < 0 or max(styles) >= c.num_ws:
             raise InputError(f"indices must lie in [0, {c.num_ws - 1}] (got {styles})",
