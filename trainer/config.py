@@ -71,6 +71,7 @@ class TrainConfig:
     log_every: int = 50  # steps between health records in health.jsonl (0: never)
     sample_every: int = 500  # steps between fixed-latent sample grids (0: only at the end)
     checkpoint_every: int = 500  # steps between last.pt/ckpt.pt checkpoints (0: only at the end)
+    logger: str = "csv"  # registered metric logger: csv (metrics.csv), tensorboard, none
     best_metric: str = ""  # metric (reported by callbacks) choosing best.pt; "" writes none
     best_mode: str = "min"  # "min" or "max": which way best_metric improves
     collapse_ratio: float = 0.2  # warn when diversity < this × the data's and the peak's
