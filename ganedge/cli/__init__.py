@@ -36,4 +36,9 @@ app.command(name="eval")(eval_command)
 
 def main() -> None:
     """Console-script entry point."""
+    import onnxruntime as ort
+
+    # this process is ours (unlike an app embedding the library): ORT's own log lines would
+    # only repeat, in red, what ganedge reports as one line
+    ort.set_default_logger_severity(4)
     app()
