@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import ganedge
+from ganedge.imaging import make_grid
 from tests.conftest import run_cli
 from tests.e2e.browser import CHROMIUM_FLAGS, SitePage, assert_same_pixels, chromium_path, serve
 
@@ -74,6 +76,22 @@ def test_bundled_model_in_the_browser_matches_python(browser: Any, tmp_path: Pat
         shot = Path(os.environ.get("GANEDGE_ARTIFACTS", tmp_path)) / "web-digits.png"
         page.page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
+
+
+def test_page_renders_downloads_and_walks(browser: Any, tmp_path: Path) -> None:
+    with open_site(browser, None, tmp_path) as page:
+        page.page.fill("#seeds", "3-11")
+        page.page.click("#render")
+        with page.page.expect_download() as download:
+            page.page.click("#download")
+        download.value.save_as(tmp_path / "grid.png")
+        expected = make_grid(ganedge.load().sample(range(3, 12)))
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "grid.png"))[..., 0],
+                                      expected[..., 0])
+        page.page.click("#play")
+        page.page.wait_for_function("window.ganedge.framesShown >= 3")
+        page.page.click("#play")
+        assert page.errors() == []
 
 
 def test_rgb64_model_in_the_browser_matches_python(browser: Any, rgb64_model: Path,

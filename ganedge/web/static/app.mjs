@@ -2,7 +2,8 @@
 // an adapter, else WebAssembly on the CPU), latents come from latents.mjs (numpy's generator,
 // bit for bit) and pixels are rounded as ganedge.imaging.to_uint8_nhwc rounds them.
 // Test hook: window.ganedge = {ready, sample(seeds, {truncation, label}), generate(latents,
-// batch, {labels})}, both returning {width, height, channels, data: Uint8Array (N, H, W, C)}.
+// batch, {labels})}, both returning {width, height, channels, data: Uint8Array (N, H, W, C)},
+// and framesShown, the walk frames drawn so far.
 import * as ort from './ort/ort.webgpu.min.mjs';
 import { latentsForSeeds, truncate } from './latents.mjs';
 
@@ -14,7 +15,7 @@ const WALK_KEYS = 4;
 const $ = (id) => document.getElementById(id);
 const state = { session: null, contract: null, backend: null, grid: null, walking: false };
 
-window.ganedge = { ready: start() };
+window.ganedge = { ready: start(), framesShown: 0 };
 window.ganedge.sample = sample;
 window.ganedge.generate = generate;
 
@@ -154,7 +155,7 @@ async function render() {
     const images = await sample(seeds, options());
     state.grid = { seeds, images };
     drawGrid($('grid'), images, seeds.length);
-    if (!state.walking) drawGrid($('walk'), firstImage(images), 1);
+    if (!state.walking) drawGrid($('walk'), firstImage(images), 1, 256);
     const threads = state.backend === 'wasm' ? `, ${ort.env.wasm.numThreads} thread(s)` : '';
     $('status').textContent = `backend: ${state.backend}${threads} · ${state.msPerImage.toFixed(1)} ms per image ` +
       `(${seeds.length} images in one batch)`;
@@ -164,7 +165,7 @@ async function render() {
 }
 
 // Tile like ganedge.imaging.make_grid: ceil(sqrt(n)) columns, PADDING black pixels around cells.
-function drawGrid(canvas, images, n) {
+function drawGrid(canvas, images, n, size = 512) {
   const { width: w, height: h, channels: c } = images;
   const cols = Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
@@ -177,7 +178,7 @@ function drawGrid(canvas, images, n) {
     const [r, col] = [Math.floor(i / cols), i % cols];
     ctx.putImageData(toImageData(images.data, i, w, h, c), PADDING + col * (w + PADDING), PADDING + r * (h + PADDING));
   }
-  const scale = Math.max(1, Math.floor(512 / Math.max(canvas.width, canvas.height)));
+  const scale = Math.max(1, Math.floor(size / Math.max(canvas.width, canvas.height)));
   canvas.style.width = `${canvas.width * scale}px`;
 }
 
@@ -231,7 +232,8 @@ async function toggleWalk() {
     const k = Math.floor(frame / WALK_FRAMES);
     const t = (1 - Math.cos((Math.PI * (frame % WALK_FRAMES)) / WALK_FRAMES)) / 2;
     const z = slerp(latents[k], latents[(k + 1) % keys.length], t);
-    drawGrid($('walk'), await generate(z, 1, { labels }), 1);
+    drawGrid($('walk'), await generate(z, 1, { labels }), 1, 256);
+    window.ganedge.framesShown += 1;
     await new Promise((resolve) => setTimeout(resolve, 1000 / 24));
   }
 }
