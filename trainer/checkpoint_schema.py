@@ -54,7 +54,7 @@ def check_payload(ckpt: dict[str, Any], path: str | Path, version: int) -> ArchC
     generator's weights) and return the architecture config; raises CheckpointError."""
     found = ckpt.get("format_version")
     if not _whole(found) or found < 1:
-        raise bad(path, f"format_version must be a whole number >= 1 (got {found!r})")
+        raise bad(path, f"format_version must be a whole number >= 1 (got {_short(found)})")
     if found > version:
         raise bad(path, f"format {found}, this ganedge reads up to {version}",
                   "upgrade ganedge (pip install -U ganedge)")
