@@ -114,3 +114,20 @@ def test_conditional_ort_model_takes_labels_in_the_browser(browser: Any, tmp_pat
         assert_same_pixels(page.generate(z, labels=[0, 1]), gen.images(z, labels=[0, 1]))
         assert page.page.locator("#label option").count() == 4  # seed % 3, then 0, 1, 2
         assert page.errors() == []
+
+
+def test_stylegan_model_truncates_in_w_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    from tests.e2e.stylegan_graph import reference_sample, tiny_stylegan
+
+    model = tiny_stylegan(tmp_path / "sg.onnx", num_classes=2)
+    with open_site(browser, model, tmp_path) as page:
+        labels = [s % 2 for s in SEEDS]
+        for psi in (1.0, 0.5):
+            assert_same_pixels(page.sample(SEEDS, truncation=psi),
+                               reference_sample(model, SEEDS, psi, labels))
+        assert_same_pixels(page.sample(SEEDS, truncation=0.5, label=1),
+                           reference_sample(model, SEEDS, 0.5, [1] * len(SEEDS)))
+        page.page.click("#play")
+        page.page.wait_for_function("window.ganedge.framesShown >= 3")
+        page.page.click("#play")
+        assert page.errors() == []
