@@ -5,7 +5,9 @@ Forms: 'activations' scales x before/after one shared convolution (symbolic batc
 builds per-sample weights and multiplies them with k×k shifted copies of x (symbolic batch),
 'grouped' builds per-sample weights and runs one grouped convolution (NVlabs' fused form; its
 group count is the batch, so the graph is exported per batch size). Every candidate is timed
-alone in its own worker process by ganedge's one timing loop, in one run per batch size.
+alone in its own worker process by ganedge's one timing loop. Two tables: end to end (mapping
++ synthesis through ganedge's runtime, beside torch eager of the same checkpoint), and the
+synthesis half alone in each form (the grouped one can only run at its traced batch).
 
     python benchmarks/stylegan2_speed.py --out benchmarks/results/stylegan2
 """
@@ -22,8 +24,9 @@ import torch
 from exports import export_generator
 from exports.stylegan import stylegan_contract, trace_stylegan
 from ganedge.bench.candidates import onnx_candidate
-from ganedge.bench.timing import BenchConfig, run_bench
-from ganedge.contract import KEY_PROVENANCE
+from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, RunFn, run_bench
+from ganedge.contract import KEY_PROVENANCE, ModelContract
+from ganedge.stylegan import idle_feeds
 from ganedge.bench.report import machine_line
 from torchref.candidates import torch_candidates
 from trainer.checkpoint import save_checkpoint
@@ -60,6 +63,47 @@ def grouped_file(gen: torch.nn.Module, batch: int, out: Path) -> Path:
     return path
 
 
+class SynthesisStarter:
+    """Times the synthesis half alone: ws of the batch's latents are mapped once, untimed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self, batch: int) -> tuple[RunFn, str]:
+        import numpy as np
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
+        c = ModelContract.from_metadata(dict(session.get_modelmeta().custom_metadata_map))
+        cache: dict[int, np.ndarray] = {}
+
+        def run(z: np.ndarray) -> np.ndarray:
+            if len(z) not in cache:
+                cache[len(z)] = session.run([c.ws_output_name],
+                                            {c.input_name: z, **idle_feeds(c, "mapping")})[0]
+            feeds = {c.ws_input_name: cache[len(z)], **idle_feeds(c, "synthesis")}
+            return session.run([c.output_name], feeds)[0]
+
+        return run, "CPUExecutionProvider"
+
+
+def synthesis_candidate(path: Path, label: str) -> Candidate:
+    return Candidate(label=label, model=path.name, precision="fp32", provider="cpu",
+                     start=SynthesisStarter(path.resolve()), reference=label.endswith("activations"),
+                     baseline=label.endswith("activations"))
+
+
+def render(rows: list[BenchRow], against: str) -> list[str]:
+    table = [f"| batch | candidate | p50 ms | images/s | × {against} | max abs vs reference |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        parity = "" if r.parity_max_abs is None else f"{r.parity_max_abs:.1e}"
+        table.append(f"| {r.batch} | {r.label} | {r.p50_ms or float('nan'):.2f} | "
+                     f"{r.images_per_s or float('nan'):.1f} | {r.speedup or float('nan'):.2f} | "
+                     f"{parity} |" + (f" {r.reason}" if r.status != "ok" else ""))
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/stylegan2"))
@@ -74,23 +118,24 @@ def main() -> None:
         gen.set_modconv_impl(impl)
         files[impl] = export_generator(gen, args.out / f"sg2-64-{impl}.onnx", 128).path
     gen.set_modconv_impl("activations")
-    rows = []
-    for batch in (int(b) for b in args.batches.split(",")):
-        candidates = [onnx_candidate(files["activations"], "cpu", label="ganedge activations"),
-                      onnx_candidate(files["matmul"], "cpu", label="ganedge matmul"),
-                      onnx_candidate(grouped_file(gen, batch, args.out), "cpu",
-                                     label="ganedge grouped"),
-                      *torch_candidates(ckpt, kinds=("eager",), threads=args.threads)]
-        config = BenchConfig(batches=(batch,), budget_s=args.budget, rounds=2)
-        rows += run_bench(candidates, 128, config, on_progress=print)
-    table = ["| batch | candidate | p50 ms | images/s | × torch eager | max abs vs torch |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        table.append(f"| {r.batch} | {r.label} | {r.p50_ms or float('nan'):.2f} | "
-                     f"{r.images_per_s or float('nan'):.1f} | {r.speedup or float('nan'):.2f} | "
-                     f"{'' if r.parity_max_abs is None else f'{r.parity_max_abs:.1e}'} |"
-                     + (f" {r.reason}" if r.status != "ok" else ""))
-    report = "\n".join([f"Machine: {machine_line()} (shared by other jobs)", "", *table])
+    batches = tuple(int(b) for b in args.batches.split(","))
+    config = BenchConfig(batches=batches, budget_s=args.budget, rounds=2)
+    end_to_end = [onnx_candidate(files["activations"], "cpu", label="ganedge (activations)"),
+                  onnx_candidate(files["matmul"], "cpu", label="ganedge (matmul)"),
+                  *torch_candidates(ckpt, kinds=("eager",), threads=args.threads)]
+    rows = run_bench(end_to_end, 128, config, on_progress=print)
+    forms = []
+    for batch in batches:
+        grouped = grouped_file(gen, batch, args.out)
+        candidates = [synthesis_candidate(files["activations"], "synthesis activations"),
+                      synthesis_candidate(files["matmul"], "synthesis matmul"),
+                      synthesis_candidate(grouped, "synthesis grouped")]
+        forms += run_bench(candidates, 128, BenchConfig(batches=(batch,), budget_s=args.budget,
+                                                        rounds=2), on_progress=print)
+    report = "\n".join([f"Machine: {machine_line()} (shared by other jobs)", "",
+                        "End to end (mapping + synthesis):", "", *render(rows, "torch eager"),
+                        "", "Synthesis half, per modulated-convolution form:", "",
+                        *render(forms, "activations")])
     (args.out / "README.md").write_text(report + "\n")
     print(report)
 
