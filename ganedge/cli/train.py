@@ -30,7 +30,7 @@ def train(
                              "least_squares, relativistic_average."),
     reg: list[str] = typer.Option(None, "--reg", help="Regularizer (repeatable): wgan_gp, r1, "
                                   "weight_clipping, spectral_norm, minibatch_stddev, "
-                                  "label_smoothing, diffaugment."),
+                                  "label_smoothing, diffaugment, path_length (stylegan2)."),
     conditional: bool = typer.Option(None, "--conditional/--unconditional", help="Train on labels."),
     image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-256."),
     latent_dim: int = typer.Option(None, "--latent-dim", help="Length of z."),
