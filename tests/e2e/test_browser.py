@@ -131,16 +131,18 @@ def test_conditional_ort_model_takes_labels_in_the_browser(browser: Any, tmp_pat
 
 
 def test_stylegan_model_truncates_in_w_in_the_browser(browser: Any, tmp_path: Path) -> None:
-    from tests.e2e.stylegan_graph import reference_sample, tiny_stylegan
+    from tests.e2e.stylegan_graph import tiny_stylegan
 
     model = tiny_stylegan(tmp_path / "sg.onnx", num_classes=2)
+    gen = ganedge.load(model)
     with open_site(browser, model, tmp_path) as page:
-        labels = [s % 2 for s in SEEDS]
         for psi in (1.0, 0.5):
             assert_same_pixels(page.sample(SEEDS, truncation=psi),
-                               reference_sample(model, SEEDS, psi, labels))
+                               gen.sample(SEEDS, truncation=psi))
         assert_same_pixels(page.sample(SEEDS, truncation=0.5, label=1),
-                           reference_sample(model, SEEDS, 0.5, [1] * len(SEEDS)))
+                           gen.sample(SEEDS, truncation=0.5, labels=1))
+        z = gen.latents([5, 6])
+        assert_same_pixels(page.generate(z, labels=[0, 1]), gen.images(z, labels=[0, 1]))
         page.page.click("#play")
         page.page.wait_for_function("window.ganedge.framesShown >= 3")
         page.page.click("#play")
