@@ -67,8 +67,8 @@ def check_writable(path: str | Path, what: str = "output") -> Path:
     folder = path.parent
     size = len(os.fsencode(path.name))
     if size > 255:
-        raise InputError(f"{what}: file name {path.name[:40]!r}… is {size} bytes, over the 255 "
-                         "a file system allows: choose a shorter name")
+        raise InputError(f"file name {path.name[:40]!r}… is {size} bytes, over the 255 a file "
+                         "system allows: choose a shorter name", param=what)
     if path.is_dir():
         raise InputError(f"{str(path)!r} is a folder: give a file name", param=what)
     if not folder.is_dir():

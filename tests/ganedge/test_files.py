@@ -137,3 +137,18 @@ def test_cli_file_name_over_255_bytes_is_one_line(models: dict[str, Path],
     assert result.exit_code == 2
     assert "264 bytes, over the 255" in result.stderr and result.stderr.count("\n") == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_a_site_that_cannot_be_written_is_one_line_and_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from ganedge.web.site import build_site
+
+    def disk_full(src: object, dst: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    with pytest.raises(OutputError, match=f"cannot write {str(tmp_path / 'site')!r}: no space"):
+        build_site(None, tmp_path / "site")
+    assert not list(tmp_path.iterdir())
