@@ -84,7 +84,7 @@ def test_absurd_arguments_are_refused_in_one_line(corpus_run: dict[str, Any], na
 
 
 def test_odd_but_sound_files_work(corpus_run: dict[str, Any]) -> None:
-    for name in ("sound", "static_batch", "sigmoid"):
+    for name in ("sound", "static_batch", "static_batch_bare", "sigmoid"):
         for command in ("sample", "walk", "info", "bench", "eval"):
             outcome = corpus_run["files"][name][command]
             assert outcome["exit"] == 0 and outcome["traceback"] is None, (name, command, outcome)
