@@ -31,6 +31,7 @@ from exports.output_tail import add_uint8_tail
 from exports.parity import UINT8_TOLERANCE, ParityReport, check_parity, example_inputs
 from exports.prepare import check_no_random_ops, prepare
 from exports.quantize import PRECISIONS, TOLERANCES, reduce_precision
+from exports.stylegan import check_stylegan_parity, stylegan_contract, trace_stylegan
 from exports.report import Step, StepLog, StepNote
 
 DEFAULT_OPSET = 17
@@ -95,6 +96,9 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
         raise ConfigError(f"--opset: must be in {OPSETS.start}..{OPSETS.stop - 1} (got {opset})")
     path = check_writable(path, "-o/--out")
     log = StepLog(on_step)
+    if is_stylegan(module):
+        return _export_stylegan(log, module, path, latent_dim, num_classes, opset, provenance,
+                                allow_mismatch)
     prepared, contract, traced, parity = _traced(log, module, latent_dim, num_classes, opset,
                                                  allow_mismatch)
     facts: dict[str, Any] = {"fp32_parity": parity.to_dict()}
@@ -128,6 +132,40 @@ def is_stylegan(module: nn.Module) -> bool:
     """Whether ``module`` is a StyleGAN generator: a ``mapping`` z → ws and a ``synthesis``
     ws → images, with ``num_ws`` and ``w_dim``."""
     return all(hasattr(module, name) for name in ("mapping", "synthesis", "num_ws", "w_dim"))
+
+
+def _export_stylegan(log: StepLog, module: nn.Module, path: Path, latent_dim: int,
+                     num_classes: int, opset: int, provenance: dict[str, Any] | None,
+                     allow_mismatch: bool) -> ExportResult:
+    """Mapping and synthesis as two independent subgraphs of one file (see exports.stylegan);
+    each half must match PyTorch at batch 1, 3 and 64."""
+    with log.step("prepare") as note:
+        prepared = prepare(module)
+        note.detail = f"eval mode, constant noise; {_parameters(prepared):,} parameters"
+    with log.step("trace") as note:
+        contract = stylegan_contract(prepared)
+        if (contract.latent_dim, contract.num_classes) != (latent_dim, num_classes):
+            raise ConfigError(f"latent_dim/num_classes: the generator takes z of "
+                              f"{contract.latent_dim} and {contract.num_classes} classes "
+                              f"(got {latent_dim}, {num_classes})")
+        traced = trace_stylegan(prepared, contract, opset)
+        check_no_random_ops(traced)
+        note.detail = (f"{EXPORTER} exporter, opset {opset}, mapping z → ws and synthesis "
+                       f"ws ({contract.num_ws}×{contract.w_dim}) → images, batch axes symbolic, "
+                       f"{len(traced.graph.node)} nodes")
+    with log.step("parity") as note:
+        mapping, parity = check_stylegan_parity(prepared, traced.SerializeToString(), contract)
+        note.detail = f"mapping {mapping.summary()}; synthesis {parity.summary()}"
+        note.warning = not (mapping.ok and parity.ok)
+        if not allow_mismatch:
+            mapping.raise_if_failed(contract.ws_output_name)
+            parity.raise_if_failed(contract.output_name)
+    record = _provenance(opset, {**(provenance or {}), "precision": "fp32", "output": "float",
+                                 "mapping_parity": mapping.to_dict()})
+    with log.step("write") as note:
+        size = _write(traced, path, contract, record, parity)
+        note.detail = f"{path} ({size / 1e6:.2f} MB, self-contained)"
+    return ExportResult(path, contract, parity, size, tuple(log.steps), record)
 
 
 def _traced(log: StepLog, module: nn.Module, latent_dim: int, num_classes: int, opset: int,

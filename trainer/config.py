@@ -8,6 +8,10 @@ from typing import Any
 from ganedge.errors import ConfigError
 
 
+ARCH_LIMITS = {"latent_dim": 1 << 16, "base_channels": 1 << 13, "num_classes": 1 << 20,
+               "w_dim": 1 << 16, "mapping_layers": 64, "channel_max": 1 << 13}
+
+
 @dataclass(frozen=True)
 class ArchConfig:
     """Shape and width of a generator/discriminator pair."""
@@ -39,6 +43,11 @@ class ArchConfig:
         for name in ("mapping_layers", "channel_max"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1 (got {getattr(self, name)})")
+        # far above any real model; a config from a hostile checkpoint must not build millions of
+        # layers before the size budget (trainer.checkpoint_schema) can be checked
+        for name, top in ARCH_LIMITS.items():
+            if getattr(self, name) > top:
+                raise ConfigError(f"{name}: must be at most {top} (got {getattr(self, name)})")
 
 
 @dataclass(frozen=True)

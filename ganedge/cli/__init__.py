@@ -13,6 +13,7 @@ from ganedge.cli.convert import convert
 from ganedge.cli.eval import eval_command
 from ganedge.cli.export import export
 from ganedge.cli.info import info
+from ganedge.cli.mix import mix
 from ganedge.cli.env import env
 from ganedge.cli.sample import sample
 from ganedge.cli.train import train
@@ -28,7 +29,7 @@ app = typer.Typer(
     # help texts say "[default: 64]"; as rich markup those brackets would vanish
     rich_markup_mode=None,
 )
-for command in (train, export, convert, sample, walk, web, info, env, bench):
+for command in (train, export, convert, sample, walk, mix, web, info, env, bench):
     app.command()(command)
 app.command(name="eval")(eval_command)
 

@@ -119,11 +119,10 @@ def _config(preset: str, resume: Path | None, overrides: dict[str, Any], eval_ev
     with --eval-every: best.pt by fd unless a best metric is set, checkpoints on eval steps."""
     from dataclasses import replace
 
-    from trainer.checkpoint import load_checkpoint
-    from trainer.config import TrainConfig, preset as make_preset
+    from trainer.checkpoint import resume_config
+    from trainer.config import preset as make_preset
 
-    base = (TrainConfig.from_dict(load_checkpoint(resume)["train_config"]) if resume
-            else make_preset(preset))
+    base = resume_config(resume) if resume else make_preset(preset)
     model = {k: overrides.pop(k) for k in MODEL_FIELDS if k in overrides}
     if "data" in overrides:
         overrides["dataset"] = overrides.pop("data")
