@@ -280,7 +280,9 @@ class GeneratorModel:
                             interpolation=interpolation or ("lerp" if stylegan else "slerp"))
         total = check_int(config.num_frames(len(keys)), "frames", high=budgets.MAX_WALK_FRAMES,
                           hint=": frames of the whole walk; use fewer keyframes or frames")
-        check_bytes(total, 8 * self.contract.latent_dim, "frames", budgets.MAX_IN_MEMORY_BYTES,
+        c = self.contract
+        width = c.num_ws * c.w_dim if stylegan else c.latent_dim  # float64 while interpolating
+        check_bytes(total, 8 * width, "frames", budgets.MAX_IN_MEMORY_BYTES,
                     f"the latents of {total:,} frames", "fewer frames")
         self._check_result_bytes(total, "frames")
         batch_size = self._check_batch_size(batch_size)
