@@ -204,7 +204,11 @@ class Trainer:
             r = (self._critic(self._augment(real, gen), labels) if self.loss.uses_real_in_g
                  else f.new_zeros(0))
             loss = self.loss.g_loss(f, r)
-        norm = _optimize(self.opt_g, self.scaler_g, loss, self.gen)
+        total = loss
+        for reg in self.regs:
+            term = reg.g_penalty(self.gen, labels, self.step + 1, gen)
+            total = total + term if term is not None else total
+        norm = _optimize(self.opt_g, self.scaler_g, total, self.gen)
         distributed.sync_buffers(self.env, self.gen, self.disc)
         if self.ema is not None:
             update_ema(self.ema, self.gen, self.cfg.ema)

@@ -87,7 +87,7 @@ def _assemble(gen: GeneratorModel, site: Path) -> SiteReport:
                             else ".onnx")
     shutil.copyfile(gen.path, site / model_file)
     props = gen.session.get_modelmeta().custom_metadata_map
-    meta = {k: v for k, v in props.items() if k.startswith(KEY_PREFIX)} or gen.contract.to_metadata()
+    meta = {k: v for k, v in props.items() if k.startswith(KEY_PREFIX)}  # load() checked them
     (site / CONTRACT_FILE).write_text(json.dumps({"model": model_file, "metadata": meta},
                                                  indent=2, sort_keys=True))
     for name in STATIC_FILES:
