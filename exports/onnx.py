@@ -39,6 +39,7 @@ DEFAULT_OPSET = 17
 OPSETS = range(11, 21)
 BATCH_AXIS = "batch"
 TRACE_BATCH = 2  # not 1, so nothing can special-case a singleton batch while tracing
+RANGE_PROBE_BATCH = 8  # parity latents whose outputs decide the output range
 EXPORTER = "torchscript"
 OUTPUTS = ("float", "uint8")
 TIME_IT = "time it on the target machine: ganedge bench FP32.onnx VARIANT.onnx"
@@ -65,7 +66,9 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
                      allow_mismatch: bool = False, *, precision: str = "fp32",
                      output: str = "float", optimize: bool = True, grade_data: str | None = None,
                      on_step: Callable[[Step], None] | None = None) -> ExportResult:
-    """Export a generator mapping (B, latent_dim) [+ labels (B,) int64] → (B, C, H, W) in [-1, 1].
+    """Export a generator mapping (B, latent_dim) [+ labels (B,) int64] → (B, C, H, W) in [-1, 1]
+    (tanh) or [0, 1] (sigmoid: inferred from its outputs on the parity latents, recorded as the
+    contract's output_range).
 
     The module is deep-copied, put in eval mode and its parametrizations (spectral/weight norm)
     folded into plain weights; the caller's module is left untouched. The traced graph must match
@@ -262,7 +265,16 @@ def _infer_contract(module: nn.Module, latent_dim: int, num_classes: int) -> Mod
         )
     _, channels, height, width = out.shape
     return ModelContract(latent_dim=latent_dim, channels=channels, height=height, width=width,
-                         num_classes=num_classes)
+                         num_classes=num_classes,
+                         output_range=_output_range(module, latent_dim, num_classes))
+
+
+def _output_range(module: nn.Module, latent_dim: int, num_classes: int) -> str:
+    """"0,1" when the generator's outputs on the parity latents all lie in [0, 1] (a sigmoid
+    head), else "-1,1" (tanh): a tanh generator always produces some negative pixels."""
+    with torch.no_grad():
+        out = module(*example_inputs(RANGE_PROBE_BATCH, latent_dim, num_classes))
+    return "0,1" if 0.0 <= float(out.min()) and float(out.max()) <= 1.0 else "-1,1"
 
 
 def _trace(module: nn.Module, contract: ModelContract, opset: int) -> onnx.ModelProto:
