@@ -21,7 +21,7 @@ import ganedge
 from ganedge.errors import GanEdgeError
 from tests.ganedge.conftest import invoke
 
-FUZZ = settings(max_examples=150, derandomize=True, deadline=None, database=None,
+FUZZ = settings(max_examples=300, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
