@@ -73,7 +73,8 @@ def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -
         f"Measured {m['date_utc'][:10]} on {m['cpu']} ({m['physical_cores']} physical cores, flags "
         f"{', '.join(m['cpu_flags'])}), Python {m['python']}, onnxruntime {m['onnxruntime']}, "
         f"torch {m.get('torch', '?')}, numpy {m['numpy']}; {report['mode']} mode, "
-        f"{report['threads']} thread(s) for torch and ganedge, {report['config']['budget_s']} s "
+        f"{report['threads']} thread(s) for torch and ganedge, each candidate alone in its own "
+        f"worker process, {report['config']['rounds']} round(s) of {report['config']['budget_s']} s "
         "timed per row, medians.",
         "",
         f"fp32 matmul ceiling ({ceiling['size']}², {report['threads']} thread(s)): torch "

@@ -62,9 +62,10 @@ class BenchConfig:
         if self.budget_s <= 0:
             raise InputError(f"must be positive seconds per row (got {self.budget_s})",
                              param="budget_s")
-        if self.warmup_s < 0 or self.rounds < 1:
-            raise ConfigError(f"warmup_s >= 0 and rounds >= 1 needed (got {self.warmup_s}, "
-                              f"{self.rounds})")
+        if self.rounds < 1:
+            raise InputError(f"must be at least 1 (got {self.rounds})", param="rounds")
+        if self.warmup_s < 0:
+            raise ConfigError(f"must be >= 0 (got {self.warmup_s})", param="warmup_s")
         if not 1 <= self.min_reps <= self.max_reps:
             raise ConfigError(f"min_reps/max_reps: need 1 <= min <= max (got {self.min_reps}, "
                               f"{self.max_reps})")
