@@ -108,8 +108,9 @@ def update_readme(readme: Path, body: str) -> None:
         tmp.write_text(text)
 
 
-def chart(rows_by_model: dict[str, list[BenchRow]], path: Path) -> None:
-    """Speed-up over torch eager per variant and batch size, one panel per model."""
+def chart(rows_by_model: dict[str, list[BenchRow]], path: Path, caption: str) -> None:
+    """Speed-up over torch eager per variant and batch size, one panel per model; ``caption``
+    (the CPU and its flags) goes on top, since the figures only hold for that machine."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,6 +120,7 @@ def chart(rows_by_model: dict[str, list[BenchRow]], path: Path) -> None:
                              squeeze=False)
     for ax, (model, rows) in zip(axes[0], rows_by_model.items()):
         _panel(ax, model, rows)
+    fig.suptitle(caption, fontsize=8)
     fig.tight_layout()
     with atomic_path(path, "chart") as tmp:
         fig.savefig(tmp, format="png", dpi=110)

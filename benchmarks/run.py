@@ -25,7 +25,7 @@ import torch  # noqa: E402
 
 from benchmarks import probes, report, suite  # noqa: E402
 from ganedge.bench import BenchConfig, BenchRow, run_bench  # noqa: E402
-from ganedge.bench.report import machine_info, table_cells  # noqa: E402
+from ganedge.bench.report import machine_info, machine_line, table_cells  # noqa: E402
 from ganedge.files import atomic_path  # noqa: E402
 from ganedge.cores import physical_cores  # noqa: E402
 
@@ -42,7 +42,8 @@ def main() -> None:
     names = args.models or (suite.QUICK_SUITE if args.quick else [m.name for m in suite.SUITE])
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        rows_by_model, notes, cli = _run_models(names, config, Path(tmp), args.quick, args.threads)
+        rows_by_model, notes, cli = _run_models(names, config, Path(tmp), args.quick, args.threads,
+                                                args.torch_kinds)
     result = {
         "schema": "ganedge.bench-suite/1",
         "mode": "quick" if args.quick else "reduced" if args.models or args.batch else "full",
@@ -67,6 +68,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--budget", type=float, default=None, help="timed seconds per row and round")
     parser.add_argument("--rounds", type=int, default=None, help="workers per candidate (default 2)")
     parser.add_argument("--batch", type=_batches, default=None, help="batch sizes, e.g. 1,64")
+    parser.add_argument("--torch-kinds", type=lambda s: tuple(s.split(",")),
+                        default=suite.TORCH_KINDS, help="e.g. eager,bf16 (default: all)")
     parser.add_argument("--models", nargs="+", choices=[m.name for m in suite.SUITE],
                         help="only these suite models (a reduced run)")
     parser.add_argument("--threads", type=int, default=None,
@@ -79,7 +82,7 @@ def _parse() -> argparse.Namespace:
 
 
 def _run_models(names: list[str] | tuple[str, ...], config: BenchConfig, folder: Path,
-                quick: bool, threads: int | None,
+                quick: bool, threads: int | None, torch_kinds: tuple[str, ...],
                 ) -> tuple[dict[str, list[BenchRow]], list[str], dict[str, float]]:
     rows_by_model: dict[str, list[BenchRow]] = {}
     notes: list[str] = []
@@ -95,7 +98,8 @@ def _run_models(names: list[str] | tuple[str, ...], config: BenchConfig, folder:
         notes += built.notes
         if not cli:
             cli = probes.cli_cold_start(built.fp32, 1 if quick else 5, folder)
-        rows = run_bench(suite.candidates(built, threads=threads), model.config.latent_dim, config,
+        rows = run_bench(suite.candidates(built, torch_kinds, threads=threads),
+                         model.config.latent_dim, config,
                          on_row=_print_row, on_progress=_progress)
         rows_by_model[model.name] = rows
     return rows_by_model, notes, cli
@@ -125,7 +129,7 @@ def _write(out: Path, result: dict, rows_by_model: dict[str, list[BenchRow]], re
     with atomic_path(out / "bench.md", "--out") as tmp:
         tmp.write_text(body + "\n")
     if rows_by_model:
-        report.chart(rows_by_model, out / "bench.png")
+        report.chart(rows_by_model, out / "bench.png", machine_line(result["machine"]))
     if readme:
         report.update_readme(ROOT / "README.md", body)
     print(body)

@@ -39,8 +39,9 @@ SUITE = (
 )
 QUICK_SUITE = ("digits-32",)
 
-# Reduced-precision exports tried next to fp32: (precision, output dtype).
-VARIANTS = (("fp32", "uint8"), ("fp16", "float"), ("int8", "float"), ("int8", "uint8"))
+# Reduced-precision exports tried next to fp32: (precision, output dtype, int8 weight bits).
+VARIANTS = (("fp32", "uint8", 7), ("fp16", "float", 7), ("int8", "float", 7), ("int8", "uint8", 7),
+            ("int8", "float", 8))
 TORCH_KINDS = ("eager", "compile", "bf16")
 SEED = 0
 
@@ -75,10 +76,10 @@ def build(model: SuiteModel, folder: Path) -> BuiltModel:
     notes: list[str] = []
     variants["traced"] = export_checkpoint(ckpt, folder / f"{model.name}.traced.onnx",
                                            optimize=False).path
-    for precision, output in VARIANTS:
-        key = f"{precision}/{output}"
-        path, note = _export_variant(ckpt, folder / f"{model.name}.{precision}.{output}.onnx",
-                                     precision, output)
+    for precision, output, bits in VARIANTS:
+        key = f"{precision}/{output}" + ("" if bits == 7 else f"/w{bits}")
+        path, note = _export_variant(ckpt, folder / f"{model.name}.{key.replace('/', '.')}.onnx",
+                                     precision, output, bits)
         if path is not None:
             variants[key] = path
         else:
@@ -86,9 +87,11 @@ def build(model: SuiteModel, folder: Path) -> BuiltModel:
     return BuiltModel(model, ckpt, fp32, variants, notes)
 
 
-def _export_variant(ckpt: Path, out: Path, precision: str, output: str) -> tuple[Path | None, str]:
+def _export_variant(ckpt: Path, out: Path, precision: str, output: str,
+                    bits: int) -> tuple[Path | None, str]:
     try:
-        result = export_checkpoint(ckpt, out, precision=precision, output=output)
+        result = export_checkpoint(ckpt, out, precision=precision, output=output,
+                                   int8_weight_bits=bits)
     except Exception as exc:  # a variant the exporter refuses is reported, the suite goes on
         return None, f"export failed: {one_line(exc, 160)}"
     return result.path, ""
