@@ -176,7 +176,9 @@ class _LegacyStorage(_Restricted):
         return _StorageRef(pid[1], pid[2], pid[4]), view
 
 
-_STORAGE_NAMES: dict[tuple[str, str], Any] = {("torch", k): v for k, v in _STORAGE_DTYPES.items()}
+# A snapshot saved from the GPU names torch.cuda storages; the bytes are read the same way.
+_STORAGE_NAMES: dict[tuple[str, str], Any] = {
+    (module, k): v for k, v in _STORAGE_DTYPES.items() for module in ("torch", "torch.cuda")}
 
 
 def _load_from_bytes(data: Any) -> np.ndarray:
@@ -269,8 +271,9 @@ _SYNTHESIS = {"channel_base": "channel_base", "channel_max": "channel_max",
 # NVlabs options whose only supported value is the one every released StyleGAN2 uses.
 _FIXED = {"activation": "lrelu", "architecture": "skip", "resample_filter": [1, 3, 3, 1],
           "use_noise": True, "kernel_size": 3}
-# Memory-layout and mixed-precision options: ganedge computes in float32 whatever they say.
-_IGNORED = frozenset({"num_fp16_res", "fp16_channels_last", "channels_last"})
+# Memory-layout, mixed-precision and conv-form options: the same math; ganedge runs it in float32.
+_IGNORED = frozenset({"num_fp16_res", "fp16_channels_last", "channels_last",
+                      "fused_modconv_default"})
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,9 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     if int8_weight_bits not in INT8_WEIGHT_BITS:
         raise ConfigError(f"must be one of {list(INT8_WEIGHT_BITS)} (got {int8_weight_bits})",
                           param="int8_weight_bits")
+    if is_stylegan(module) and (precision, output) != ("fp32", "float"):
+        raise ConfigError("--precision/--output: StyleGAN models export as fp32 with float "
+                          "output only: drop --precision and --output")
     if grade_data is not None:
         if precision == "fp32":
             raise ConfigError("--grade: grades a reduced-precision variant against fp32: "
@@ -120,6 +123,12 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
         size = _write(model, path, contract, record, parity)
         note.detail = f"{path} ({size / 1e6:.2f} MB, self-contained)"
     return ExportResult(path, contract, parity, size, tuple(log.steps), record)
+
+
+def is_stylegan(module: nn.Module) -> bool:
+    """Whether ``module`` is a StyleGAN generator: a ``mapping`` z → ws and a ``synthesis``
+    ws → images, with ``num_ws`` and ``w_dim``."""
+    return all(hasattr(module, name) for name in ("mapping", "synthesis", "num_ws", "w_dim"))
 
 
 def _traced(log: StepLog, module: nn.Module, latent_dim: int, num_classes: int, opset: int,

@@ -59,13 +59,10 @@ def quiet_session(path: Path, providers: list[str]) -> ort.InferenceSession:
     """A session whose provider failures are reported by us, not as ORT's log lines and the
     "EP Error" banner its Python wrapper prints to stdout."""
     options = ort.SessionOptions()
+    # the session's own log only: ORT's global logger belongs to the host process
     options.log_severity_level = 4
-    ort.set_default_logger_severity(4)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            return ort.InferenceSession(str(path), sess_options=options, providers=providers)
-    finally:
-        ort.set_default_logger_severity(2)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
 
 
 def find_library(sonames: tuple[str, ...]) -> str | None:

@@ -64,6 +64,10 @@ class CheckpointError(GanEdgeError):
     """A checkpoint is unreadable, not a ganedge checkpoint, or from a newer format."""
 
 
+class NonFiniteOutputError(GanEdgeError):
+    """A model's output holds NaN or Inf where an image was expected."""
+
+
 class ProviderError(GanEdgeError):
     """An ONNX Runtime execution provider was requested but cannot be used."""
 

@@ -70,18 +70,19 @@ def check_writable(path: str | Path, what: str = "output") -> Path:
         raise InputError(f"{what}: file name {path.name[:40]!r}… is {size} bytes, over the 255 "
                          "a file system allows: choose a shorter name")
     if path.is_dir():
-        raise InputError(f"{what}: {str(path)!r} is a folder: give a file name")
+        raise InputError(f"{str(path)!r} is a folder: give a file name", param=what)
     if not folder.is_dir():
-        raise InputError(f"{what}: folder {str(folder)!r} does not exist: create it first")
+        raise InputError(f"folder {str(folder)!r} does not exist: create it first", param=what)
     if not os.access(folder, os.W_OK):
-        raise InputError(f"{what}: folder {str(folder)!r} is not writable: choose another path")
+        raise InputError(f"folder {str(folder)!r} is not writable: choose another path",
+                         param=what)
     return path
 
 
 def check_writable_folder(folder: Path, first_file: str, what: str = "output folder") -> None:
     """Raise InputError unless ``folder`` takes new files such as ``first_file``, or can be made."""
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"{what}: {str(folder)!r} is a file: give a folder")
+        raise InputError(f"{str(folder)!r} is a file: give a folder", param=what)
     # an existing folder must take new files; a new one must be creatable in its parent
     check_writable(folder / first_file if folder.is_dir() else folder, what)
 

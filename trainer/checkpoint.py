@@ -86,6 +86,19 @@ def publish(src: Path, dst: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def unwrap(module: nn.Module) -> nn.Module:
+    """The plain module inside data-parallel and compile wrappers, however deeply nested:
+    ``module.module`` of DistributedDataParallel/DataParallel (which Accelerate's ``prepare``
+    returns) and ``_orig_mod`` of ``torch.compile``."""
+    while True:
+        if isinstance(module, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            module = module.module
+        elif isinstance(getattr(module, "_orig_mod", None), nn.Module):
+            module = module._orig_mod
+        else:
+            return module
+
+
 def save_generator(generator: nn.Module, path: str | Path, *, arch: str, arch_config: ArchConfig,
                    step: int = 0, generator_ema: nn.Module | None = None, **extra: Any) -> Path:
     """Save a generator from any PyTorch loop as a checkpoint ``ganedge export`` accepts.
@@ -94,11 +107,15 @@ def save_generator(generator: nn.Module, path: str | Path, *, arch: str, arch_co
     ``ganedge.architectures`` entry point) and rebuild ``generator`` from ``arch_config``: the
     checkpoint holds only weights, so this is checked now by loading them into a fresh build.
 
+    Wrapped modules are unwrapped first (DistributedDataParallel, DataParallel, Accelerate's
+    wrappers, ``torch.compile``), so the checkpoint holds the plain module's weight names.
+
     Example:
         >>> g = build_generator("dcgan", ArchConfig(image_size=16))
         >>> save_generator(g, "/tmp/g.pt", arch="dcgan", arch_config=ArchConfig(image_size=16))
         PosixPath('/tmp/g.pt')
     """
+    generator = unwrap(generator)
     try:
         build_generator(arch, arch_config).load_state_dict(generator.state_dict())
     except RuntimeError as exc:
@@ -107,7 +124,7 @@ def save_generator(generator: nn.Module, path: str | Path, *, arch: str, arch_co
             f"({str(exc).splitlines()[0]}): register the generator's own class"
         ) from None
     if generator_ema is not None:
-        extra["generator_ema"] = generator_ema.state_dict()
+        extra["generator_ema"] = unwrap(generator_ema).state_dict()
     return save_checkpoint(path, arch, arch_config, generator, step, **extra)
 
 

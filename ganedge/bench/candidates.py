@@ -29,9 +29,12 @@ def _metadata(path: Path) -> dict[str, str]:
     return dict(session.get_modelmeta().custom_metadata_map)
 
 
-def model_contract(path: str | Path) -> ModelContract:
-    """The contract stored in a model file (raises InputError/ContractError when unreadable)."""
-    return ModelContract.from_metadata(_metadata(Path(path)))
+def model_contract(path: str | Path, latent_dim: int | None = None) -> ModelContract:
+    """A model file's contract, checked against its graph as ganedge.load checks it; with
+    ``latent_dim``, the contract of a third-party generator (raises a GanEdgeError subclass)."""
+    from ganedge.runtime import GeneratorModel
+
+    return GeneratorModel(path, provider="cpu", latent_dim=latent_dim).contract
 
 
 def _graph_stats(path: Path) -> GraphStats | None:
@@ -57,6 +60,8 @@ class OnnxStarter:
     provider: str  # "cpu" | "cuda"
     settings: SessionSettings
     plain: bool  # plain ``session.run`` on ORT's defaults, as a user of bare ONNX Runtime would
+    contract: ModelContract  # read and checked once, outside the timed cold start
+    latent_dim: int | None = None  # a third-party generator's latent size (no ganedge contract)
 
     def __call__(self, batch: int) -> tuple[RunFn, str]:
         if self.plain:
@@ -64,7 +69,7 @@ class OnnxStarter:
         from ganedge.runtime import GeneratorModel
 
         gen = GeneratorModel(self.path, provider=self.provider, settings=self.settings,
-                             strict_provider=True)
+                             strict_provider=True, latent_dim=self.latent_dim)
         labels = np.zeros(batch, np.int64) if gen.contract.conditional else None
         return (lambda z: gen.generate(z, labels)), gen.providers[0]
 
@@ -75,7 +80,7 @@ class OnnxStarter:
         if used != requested[0]:
             raise ProviderError(f"session runs on {used}: {prov.fallback_cause()}",
                                 param="provider")
-        contract = ModelContract.from_metadata(dict(session.get_modelmeta().custom_metadata_map))
+        contract = self.contract
 
         def run(z: np.ndarray) -> np.ndarray:
             feeds = {contract.input_name: z}
@@ -98,17 +103,20 @@ class FailedStarter:
 
 def onnx_candidate(path: str | Path, provider: str, *, label: str = "ganedge",
                    settings: SessionSettings = SessionSettings(), plain: bool = False,
-                   reference: bool = False, precision: str | None = None) -> Candidate:
+                   reference: bool = False, precision: str | None = None,
+                   latent_dim: int | None = None) -> Candidate:
     """Run ``path`` through ganedge's runtime on ``provider`` ("cpu" | "cuda") with ``settings``,
-    or with ``plain`` through a bare ``session.run``."""
+    or with ``plain`` through a bare ``session.run``. ``latent_dim``: for a third-party
+    generator without a ganedge contract."""
     path = Path(path)
     metadata = _metadata(path)
-    ModelContract.from_metadata(metadata)  # an unreadable contract fails here, as a ✗ row
+    contract = model_contract(path, latent_dim)  # an unreadable contract fails here, as a ✗ row
     stats = _graph_stats(path)
     prov.requested_providers(provider)
     return Candidate(label=label, model=path.name,
                      precision=precision or _precision(metadata, stats), provider=provider,
-                     start=OnnxStarter(path.resolve(), provider, settings, plain),
+                     start=OnnxStarter(path.resolve(), provider, settings, plain, contract,
+                                       latent_dim),
                      flops_per_image=stats.flops_per_image if stats else None,
                      size_mb=path.stat().st_size / 1e6, reference=reference)
 
@@ -132,7 +140,8 @@ def failed_candidate(label: str, model: str | Path, provider: str, reason: str) 
 
 def model_candidates(paths: Sequence[str | Path], providers: Sequence[str],
                      ort_defaults: bool = False,
-                     settings: SessionSettings = SessionSettings()) -> list[Candidate]:
+                     settings: SessionSettings = SessionSettings(),
+                     latent_dim: int | None = None) -> list[Candidate]:
     """ganedge's runtime for every model × provider; the first model on the first provider
     is the parity reference. ``ort_defaults`` adds plain-ORT rows to compare against. A model
     that cannot be read still gets its rows, marked failed."""
@@ -147,7 +156,7 @@ def model_candidates(paths: Sequence[str | Path], providers: Sequence[str],
             for label, chosen, plain in variants:
                 try:
                     candidates.append(onnx_candidate(path, provider, label=label, settings=chosen,
-                                                     plain=plain,
+                                                     plain=plain, latent_dim=latent_dim,
                                                      reference=(i == j == 0 and not plain)))
                 except GanEdgeError as exc:
                     candidates.append(failed_candidate(label, path, provider, str(exc)))

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ganedge.budgets import (MAX_BATCH, MAX_BATCH_BYTES, MAX_BENCH_BUDGET_S, check_bytes,
+                             check_float, check_int)
 from ganedge.errors import ConfigError, InputError, one_line
 from ganedge.imaging import to_uint8_nhwc
 from ganedge.latents import latents_for_seeds
@@ -37,6 +39,8 @@ SCHEMA = "ganedge.bench/2"
 DEFAULT_BATCHES = (1, 8, 64)
 OK, FAILED = "ok", "failed"
 WARMUP_CALLS = 3
+MAX_BATCH_SIZES = 64  # rows of one table
+MIN_BUDGET_S = 0.001
 
 RunFn = Callable[[np.ndarray], np.ndarray]
 """(B, latent_dim) float32 latents → float (B, C, H, W) in [-1, 1] or uint8 (B, H, W, C)."""
@@ -56,12 +60,13 @@ class BenchConfig:
     rounds: int = 1  # workers per candidate, taken in alternating order; samples are pooled
 
     def __post_init__(self) -> None:
-        if not self.batches or min(self.batches) < 1:
-            raise InputError(f"every batch size must be at least 1 (got {list(self.batches)})",
+        if not self.batches or len(self.batches) > MAX_BATCH_SIZES:
+            raise InputError(f"give 1 to {MAX_BATCH_SIZES} batch sizes (got {len(self.batches)})",
                              param="batches")
-        if self.budget_s <= 0:
-            raise InputError(f"must be positive seconds per row (got {self.budget_s})",
-                             param="budget_s")
+        for batch in self.batches:
+            check_int(batch, "batches", 1, MAX_BATCH)
+        check_float(self.budget_s, "budget_s", MIN_BUDGET_S, MAX_BENCH_BUDGET_S,
+                    hint=": timed seconds per row")
         if self.rounds < 1:
             raise InputError(f"must be at least 1 (got {self.rounds})", param="rounds")
         if self.warmup_s < 0:
@@ -121,11 +126,19 @@ class Measurement:
     error: str = ""
 
 
+def check_batch_bytes(config: BenchConfig, latent_dim: int, image_values: int) -> None:
+    """Refuse batch sizes whose latents or float outputs exceed the per-run budget."""
+    for batch in config.batches:
+        check_bytes(batch, 4 * max(latent_dim, image_values), "batches", MAX_BATCH_BYTES,
+                    f"a batch of {batch:,}", "use smaller batch sizes")
+
+
 def run_bench(candidates: Sequence[Candidate], latent_dim: int, config: BenchConfig = BenchConfig(),
               on_row: Callable[[BenchRow], None] | None = None,
               on_progress: Callable[[str], None] | None = None) -> list[BenchRow]:
     """Time every candidate at every batch size of ``config``, each alone in its own worker
     process; one row each, failures included, grouped by batch size."""
+    check_batch_bytes(config, latent_dim, 0)
     inputs = {b: latents_for_seeds(range(b), latent_dim) for b in config.batches}
     measured: list[dict[int, Measurement]] = [{} for _ in candidates]
     order = list(range(len(candidates)))

@@ -69,6 +69,15 @@ class _LazyGroup(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         return _command(cmd_name) if cmd_name in COMMANDS else None
 
+    def invoke(self, ctx: Any) -> Any:
+        import onnxruntime as ort
+
+        # this process is ours (unlike an app embedding the library): ORT's own log lines would
+        # only repeat, in red, what ganedge reports as one line. Here, not at start-up: help
+        # never reaches invoke, and needs no onnxruntime
+        ort.set_default_logger_severity(4)
+        return super().invoke(ctx)
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
         rows = [(name, short_help(name, limit)) for name in COMMANDS]

@@ -13,10 +13,12 @@ from ganedge.errors import InputError
 
 @one_line_errors
 def export(
-    checkpoint: Path = typer.Argument(..., help="ckpt.pt written by `ganedge train`."),
+    checkpoint: Path = typer.Argument(..., help="ckpt.pt written by `ganedge train`, or an "
+                                 "NVlabs StyleGAN2-ADA network-snapshot .pkl (read as data)."),
     out: Path = typer.Option(None, "-o", "--out", help="ONNX file (default: model.onnx beside the "
                              "checkpoint; model-int8.onnx etc. for variants)."),
-    weights: str = typer.Option("ema", "--weights", help="ema (default; raw if none) or raw."),
+    weights: str = typer.Option("ema", "--weights", help="ema (default; raw if none) or raw; "
+                                 "for a .pkl: G_ema or G."),
     opset: int = typer.Option(17, "--opset", help="ONNX opset version, 11-20."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 (for GPUs) or int8 "
                                   "(static, per-channel, calibrated on the model's latents)."),

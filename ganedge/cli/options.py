@@ -25,6 +25,9 @@ STRICT_PROVIDER = typer.Option(False, "--strict-provider",
                                     "the provider asked for.")
 LATENT_DIM = typer.Option(None, "--latent-dim", help="Latent size of a third-party ONNX "
                                                      "generator that has no ganedge contract.")
+ALLOW_NONFINITE = typer.Option(False, "--allow-nonfinite",
+                               help="Write NaN/Inf model output as black/white pixels instead of "
+                                    "failing.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")
 BATCH_SIZE = typer.Option(64, "--batch-size", help="Images per session run (does not change "
                                                    "any image).")
@@ -34,14 +37,18 @@ TRUNCATION = typer.Option(1.0, "--truncation", "--psi",
 
 
 def open_model(model: Path | None, provider: str, threads: int | None, strict: bool,
-               latent_dim: int | None) -> GeneratorModel:
-    """Load the model; a provider fallback warning becomes one ``warning: …`` line on stderr."""
+               latent_dim: int | None, allow_nonfinite: bool = False) -> GeneratorModel:
+    """Load the model; a provider fallback warning becomes one ``warning: …`` line on stderr,
+    and a graph with a fixed batch size one ``note: …`` line."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         gen = load(model, provider=provider, threads=threads, strict_provider=strict,
-                   latent_dim=latent_dim)
+                   latent_dim=latent_dim, allow_nonfinite=allow_nonfinite)
     for warning in caught:
         typer.echo(f"warning: {warning.message}", err=True)
+    if gen.static_batch is not None:
+        typer.echo(f"note: the model's graph has a fixed batch of {gen.static_batch}: it runs "
+                   f"{gen.static_batch} image(s) per session run", err=True)
     return gen
 
 

@@ -32,7 +32,7 @@ def train(
                                   "weight_clipping, spectral_norm, minibatch_stddev, "
                                   "label_smoothing, diffaugment."),
     conditional: bool = typer.Option(None, "--conditional/--unconditional", help="Train on labels."),
-    image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-128."),
+    image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-256."),
     latent_dim: int = typer.Option(None, "--latent-dim", help="Length of z."),
     base_channels: int = typer.Option(None, "--base-channels", help="Width of the last G layer."),
     lr_g: float = typer.Option(None, "--lr-g", help="Generator learning rate."),
@@ -58,6 +58,8 @@ def train(
                                     "diversity, or with --eval-every fd (default), kid, …"),
     best_mode: str = typer.Option(None, "--best-mode", help="min or max (default: the "
                                   "metric's own)."),
+    logger: str = typer.Option(None, "--logger", help="Metric logger: csv (OUT/metrics.csv, the "
+                               "default), tensorboard (OUT/tensorboard) or none."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for PyTorch (default: all)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -96,7 +98,7 @@ def train(
 
 _FIELDS = ("steps", "batch_size", "seed", "arch", "loss", "conditional", "lr_g", "lr_d", "n_critic",
            "ema", "gp_weight", "r1_gamma", "diffaugment", "device", "log_every", "sample_every",
-           "checkpoint_every", "data", "best_metric", "best_mode", *MODEL_FIELDS)
+           "checkpoint_every", "data", "best_metric", "best_mode", "logger", *MODEL_FIELDS)
 TRAINER_METRICS = {"diversity": "max"}  # reported by the loop itself → the mode that improves it
 
 

@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import ganedge
+from ganedge.imaging import make_grid
 from tests.conftest import run_cli
 from tests.e2e.browser import CHROMIUM_FLAGS, SitePage, assert_same_pixels, chromium_path, serve
 
@@ -76,6 +78,22 @@ def test_bundled_model_in_the_browser_matches_python(browser: Any, tmp_path: Pat
         assert shot.stat().st_size > 10_000
 
 
+def test_page_renders_downloads_and_walks(browser: Any, tmp_path: Path) -> None:
+    with open_site(browser, None, tmp_path) as page:
+        page.page.fill("#seeds", "3-11")
+        page.page.click("#render")
+        with page.page.expect_download() as download:
+            page.page.click("#download")
+        download.value.save_as(tmp_path / "grid.png")
+        expected = make_grid(ganedge.load().sample(range(3, 12)))
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "grid.png"))[..., 0],
+                                      expected[..., 0])
+        page.page.click("#play")
+        page.page.wait_for_function("window.ganedge.framesShown >= 3")
+        page.page.click("#play")
+        assert page.errors() == []
+
+
 def test_rgb64_model_in_the_browser_matches_python(browser: Any, rgb64_model: Path,
                                                    tmp_path: Path) -> None:
     with open_site(browser, rgb64_model, tmp_path) as page:
@@ -95,4 +113,21 @@ def test_conditional_ort_model_takes_labels_in_the_browser(browser: Any, tmp_pat
         z = gen.latents([5, 6])
         assert_same_pixels(page.generate(z, labels=[0, 1]), gen.images(z, labels=[0, 1]))
         assert page.page.locator("#label option").count() == 4  # seed % 3, then 0, 1, 2
+        assert page.errors() == []
+
+
+def test_stylegan_model_truncates_in_w_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    from tests.e2e.stylegan_graph import reference_sample, tiny_stylegan
+
+    model = tiny_stylegan(tmp_path / "sg.onnx", num_classes=2)
+    with open_site(browser, model, tmp_path) as page:
+        labels = [s % 2 for s in SEEDS]
+        for psi in (1.0, 0.5):
+            assert_same_pixels(page.sample(SEEDS, truncation=psi),
+                               reference_sample(model, SEEDS, psi, labels))
+        assert_same_pixels(page.sample(SEEDS, truncation=0.5, label=1),
+                           reference_sample(model, SEEDS, 0.5, [1] * len(SEEDS)))
+        page.page.click("#play")
+        page.page.wait_for_function("window.ganedge.framesShown >= 3")
+        page.page.click("#play")
         assert page.errors() == []

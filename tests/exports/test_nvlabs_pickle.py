@@ -201,3 +201,18 @@ def test_damaged_snapshots_load_or_fail_in_one_line(snapshot: tuple[Path, Path],
     except CheckpointError as exc:
         assert "\n" not in str(exc)
     assert not marker.exists()
+
+
+def test_stylegan3_repos_stylegan2_config_is_read(tmp_path: Path) -> None:
+    # stylegan3's --cfg=stylegan2 Generator takes the synthesis options at the top level
+    kwargs = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=8, img_channels=3,
+                  mapping_kwargs={"num_layers": 2}, channel_base=64, channel_max=8,
+                  num_fp16_res=4, conv_clamp=256, fused_modconv_default="inference_only")
+    rec = fixture.record("Generator", {"_init_args": (), "_init_kwargs": kwargs},
+                         fixture.stub_source(tmp_path / "marker"))
+    path = tmp_path / "s.pkl"
+    path.write_bytes(fixture.dumps({"G_ema": rec}))
+    assert read_generator(path).config == {
+        "z_dim": 8, "c_dim": 0, "w_dim": 8, "img_resolution": 8, "img_channels": 3,
+        "mapping_layers": 2, "channel_base": 64, "channel_max": 8, "conv_clamp": 256}
+    assert not (tmp_path / "marker").exists()

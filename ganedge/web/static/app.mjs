@@ -2,7 +2,8 @@
 // an adapter, else WebAssembly on the CPU), latents come from latents.mjs (numpy's generator,
 // bit for bit) and pixels are rounded as ganedge.imaging.to_uint8_nhwc rounds them.
 // Test hook: window.ganedge = {ready, sample(seeds, {truncation, label}), generate(latents,
-// batch, {labels})}, both returning {width, height, channels, data: Uint8Array (N, H, W, C)}.
+// batch, {labels})}, both returning {width, height, channels, data: Uint8Array (N, H, W, C)},
+// and framesShown, the walk frames drawn so far.
 import * as ort from './ort/ort.webgpu.min.mjs';
 import { latentsForSeeds, truncate } from './latents.mjs';
 
@@ -14,7 +15,7 @@ const WALK_KEYS = 4;
 const $ = (id) => document.getElementById(id);
 const state = { session: null, contract: null, backend: null, grid: null, walking: false };
 
-window.ganedge = { ready: start() };
+window.ganedge = { ready: start(), framesShown: 0 };
 window.ganedge.sample = sample;
 window.ganedge.generate = generate;
 
@@ -59,34 +60,74 @@ async function openSession(modelUrl) {
   }
 }
 
-/** Images of these seeds: latents from latents.mjs, truncated toward zero, class seed % N. */
+/** Images of these seeds: their latents, the class seed % N unless a label is given. */
 async function sample(seeds, { truncation = 1, label = null } = {}) {
   const c = state.contract;
-  const z = truncate(latentsForSeeds(seeds, c.latent_dim), truncation);
   const labels = c.num_classes > 0
     ? seeds.map((s) => (label === null || label === undefined ? Number(BigInt(s) % BigInt(c.num_classes)) : label))
     : null;
-  return generate(z, seeds.length, { labels });
+  return generate(latentsForSeeds(seeds, c.latent_dim), seeds.length, { labels, truncation });
 }
 
-/** Run the model on (batch, latent_dim) latents; uint8 (batch, H, W, C) pixels. */
-async function generate(latents, batch, { labels = null } = {}) {
+/** Run the model on (batch, latent_dim) latents; uint8 (batch, H, W, C) pixels. Truncation ψ
+ * pulls z toward zero, or, for a StyleGAN model, w toward the model's w_avg (in W). */
+async function generate(latents, batch, { labels = null, truncation = 1 } = {}) {
   const c = state.contract;
   const z = Float32Array.from(latents);
   if (z.length !== batch * c.latent_dim) {
     throw new RangeError(`latents: expected ${batch} x ${c.latent_dim} values (got ${z.length})`);
   }
-  const feeds = { [c.input_name]: new ort.Tensor('float32', z, [batch, c.latent_dim]) };
-  if (c.num_classes > 0) {
-    if (!labels) throw new RangeError(`labels: this model is conditional (${c.num_classes} classes)`);
-    const ids = BigInt64Array.from(labels.map((l) => BigInt(l)));
-    feeds[c.label_input_name] = new ort.Tensor('int64', ids, [batch]);
-  }
   const started = performance.now();
-  const output = (await state.session.run(feeds))[c.output_name];
+  const output = c.num_ws > 0
+    ? await synthesis(truncateWs(await mapping(z, batch, labels), truncation), batch)
+    : await run({ ...zFeeds(truncate(z, truncation), batch, labels) }, c.output_name);
   const data = c.output_dtype === 'uint8' ? Uint8Array.from(output.data) : toUint8(output.data, batch);
   state.msPerImage = (performance.now() - started) / batch;
   return { width: c.width, height: c.height, channels: c.channels, data };
+}
+
+async function run(feeds, name) {
+  return (await state.session.run(feeds, [name]))[name];
+}
+
+function zFeeds(z, batch, labels) {
+  const c = state.contract;
+  const feeds = { [c.input_name]: new ort.Tensor('float32', z, [batch, c.latent_dim]) };
+  if (c.num_classes > 0) {
+    if (!labels) throw new RangeError(`labels: this model is conditional (${c.num_classes} classes)`);
+    feeds[c.label_input_name] = new ort.Tensor('int64', BigInt64Array.from(labels, BigInt), [batch]);
+  }
+  return feeds;
+}
+
+// A StyleGAN file holds the mapping (z → ws) and the synthesis (ws → images) side by side; every
+// input must be fed, so the half not run gets an empty (0, …) batch, as the Python runtime does.
+async function mapping(z, batch, labels) {
+  const c = state.contract;
+  const idle = new ort.Tensor('float32', new Float32Array(0), [0, c.num_ws, c.w_dim]);
+  return (await run({ ...zFeeds(z, batch, labels), [c.ws_input_name]: idle }, c.ws_output_name)).data;
+}
+
+async function synthesis(ws, batch) {
+  const c = state.contract;
+  const feeds = {
+    [c.ws_input_name]: new ort.Tensor('float32', ws, [batch, c.num_ws, c.w_dim]),
+    [c.input_name]: new ort.Tensor('float32', new Float32Array(0), [0, c.latent_dim]),
+  };
+  if (c.num_classes > 0) feeds[c.label_input_name] = new ort.Tensor('int64', new BigInt64Array(0), [0]);
+  return run(feeds, c.output_name);
+}
+
+// w' = w_avg + ψ (w − w_avg) on every w, each step rounded to float32 as numpy computes it
+function truncateWs(ws, psi) {
+  if (!(psi >= 0 && psi <= 1)) throw new RangeError(`truncation: must be in [0, 1] (got ${psi})`);
+  if (psi === 1) return ws;
+  const avg = Float32Array.from(state.contract.w_avg);
+  const p = Math.fround(psi);
+  return ws.map((w, i) => {
+    const a = avg[i % avg.length];
+    return Math.fround(a + Math.fround(p * Math.fround(w - a)));
+  });
 }
 
 // float32 (B, C, H, W) in [-1, 1] → uint8 (B, H, W, C): (x + 1) * 127.5 in float32, rounded half
@@ -126,8 +167,9 @@ export function parseSeeds(spec) {
 
 function setUp() {
   const c = state.contract;
-  $('model').textContent = `z ${c.latent_dim} → ${c.channels}×${c.height}×${c.width}` +
-    (c.num_classes > 0 ? `, ${c.num_classes} classes` : '');
+  $('model').textContent = `z ${c.latent_dim} → ` + (c.num_ws > 0 ? `StyleGAN (${c.num_ws} × w ${c.w_dim}) → ` : '') +
+    `${c.channels}×${c.height}×${c.width}` + (c.num_classes > 0 ? `, ${c.num_classes} classes` : '');
+  if (c.num_ws > 0) $('psi').title = 'StyleGAN: truncation in W, toward the model\'s w_avg';
   if (c.num_classes > 0) {
     $('label-box').hidden = false;
     $('label').add(new Option('seed % ' + c.num_classes, ''));
@@ -154,7 +196,7 @@ async function render() {
     const images = await sample(seeds, options());
     state.grid = { seeds, images };
     drawGrid($('grid'), images, seeds.length);
-    if (!state.walking) drawGrid($('walk'), firstImage(images), 1);
+    if (!state.walking) drawGrid($('walk'), firstImage(images), 1, 256);
     const threads = state.backend === 'wasm' ? `, ${ort.env.wasm.numThreads} thread(s)` : '';
     $('status').textContent = `backend: ${state.backend}${threads} · ${state.msPerImage.toFixed(1)} ms per image ` +
       `(${seeds.length} images in one batch)`;
@@ -164,7 +206,7 @@ async function render() {
 }
 
 // Tile like ganedge.imaging.make_grid: ceil(sqrt(n)) columns, PADDING black pixels around cells.
-function drawGrid(canvas, images, n) {
+function drawGrid(canvas, images, n, size = 512) {
   const { width: w, height: h, channels: c } = images;
   const cols = Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
@@ -177,7 +219,7 @@ function drawGrid(canvas, images, n) {
     const [r, col] = [Math.floor(i / cols), i % cols];
     ctx.putImageData(toImageData(images.data, i, w, h, c), PADDING + col * (w + PADDING), PADDING + r * (h + PADDING));
   }
-  const scale = Math.max(1, Math.floor(512 / Math.max(canvas.width, canvas.height)));
+  const scale = Math.max(1, Math.floor(size / Math.max(canvas.width, canvas.height)));
   canvas.style.width = `${canvas.width * scale}px`;
 }
 
@@ -225,13 +267,23 @@ async function toggleWalk() {
   const c = state.contract;
   const keys = state.grid.seeds.slice(0, WALK_KEYS);
   const { truncation, label } = options();
-  const latents = keys.map((s) => truncate(latentsForSeeds([s], c.latent_dim), truncation));
   const labels = c.num_classes > 0 ? [label ?? keys[0] % c.num_classes] : null;
+  // StyleGAN: straight lines between the keyframes' truncated ws; otherwise slerp in z
+  const stylegan = c.num_ws > 0;
+  const points = [];
+  for (const s of keys) {
+    const z = latentsForSeeds([s], c.latent_dim);
+    points.push(stylegan ? truncateWs(await mapping(z, 1, labels), truncation) : truncate(z, truncation));
+  }
   for (let frame = 0; state.walking; frame = (frame + 1) % (keys.length * WALK_FRAMES)) {
     const k = Math.floor(frame / WALK_FRAMES);
     const t = (1 - Math.cos((Math.PI * (frame % WALK_FRAMES)) / WALK_FRAMES)) / 2;
-    const z = slerp(latents[k], latents[(k + 1) % keys.length], t);
-    drawGrid($('walk'), await generate(z, 1, { labels }), 1);
+    const [a, b] = [points[k], points[(k + 1) % keys.length]];
+    const images = stylegan
+      ? { ...c, data: toUint8((await synthesis(a.map((v, i) => (1 - t) * v + t * b[i]), 1)).data, 1) }
+      : await generate(slerp(a, b, t), 1, { labels });
+    drawGrid($('walk'), images, 1, 256);
+    window.ganedge.framesShown += 1;
     await new Promise((resolve) => setTimeout(resolve, 1000 / 24));
   }
 }
