@@ -43,10 +43,11 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         rows_by_model, notes, cli = _run_models(names, config, Path(tmp), args.quick, args.threads,
-                                                args.torch_kinds)
+                                                args.torch_kinds, args.variants)
     result = {
         "schema": "ganedge.bench-suite/1",
-        "mode": "quick" if args.quick else "reduced" if args.models or args.batch else "full",
+        "mode": "quick" if args.quick else "reduced" if args.models or args.batch or args.variants
+        else "full",
         "machine": machine_info(),
         "config": asdict(config),
         "threads": args.threads or physical_cores(),
@@ -70,6 +71,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--batch", type=_batches, default=None, help="batch sizes, e.g. 1,64")
     parser.add_argument("--torch-kinds", type=lambda s: tuple(s.split(",")),
                         default=suite.TORCH_KINDS, help="e.g. eager,bf16 (default: all)")
+    parser.add_argument("--variants", type=lambda s: tuple(s.split(",")), default=None,
+                        help="only these exports, e.g. int8/float,int8/float/w8 (default: all)")
     parser.add_argument("--models", nargs="+", choices=[m.name for m in suite.SUITE],
                         help="only these suite models (a reduced run)")
     parser.add_argument("--threads", type=int, default=None,
@@ -83,6 +86,7 @@ def _parse() -> argparse.Namespace:
 
 def _run_models(names: list[str] | tuple[str, ...], config: BenchConfig, folder: Path,
                 quick: bool, threads: int | None, torch_kinds: tuple[str, ...],
+                variants: tuple[str, ...] | None,
                 ) -> tuple[dict[str, list[BenchRow]], list[str], dict[str, float]]:
     rows_by_model: dict[str, list[BenchRow]] = {}
     notes: list[str] = []
@@ -94,7 +98,7 @@ def _run_models(names: list[str] | tuple[str, ...], config: BenchConfig, folder:
             print(reason, flush=True)
             continue
         print(f"building {model.name} …", flush=True)
-        built = suite.build(model, folder)
+        built = suite.build(model, folder, variants)
         notes += built.notes
         if not cli:
             cli = probes.cli_cold_start(built.fp32, 1 if quick else 5, folder)

@@ -65,9 +65,15 @@ def skip_reason(model: SuiteModel) -> str | None:
     return None
 
 
-def build(model: SuiteModel, folder: Path) -> BuiltModel:
+def variant_key(precision: str, output: str, bits: int) -> str:
+    """E.g. "int8/float", or "int8/float/w8" for 8-bit int8 weights."""
+    return f"{precision}/{output}" + ("" if bits == 7 else f"/w{bits}")
+
+
+def build(model: SuiteModel, folder: Path, only: tuple[str, ...] | None = None) -> BuiltModel:
     """Random-init checkpoint + fp32 ONNX export (parity-checked, graph rewrites applied), the
-    traced graph without rewrites (what they buy) + reduced-precision variants."""
+    traced graph without rewrites (what they buy) + reduced-precision variants (``only`` those
+    keys, or all)."""
     torch.manual_seed(SEED)
     generator = build_generator(model.arch, model.config).eval()
     ckpt = save_checkpoint(folder / f"{model.name}.pt", model.arch, model.config, generator, step=0)
@@ -77,7 +83,9 @@ def build(model: SuiteModel, folder: Path) -> BuiltModel:
     variants["traced"] = export_checkpoint(ckpt, folder / f"{model.name}.traced.onnx",
                                            optimize=False).path
     for precision, output, bits in VARIANTS:
-        key = f"{precision}/{output}" + ("" if bits == 7 else f"/w{bits}")
+        key = variant_key(precision, output, bits)
+        if only is not None and key not in only:
+            continue
         path, note = _export_variant(ckpt, folder / f"{model.name}.{key.replace('/', '.')}.onnx",
                                      precision, output, bits)
         if path is not None:

@@ -33,7 +33,8 @@ def bench(
     budget: float = typer.Option(1.0, "--budget", help="Timed seconds per row, after warm-up."),
     rounds: int = typer.Option(1, "--rounds", help="Workers per candidate, in alternating order, "
                                "samples pooled: more rounds even out a busy machine's drift."),
-    threads: int = typer.Option(None, "--threads", help="Intra-op threads (default: ORT's, one per physical core)."),
+    threads: int = typer.Option(None, "--threads", help="Intra-op threads of each model, ONNX "
+                                "Runtime and torch alike (default: one per physical core)."),
     ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add rows for plain ONNX Runtime."),
     compare_torch: Path = typer.Option(None, "--compare-torch", help="ckpt.pt of the same weights: "
                                        "time PyTorch eager (and torch.compile) in the same run."),
