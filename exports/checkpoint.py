@@ -31,7 +31,7 @@ def export_checkpoint(ckpt_path: str | Path, out_path: str | Path | None = None,
                              allow_mismatch=allow_mismatch, optimize=optimize, on_step=on_step,
                              precision=precision, output=output, grade_data=grade_data)
     ckpt = load_checkpoint(ckpt_path)
-    generator = generator_from_checkpoint(ckpt, weights=weights)
+    generator = generator_from_checkpoint(ckpt, weights=weights, path=ckpt_path)
     out = Path(out_path) if out_path is not None else ckpt_path.with_name(default_name(precision, output))
     used = "ema" if weights == "ema" and "generator_ema" in ckpt else "raw"
     provenance = {

@@ -31,6 +31,7 @@ from exports.output_tail import add_uint8_tail
 from exports.parity import UINT8_TOLERANCE, ParityReport, check_parity, example_inputs
 from exports.prepare import check_no_random_ops, prepare
 from exports.quantize import INT8_WEIGHT_BITS, PRECISIONS, TOLERANCES, reduce_precision
+from exports.stylegan import check_stylegan_parity, stylegan_contract, trace_stylegan
 from exports.report import Step, StepLog, StepNote
 
 DEFAULT_OPSET = 17
@@ -38,6 +39,7 @@ DEFAULT_OPSET = 17
 OPSETS = range(11, 21)
 BATCH_AXIS = "batch"
 TRACE_BATCH = 2  # not 1, so nothing can special-case a singleton batch while tracing
+RANGE_PROBE_BATCH = 8  # parity latents whose outputs decide the output range
 EXPORTER = "torchscript"
 OUTPUTS = ("float", "uint8")
 TIME_IT = "time it on the target machine: ganedge bench FP32.onnx VARIANT.onnx"
@@ -65,7 +67,9 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
                      output: str = "float", optimize: bool = True, grade_data: str | None = None,
                      int8_weight_bits: int = 7,
                      on_step: Callable[[Step], None] | None = None) -> ExportResult:
-    """Export a generator mapping (B, latent_dim) [+ labels (B,) int64] → (B, C, H, W) in [-1, 1].
+    """Export a generator mapping (B, latent_dim) [+ labels (B,) int64] → (B, C, H, W) in [-1, 1]
+    (tanh) or [0, 1] (sigmoid: inferred from its outputs on the parity latents, recorded as the
+    contract's output_range).
 
     The module is deep-copied, put in eval mode and its parametrizations (spectral/weight norm)
     folded into plain weights; the caller's module is left untouched. The traced graph must match
@@ -96,6 +100,9 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
         raise ConfigError(f"--opset: must be in {OPSETS.start}..{OPSETS.stop - 1} (got {opset})")
     path = check_writable(path, "-o/--out")
     log = StepLog(on_step)
+    if is_stylegan(module):
+        return _export_stylegan(log, module, path, latent_dim, num_classes, opset, provenance,
+                                allow_mismatch)
     prepared, contract, traced, parity = _traced(log, module, latent_dim, num_classes, opset,
                                                  allow_mismatch)
     facts: dict[str, Any] = {"fp32_parity": parity.to_dict()}
@@ -129,6 +136,40 @@ def is_stylegan(module: nn.Module) -> bool:
     """Whether ``module`` is a StyleGAN generator: a ``mapping`` z → ws and a ``synthesis``
     ws → images, with ``num_ws`` and ``w_dim``."""
     return all(hasattr(module, name) for name in ("mapping", "synthesis", "num_ws", "w_dim"))
+
+
+def _export_stylegan(log: StepLog, module: nn.Module, path: Path, latent_dim: int,
+                     num_classes: int, opset: int, provenance: dict[str, Any] | None,
+                     allow_mismatch: bool) -> ExportResult:
+    """Mapping and synthesis as two independent subgraphs of one file (see exports.stylegan);
+    each half must match PyTorch at batch 1, 3 and 64."""
+    with log.step("prepare") as note:
+        prepared = prepare(module)
+        note.detail = f"eval mode, constant noise; {_parameters(prepared):,} parameters"
+    with log.step("trace") as note:
+        contract = stylegan_contract(prepared)
+        if (contract.latent_dim, contract.num_classes) != (latent_dim, num_classes):
+            raise ConfigError(f"latent_dim/num_classes: the generator takes z of "
+                              f"{contract.latent_dim} and {contract.num_classes} classes "
+                              f"(got {latent_dim}, {num_classes})")
+        traced = trace_stylegan(prepared, contract, opset)
+        check_no_random_ops(traced)
+        note.detail = (f"{EXPORTER} exporter, opset {opset}, mapping z → ws and synthesis "
+                       f"ws ({contract.num_ws}×{contract.w_dim}) → images, batch axes symbolic, "
+                       f"{len(traced.graph.node)} nodes")
+    with log.step("parity") as note:
+        mapping, parity = check_stylegan_parity(prepared, traced.SerializeToString(), contract)
+        note.detail = f"mapping {mapping.summary()}; synthesis {parity.summary()}"
+        note.warning = not (mapping.ok and parity.ok)
+        if not allow_mismatch:
+            mapping.raise_if_failed(contract.ws_output_name)
+            parity.raise_if_failed(contract.output_name)
+    record = _provenance(opset, {**(provenance or {}), "precision": "fp32", "output": "float",
+                                 "mapping_parity": mapping.to_dict()})
+    with log.step("write") as note:
+        size = _write(traced, path, contract, record, parity)
+        note.detail = f"{path} ({size / 1e6:.2f} MB, self-contained)"
+    return ExportResult(path, contract, parity, size, tuple(log.steps), record)
 
 
 def _traced(log: StepLog, module: nn.Module, latent_dim: int, num_classes: int, opset: int,
@@ -232,7 +273,16 @@ def infer_contract(module: nn.Module, latent_dim: int, num_classes: int) -> Mode
         )
     _, channels, height, width = out.shape
     return ModelContract(latent_dim=latent_dim, channels=channels, height=height, width=width,
-                         num_classes=num_classes)
+                         num_classes=num_classes,
+                         output_range=_output_range(module, latent_dim, num_classes))
+
+
+def _output_range(module: nn.Module, latent_dim: int, num_classes: int) -> str:
+    """"0,1" when the generator's outputs on the parity latents all lie in [0, 1] (a sigmoid
+    head), else "-1,1" (tanh): a tanh generator always produces some negative pixels."""
+    with torch.no_grad():
+        out = module(*example_inputs(RANGE_PROBE_BATCH, latent_dim, num_classes))
+    return "0,1" if 0.0 <= float(out.min()) and float(out.max()) <= 1.0 else "-1,1"
 
 
 def trace_generator(module: nn.Module, contract: ModelContract, opset: int) -> onnx.ModelProto:

@@ -25,6 +25,7 @@ COMMANDS = {
     "convert": ("ganedge.cli.convert", "convert"),
     "sample": ("ganedge.cli.sample", "sample"),
     "walk": ("ganedge.cli.walk", "walk"),
+    "mix": ("ganedge.cli.mix", "mix"),
     "web": ("ganedge.cli.web", "web"),
     "info": ("ganedge.cli.info", "info"),
     "env": ("ganedge.cli.env", "env"),

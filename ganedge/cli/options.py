@@ -33,7 +33,8 @@ BATCH_SIZE = typer.Option(64, "--batch-size", help="Images per session run (does
                                                    "any image).")
 TRUNCATION = typer.Option(1.0, "--truncation", "--psi",
                           help="ψ in [0, 1]: z' = ψ·z pulls latents toward the prior's mean "
-                               "(zero); 1 is none, lower is cleaner but less varied.")
+                               "(zero), for StyleGAN models w' = w_avg + ψ·(w − w_avg) in W; "
+                               "1 is none, lower is cleaner but less varied.")
 
 
 def open_model(model: Path | None, provider: str, threads: int | None, strict: bool,

@@ -37,7 +37,8 @@ def walk(
                                                "walk j through seeds 4j … 4j+3."),
     frames: int = typer.Option(24, "--frames", help="Frames per transition between keyframes."),
     fps: float = typer.Option(24.0, "--fps", help="Frames per second of the animation."),
-    interpolation: str = typer.Option("slerp", "--interpolation", help="slerp or lerp."),
+    interpolation: str = typer.Option(None, "--interpolation", help="slerp or lerp [default: "
+                                      "lerp in W for StyleGAN models, slerp in z otherwise]."),
     easing: str = typer.Option("smooth", "--easing", help="smooth (ease at keyframes) or linear."),
     loop: bool = typer.Option(True, "--loop/--no-loop", help="Walk back to the first keyframe."),
     truncation: float = opt.TRUNCATION,
@@ -59,7 +60,9 @@ def walk(
 ) -> None:
     """Render latent walks between keyframe seeds (deterministic per frame)."""
     walks = _keyframes(seeds, grid)
-    config = WalkConfig(frames=frames, interpolation=interpolation, easing=easing, loop=loop)
+    # checked before the model loads; the model decides the default interpolation
+    config = WalkConfig(frames=frames, interpolation=interpolation or "slerp", easing=easing,
+                        loop=loop)
     check_int(config.num_frames(len(walks[0])), "frames", high=budgets.MAX_WALK_FRAMES,
               hint=": frames of the whole walk; use fewer keyframes or frames")
     check_truncation(truncation)
@@ -72,6 +75,8 @@ def walk(
     gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, allow_nonfinite)
     scale = scale or _auto_scale(gen.image_shape)
     _check_movie(gen, len(walks), config.num_frames(len(walks[0])), scale)
+    space = "W" if gen.contract.is_stylegan else "z"
+    interpolation = interpolation or ("lerp" if space == "W" else "slerp")
     rendered = []
     with opt.progress_bar(progress) as bar:
         task = bar.add_task("walking", total=len(walks))
@@ -85,7 +90,7 @@ def walk(
     written = " and ".join(str(p) for p in (output, outdir) if p is not None)
     typer.echo(f"wrote {written} ({len(movie)} frames at {fps:g} fps, {len(walks)} walk(s) "
                f"through seeds {' | '.join(format_seeds(k) for k in walks)}, "
-               f"{interpolation}, {'loop' if loop else 'no loop'}, ψ {truncation:g})")
+               f"{interpolation} in {space}, {'loop' if loop else 'no loop'}, ψ {truncation:g})")
 
 
 def _keyframes(seeds: list[str] | None, grid: int) -> list[list[int]]:
