@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ganedge.bench import OK, BenchRow
-from ganedge.bench.report import render_markdown
+from ganedge.bench.report import flag_text, render_markdown
 from ganedge.files import atomic_path
 
 README_START = "<!-- bench:start -->"
@@ -71,7 +72,7 @@ def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -
     ceiling = report["ceilings_gflops"]
     out = [
         f"Measured {m['date_utc'][:10]} on {m['cpu']} ({m['physical_cores']} physical cores, flags "
-        f"{', '.join(m['cpu_flags'])}), Python {m['python']}, onnxruntime {m['onnxruntime']}, "
+        f"{flag_text(m)}), Python {m['python']}, onnxruntime {m['onnxruntime']}, "
         f"torch {m.get('torch', '?')}, numpy {m['numpy']}; {report['mode']} mode, "
         f"{report['threads']} thread(s) for torch and ganedge, each candidate alone in its own "
         f"worker process, {report['config']['rounds']} round(s) of {report['config']['budget_s']} s "
@@ -120,7 +121,7 @@ def chart(rows_by_model: dict[str, list[BenchRow]], path: Path, caption: str) ->
                              squeeze=False)
     for ax, (model, rows) in zip(axes[0], rows_by_model.items()):
         _panel(ax, model, rows)
-    fig.suptitle(caption, fontsize=8)
+    fig.suptitle(textwrap.fill(caption, 60 * len(rows_by_model)), fontsize=8)
     fig.tight_layout()
     with atomic_path(path, "chart") as tmp:
         fig.savefig(tmp, format="png", dpi=110)

@@ -133,7 +133,8 @@ def _write(out: Path, result: dict, rows_by_model: dict[str, list[BenchRow]], re
     with atomic_path(out / "bench.md", "--out") as tmp:
         tmp.write_text(body + "\n")
     if rows_by_model:
-        report.chart(rows_by_model, out / "bench.png", machine_line(result["machine"]))
+        report.chart(rows_by_model, out / "bench.png", f"{machine_line(result['machine'])} · "
+                     f"{result['mode']} run, {result['threads']} thread(s)")
     if readme:
         report.update_readme(ROOT / "README.md", body)
     print(body)

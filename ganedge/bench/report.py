@@ -110,10 +110,14 @@ def machine_line(info: dict[str, Any] | None = None) -> str:
     """E.g. "AMD EPYC · 2 physical cores · avx2, avx512_vnni, no amx_int8 · onnxruntime 1.31.1":
     what every figure needs beside it."""
     info = info or machine_info()
+    return (f"{info['cpu']} · {info['physical_cores']} physical cores · {flag_text(info)} · "
+            f"onnxruntime {info['onnxruntime']}")
+
+
+def flag_text(info: dict[str, Any]) -> str:
+    """The CPU's speed-relevant flags, naming the key ones it lacks ("…, no amx_int8")."""
     missing = [f for f in _KEY_FLAGS if f not in info["cpu_flags"]]
-    flags = ", ".join([*info["cpu_flags"], *(["no " + "/".join(missing)] if missing else [])])
-    return (f"{info['cpu']} · {info['physical_cores']} physical cores · {flags} · onnxruntime "
-            f"{info['onnxruntime']}")
+    return ", ".join([*info["cpu_flags"], *(["no " + "/".join(missing)] if missing else [])])
 
 
 def _short(provider: str) -> str:
