@@ -39,6 +39,7 @@ from ganedge.iobinding import BoundRunner
 from ganedge.labels import LabelSpec, chunk_labels, label_spec
 from ganedge.latents import SeedRanges, check_truncation, latents_for_seeds, seed_ranges, truncate
 from ganedge.session import SessionSettings, create_session
+from ganedge.stylegan import check_ws, idle_feeds, mixed_ws, mixing_grid, truncate_ws
 from ganedge.walks import WalkConfig, check_keyframes, walk_latents
 
 DEFAULT_BATCH_SIZE = 64
@@ -100,15 +101,23 @@ class GeneratorModel:
         """The (len(seeds), latent_dim) float32 standard-normal latents of these seeds."""
         return latents_for_seeds(seeds, self.contract.latent_dim)
 
-    def generate(self, z: np.ndarray, labels: Labels = None) -> np.ndarray:
-        """Run the graph on latents z (B, latent_dim) and return its raw output.
+    def generate(self, z: np.ndarray, labels: Labels = None,
+                 truncation: float = 1.0) -> np.ndarray:
+        """Images of latents z (B, latent_dim): the model's raw output.
 
         float32 (B, C, H, W) in the contract's ``value_range``, or uint8 (B, H, W, C) for a model
         exported with a uint8 tail. A conditional model needs ``labels``: one class id for all
-        rows or (B,) ids. Non-finite output raises NonFiniteOutputError unless the model was
+        rows or (B,) ids. ``truncation`` ψ acts in W for a StyleGAN model (see :meth:`mapping`),
+        on z otherwise. Non-finite output raises NonFiniteOutputError unless the model was
         loaded with ``allow_nonfinite``.
+
+        Example:
+            >>> gen.generate(gen.latents([1, 2]), truncation=0.7).shape   # doctest: +SKIP
+            (2, 1, 32, 32)
         """
-        z = self._check_z(z)
+        if self.contract.is_stylegan:
+            return self.synthesis(self.mapping(z, labels, truncation))
+        z = truncate(self._check_z(z), truncation)
         spec = label_spec(self.contract, labels, len(z), required=True)
         ids = chunk_labels(self.contract, spec, None, slice(0, len(z)))
         fixed = self.static_batch
@@ -116,6 +125,86 @@ class GeneratorModel:
             return self._run_checked(z, ids)
         return np.concatenate([self._run_padded(z[i : i + fixed], ids, slice(i, i + fixed))
                                for i in range(0, len(z), fixed)])
+
+    def mapping(self, z: np.ndarray, labels: Labels = None, truncation: float = 1.0,
+                truncation_cutoff: int | None = None) -> np.ndarray:
+        """A StyleGAN model's ws (B, num_ws, w_dim) float32 for latents z (B, latent_dim).
+
+        Truncation in W: w = w_avg + ψ·(w − w_avg), on the first ``truncation_cutoff`` ws when
+        given (coarse styles only), with the w_avg stored in the model.
+
+        Example:
+            >>> ws = gen.mapping(gen.latents([85]), truncation=0.7)       # doctest: +SKIP
+            >>> gen.synthesis(ws).shape                                     # doctest: +SKIP
+            (1, 3, 64, 64)
+        """
+        c = self._stylegan("mapping")
+        z = self._check_z(z)
+        feeds = {c.input_name: z, **idle_feeds(c, "mapping")}
+        ids = chunk_labels(c, label_spec(c, labels, len(z), required=True), None,
+                           slice(0, len(z)))
+        if ids is not None:
+            feeds[c.label_input_name] = ids
+        (ws,) = self._run_half(c.ws_output_name, feeds)
+        return truncate_ws(ws, np.asarray(c.w_avg, np.float32), truncation, truncation_cutoff)
+
+    def synthesis(self, ws: np.ndarray) -> np.ndarray:
+        """A StyleGAN model's float32 (B, C, H, W) images for ws (B, num_ws, w_dim)."""
+        c = self._stylegan("synthesis")
+        ws = check_ws(ws, c)
+        (images,) = self._run_half(c.output_name, {c.ws_input_name: ws,
+                                                   **idle_feeds(c, "synthesis")})
+        self._check_output(images, len(ws))
+        return images
+
+    def mix(self, rows: Sequence[int], cols: Sequence[int], styles: Sequence[int] | None = None,
+            *, truncation: float = 1.0, label: int | None = None) -> np.ndarray:
+        """NVlabs' style-mixing figure as uint8 (H·(R+1), W·(C+1), ch): each row seed's ws with
+        the ``styles`` indices (default 0-6, the coarse ones) taken from each column seed; the
+        column seeds' images along the top, the row seeds' down the left.
+
+        Example:
+            >>> gen.mix([85, 100], [55, 821], range(7)).shape             # doctest: +SKIP
+            (192, 192, 3)
+        """
+        c = self._stylegan("mix")
+        rows, cols = list(seed_ranges(rows)), list(seed_ranges(cols))
+        for name, seeds in (("rows", rows), ("cols", cols)):
+            if not seeds:
+                raise InputError("must name at least one seed", param=name)
+        self._check_result_bytes((len(rows) + 1) * (len(cols) + 1), "rows")
+        styles = list(range(min(7, c.num_ws)) if styles is None else styles)
+        if not styles or min(styles) < 0 or max(styles) >= c.num_ws:
+            raise InputError(f"indices must lie in [0, {c.num_ws - 1}] (got {styles})",
+                             param="styles")
+        if c.conditional and label is None:
+            label = rows[0] % c.num_classes
+        row_ws = self.mapping(self.latents(rows), label, truncation)
+        col_ws = self.mapping(self.latents(cols), label, truncation)
+        sources = self._ws_images(np.concatenate([row_ws, col_ws]))
+        mixed = self._ws_images(mixed_ws(row_ws, col_ws, styles))
+        return mixing_grid(sources[:len(rows)], sources[len(rows):], mixed)
+
+    def _stylegan(self, what: str) -> ModelContract:
+        if not self.contract.is_stylegan:
+            raise InputError(f"{what} needs a StyleGAN model (mapping + synthesis); "
+                             f"{self.path.name} maps z to images directly: use generate()",
+                             param="model")
+        return self.contract
+
+    def _run_half(self, output: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """One half of a StyleGAN graph (the other fed an empty batch)."""
+        try:
+            return self.session.run([output], feeds)
+        except Exception as exc:  # ORT's own errors: the graph itself failed on valid inputs
+            raise ContractError(f"model: the graph failed to run ({_first_line(exc)}): "
+                                "re-export it or check it with `ganedge info`") from None
+
+    def _ws_images(self, ws: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+        out = np.empty((len(ws), *self.image_shape), np.uint8)
+        for i in range(0, len(ws), batch_size):
+            out[i:i + batch_size] = self._to_uint8(self.synthesis(ws[i:i + batch_size]))
+        return out
 
     def images(self, z: np.ndarray, labels: Labels = None,
                batch_size: int = DEFAULT_BATCH_SIZE,
@@ -153,9 +242,8 @@ class GeneratorModel:
                 batch_size: int) -> Iterator[Chunk]:
         for i in range(0, len(seeds), batch_size):
             chunk = list(seeds[i : i + batch_size])
-            z = truncate(self.latents(chunk), truncation)
             ids = chunk_labels(self.contract, spec, chunk, slice(i, i + batch_size))
-            yield chunk, self._to_uint8(self.generate(z, ids))
+            yield chunk, self._to_uint8(self.generate(self.latents(chunk), ids, truncation))
 
     def sample(self, n_or_seeds: int | Sequence[int] | None = None, *, seed: int = 0,
                seeds: Sequence[int] | None = None, truncation: float = 1.0, labels: Labels = None,
@@ -164,7 +252,8 @@ class GeneratorModel:
 
         ``n_or_seeds`` is a count n (seeds seed..seed+n−1; 64 when nothing is given) or the seeds
         themselves. ``truncation`` ψ in [0, 1] pulls latents toward the prior's mean (zero):
-        z' = ψ z. ``labels`` for a conditional model: one class for all images, one per image, or
+        z' = ψ z; for a StyleGAN model it acts in W, toward w_avg (see :meth:`mapping`).
+        ``labels`` for a conditional model: one class for all images, one per image, or
         None for seed % num_classes. At most ``budgets.MAX_IN_MEMORY_BYTES`` of images are
         returned at once; :meth:`iter_samples` streams any number.
         """
@@ -178,22 +267,28 @@ class GeneratorModel:
         return out
 
     def walk(self, keyframes: Sequence[int] = (0, 1, 2, 3), *, frames: int = 24,
-             interpolation: str = "slerp", easing: str = "smooth", loop: bool = True,
+             interpolation: str | None = None, easing: str = "smooth", loop: bool = True,
              truncation: float = 1.0, label: int | None = None,
              batch_size: int = DEFAULT_BATCH_SIZE,
              on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """The uint8 (F, H, W, C) frames of a latent walk through the keyframe seeds.
 
         See :mod:`ganedge.walks` for the frame count; frame j·frames is keyframe seed j's image.
+        A StyleGAN model walks in W between the keyframes' (truncated) ws, by lerp unless
+        ``interpolation`` says otherwise; other models walk in z, by slerp by default.
         A conditional model walks within one class: ``label``, or keyframes[0] % num_classes.
         ``on_batch`` is told how many frames each finished batch held.
         """
         keys = list(seed_ranges(_keyframe_list(keyframes)))
         check_keyframes(len(keys))
-        config = WalkConfig(frames=frames, interpolation=interpolation, easing=easing, loop=loop)
+        stylegan = self.contract.is_stylegan
+        config = WalkConfig(frames=frames, easing=easing, loop=loop,
+                            interpolation=interpolation or ("lerp" if stylegan else "slerp"))
         total = check_int(config.num_frames(len(keys)), "frames", high=budgets.MAX_WALK_FRAMES,
                           hint=": frames of the whole walk; use fewer keyframes or frames")
-        check_bytes(total, 8 * self.contract.latent_dim, "frames", budgets.MAX_IN_MEMORY_BYTES,
+        c = self.contract
+        width = c.num_ws * c.w_dim if stylegan else c.latent_dim  # float64 while interpolating
+        check_bytes(total, 8 * width, "frames", budgets.MAX_IN_MEMORY_BYTES,
                     f"the latents of {total:,} frames", "fewer frames")
         self._check_result_bytes(total, "frames")
         batch_size = self._check_batch_size(batch_size)
@@ -201,18 +296,28 @@ class GeneratorModel:
         if self.contract.conditional and label is None:
             label = keys[0] % self.contract.num_classes
         label_spec(self.contract, label, 1, required=True)
-        z = truncate(walk_latents(self.latents(keys), config), truncation)
-        return self.images(z, labels=label, batch_size=batch_size, on_batch=on_batch)
+        if not stylegan:
+            z = truncate(walk_latents(self.latents(keys), config), truncation)
+            return self.images(z, labels=label, batch_size=batch_size, on_batch=on_batch)
+        key_ws = self.mapping(self.latents(keys), label, truncation)
+        path = walk_latents(key_ws.reshape(len(keys), -1), config)
+        frames = self._ws_images(path.reshape(-1, *key_ws.shape[1:]), batch_size)
+        if on_batch is not None:
+            on_batch(len(frames))
+        return frames
 
     def _check_z(self, z: np.ndarray) -> np.ndarray:
         """z as contiguous float32 (B, latent_dim), B >= 1."""
         try:
-            z = np.ascontiguousarray(z, dtype=np.float32)
+            with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: refused below
+                z = np.ascontiguousarray(z, dtype=np.float32)
         except (TypeError, ValueError):
             raise InputError(f"must be a float array (got {type(z).__name__})", param="z") from None
         if z.ndim != 2 or z.shape[1] != self.contract.latent_dim or not len(z):
             raise InputError(f"expected shape (B, {self.contract.latent_dim}) with B >= 1 "
                              f"(got {tuple(z.shape)})", param="z")
+        if not np.isfinite(z).all():
+            raise InputError("holds NaN or Inf: latents must be finite", param="z")
         return z
 
     def _check_batch_size(self, batch_size: int) -> int:

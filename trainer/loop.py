@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganedge.errors import ConfigError
+from ganedge.errors import ConfigError, one_line
 from ganedge.files import atomic_path, check_folder, make_folder
 from ganedge.imaging import make_grid, save_png, to_uint8_nhwc
 from trainer import distributed, health
 from trainer.callbacks import Callback
-from trainer.checkpoint import publish, save_checkpoint
+from trainer.checkpoint import load_resumable, publish, save_checkpoint
+from trainer.checkpoint_schema import bad, check_model_budget
 from trainer.config import ArchConfig, TrainConfig
 from trainer.data import batch_indices, load_dataset
 from trainer.ema import make_ema, update_ema
@@ -57,12 +58,11 @@ def train(cfg: TrainConfig, out_dir: str | Path, callbacks: tuple[Callback, ...]
         >>> train(preset("digits-dcgan", steps=10), "runs/demo")   # doctest: +SKIP
     """
     check_folder(out_dir, param="out_dir")
+    state = load_resumable(resume) if resume is not None else None
     trainer = Trainer(cfg, out_dir, callbacks)
     try:
-        if resume is not None:
-            from trainer.checkpoint import load_checkpoint
-
-            trainer.load_state_dict(load_checkpoint(resume))
+        if state is not None:
+            trainer.resume_from(state, resume)
         return trainer.fit()
     finally:
         distributed.teardown(trainer.env)
@@ -111,6 +111,7 @@ class Trainer:
 
     def _build_models(self) -> None:
         cfg, dev = self.cfg, self.env.device
+        check_model_budget(cfg.arch, self.arch_config)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             self.gen = build_generator(cfg.arch, self.arch_config).to(dev)
@@ -201,7 +202,11 @@ class Trainer:
             r = (self._critic(self._augment(real, gen), labels) if self.loss.uses_real_in_g
                  else f.new_zeros(0))
             loss = self.loss.g_loss(f, r)
-        norm = _optimize(self.opt_g, self.scaler_g, loss, self.gen)
+        total = loss
+        for reg in self.regs:
+            term = reg.g_penalty(self.gen, labels, self.step + 1, gen)
+            total = total + term if term is not None else total
+        norm = _optimize(self.opt_g, self.scaler_g, total, self.gen)
         distributed.sync_buffers(self.env, self.gen, self.disc)
         if self.ema is not None:
             update_ema(self.ema, self.gen, self.cfg.ema)
@@ -352,12 +357,21 @@ class Trainer:
             state["generator_ema"] = self.ema.state_dict()
         return state
 
+    def resume_from(self, state: dict[str, Any], path: str | Path) -> None:
+        """Restore a checkpoint checked by :func:`trainer.checkpoint.load_resumable`; state that
+        does not fit this run's models or optimizers is one CheckpointError naming the file."""
+        if state["arch"] != self.cfg.arch or state["arch_config"] != asdict(self.arch_config):
+            raise ConfigError(f"checkpoint is {state['arch']} {state['arch_config']}, the run is "
+                              "configured differently: resume with the checkpoint's config",
+                              param="resume")
+        try:
+            self.load_state_dict(state)
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+            raise bad(path, f"its training state does not fit this run ({one_line(exc, 120)})",
+                      "resume from a last.pt written by `ganedge train`") from None
+
     def load_state_dict(self, state: dict[str, Any], restore_health: bool = True) -> None:
         """Restore :meth:`state_dict` output (from a checkpoint or an in-memory snapshot)."""
-        if state["arch"] != self.cfg.arch or state["arch_config"] != asdict(self.arch_config):
-            raise ConfigError(f"checkpoint is {state['arch']} {state['arch_config']}, the "
-                              "run is configured differently: resume with the checkpoint's config",
-                              param="resume")
         self.gen.load_state_dict(state["generator"])
         self.disc.load_state_dict(state["discriminator"])
         if self.ema is not None:

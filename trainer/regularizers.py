@@ -51,6 +51,11 @@ class Regularizer:
     def after_d_step(self, disc: nn.Module) -> None:
         """Act on the discriminator right after its optimizer step."""
 
+    def g_penalty(self, generator: nn.Module, labels: Tensor | None, g_step: int,
+                  gen: torch.Generator) -> Tensor | None:
+        """An extra generator loss term, or None this step."""
+        return None
+
     def real_label(self) -> float:
         """Target for real images in target-based losses."""
         return 1.0
@@ -82,6 +87,37 @@ class LazyR1(Regularizer):
         x = real.detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
         return self.cfg.r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean() * self.cfg.r1_every
+
+
+@REGULARIZERS.register("path_length")
+class PathLength(Regularizer):
+    """StyleGAN2's path-length penalty (Karras et al. 2020): a fixed step in W should move the
+    image by a fixed amount, E[(‖J_wᵀ y‖ − a)²] with y ~ N(0, 1/(H·W)) and a the running mean of
+    the lengths; on half a batch every pl_every G steps, scaled by pl_every. Needs a generator
+    with ``mapping`` and ``synthesis`` (stylegan2). The running mean is not checkpointed: a
+    resumed run restarts it at 0."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__(cfg)
+        self.pl_mean = torch.zeros([])  # the running mean a, decay 0.01 as NVlabs
+
+    def g_penalty(self, generator: nn.Module, labels: Tensor | None, g_step: int,
+                  gen: torch.Generator) -> Tensor | None:
+        if g_step % self.cfg.pl_every:
+            return None
+        if not (hasattr(generator, "mapping") and hasattr(generator, "synthesis")):
+            raise ConfigError("path_length needs a mapping + synthesis generator (stylegan2)",
+                              param="regularizers")
+        device = next(generator.parameters()).device
+        batch = max(1, self.cfg.batch_size // 2)
+        z = torch.randn(batch, generator.z_dim, generator=gen).to(device)
+        ws = generator.mapping(z, None if labels is None else labels[:batch], update_w_avg=False)
+        images = generator.synthesis(ws)
+        y = torch.randn(images.shape, generator=gen).to(device) / (images[0, 0].numel() ** 0.5)
+        (grad,) = torch.autograd.grad((images * y).sum(), ws, create_graph=True)
+        lengths = grad.square().sum(2).mean(1).sqrt()  # (batch,)
+        self.pl_mean = self.pl_mean.to(device).lerp(lengths.mean().detach(), 0.01)
+        return self.cfg.pl_weight * self.cfg.pl_every * (lengths - self.pl_mean).square().mean()
 
 
 @REGULARIZERS.register("weight_clipping")

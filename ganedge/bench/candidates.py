@@ -22,6 +22,7 @@ from ganedge.bench.timing import Candidate, RunFn
 from ganedge.contract import KEY_PROVENANCE, ModelContract, read_json_metadata
 from ganedge.errors import GanEdgeError, InputError, ProviderError
 from ganedge.session import ORT_DEFAULTS, SessionSettings, create_session
+from ganedge.stylegan import idle_feeds
 
 
 def _metadata(path: Path) -> dict[str, str]:
@@ -86,6 +87,10 @@ class OnnxStarter:
             feeds = {contract.input_name: z}
             if contract.conditional:
                 feeds[contract.label_input_name] = np.zeros(z.shape[0], np.int64)
+            if contract.is_stylegan:  # mapping, then synthesis, each with the other half idle
+                (ws,) = session.run([contract.ws_output_name],
+                                    {**feeds, **idle_feeds(contract, "mapping")})
+                feeds = {contract.ws_input_name: ws, **idle_feeds(contract, "synthesis")}
             return session.run([contract.output_name], feeds)[0]
 
         return run, used

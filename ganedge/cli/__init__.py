@@ -1,29 +1,120 @@
 """The ganedge command line: one module per command, joined here.
 
-The torch side (train, export) is imported only when its command runs (``LAZY_COMMANDS``), so
-``ganedge --help``, ``sample``, ``walk``, ``info``, ``env``, ``eval`` and ``bench`` never load
-torch.
+Commands are loaded lazily: ``ganedge --help`` reads each command's summary from its module's
+source without importing it, and ``ganedge CMD`` imports only CMD's module, so a command pays
+for the libraries it uses (numpy, onnxruntime, torch) and nothing else; ``train`` and
+``export`` (and ``mix``) need the torch side, and say which package is missing when it is.
 """
 
 from __future__ import annotations
 
-import typer
+import ast
+import importlib
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
-from ganedge.cli.bench import bench
-from ganedge.cli.common import HELP_NAMES, VERSION, Group
-from ganedge.cli.convert import convert
-from ganedge.cli.env import env
-from ganedge.cli.eval import eval_command
-from ganedge.cli.info import info
-from ganedge.cli.sample import sample
-from ganedge.cli.walk import walk
-from ganedge.cli.web import web
+import typer
+from typer.core import TyperGroup
+
+from ganedge.cli.common import HELP_NAMES, TRAIN_EXTRA_HINT, VERSION
+from ganedge.errors import MissingExtraError
+
+try:  # typer ≥ 0.2x carries its own copy of click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
+
+# command name → (module, function); in the order ``ganedge --help`` lists them
+COMMANDS = {
+    "train": ("ganedge.cli.train", "train"),
+    "export": ("ganedge.cli.export", "export"),
+    "convert": ("ganedge.cli.convert", "convert"),
+    "sample": ("ganedge.cli.sample", "sample"),
+    "walk": ("ganedge.cli.walk", "walk"),
+    "mix": ("ganedge.cli.mix", "mix"),
+    "web": ("ganedge.cli.web", "web"),
+    "info": ("ganedge.cli.info", "info"),
+    "env": ("ganedge.cli.env", "env"),
+    "bench": ("ganedge.cli.bench", "bench"),
+    "eval": ("ganedge.cli.eval", "eval_command"),
+}
+
+
+@lru_cache(maxsize=None)
+def _command(name: str) -> Any:
+    module, function = COMMANDS[name]
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:  # the torch side of a runtime-only install
+        error = MissingExtraError(f"`ganedge {name}` needs the {exc.name} package, which is not "
+                                  f"installed: {TRAIN_EXTRA_HINT} brings it")
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(error.exit_code) from None
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                         rich_markup_mode=None)
+    single.command(name=name)(getattr(loaded, function))
+    return typer.main.get_command(single)
+
+
+def summary(name: str) -> str:
+    """The first paragraph of the command's docstring, read from its module's source without
+    importing it (whole: the help formatter wraps it)."""
+    return " ".join(_docstring(name).split("\n\n")[0].split())
+
+
+def _docstring(name: str) -> str:
+    module, function = COMMANDS[name]
+    spec = importlib.util.find_spec(module)
+    tree = ast.parse(Path(str(spec.origin)).read_text(encoding="utf-8")) if spec else None
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return ast.get_docstring(node) or ""
+    return ""
+
+
+class _LazyGroup(TyperGroup):
+    """A typer group whose commands are imported on first use; a usage error is one line."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        try:
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except NoArgsIsHelpError:
+            return super().main(*args, **kwargs)
+        except UsageError as exc:
+            hint = f" (see `{exc.ctx.command_path} -h`)" if exc.ctx is not None else ""
+            typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+            raise SystemExit(exc.exit_code) from None
+        raise SystemExit(code or 0)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return _command(cmd_name) if cmd_name in COMMANDS else None
+
+    def invoke(self, ctx: Any) -> Any:
+        import onnxruntime as ort
+
+        # this process is ours (unlike an app embedding the library): ORT's own log lines would
+        # only repeat, in red, what ganedge reports as one line. Here, not at start-up: help
+        # never reaches invoke, and needs no onnxruntime
+        ort.set_default_logger_severity(4)
+        return super().invoke(ctx)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary(name)) for name in COMMANDS])
+
 
 app = typer.Typer(
     name="ganedge",
+    cls=_LazyGroup,
     help="Train GAN generators, export them to ONNX, and sample them fast with ONNX Runtime.",
     no_args_is_help=True,
-    cls=Group,
     context_settings={"help_option_names": HELP_NAMES},
     pretty_exceptions_enable=False,
     # help texts say "[default: 64]"; as rich markup those brackets would vanish
@@ -32,20 +123,10 @@ app = typer.Typer(
 
 
 @app.callback()
-def _main(version: bool = VERSION) -> None:
+def _root(version: bool = VERSION) -> None:
     """Train GAN generators, export them to ONNX, and sample them fast with ONNX Runtime."""
-
-
-for command in (convert, sample, walk, web, info, env, bench):
-    app.command()(command)
-app.command(name="eval")(eval_command)
 
 
 def main() -> None:
     """Console-script entry point."""
-    import onnxruntime as ort
-
-    # this process is ours (unlike an app embedding the library): ORT's own log lines would
-    # only repeat, in red, what ganedge reports as one line
-    ort.set_default_logger_severity(4)
     app()

@@ -3,23 +3,13 @@ read from where the names live, and the lazy import of the torch side."""
 
 from __future__ import annotations
 
-import ast
 import functools
-import importlib
-import importlib.util
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
-from typer.core import TyperGroup
-
-try:  # typer ≥ 0.2x carries its own copy of click
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError
-except ImportError:  # pragma: no cover - older typer runs on click itself
-    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
 
 from ganedge import __version__
 from ganedge.errors import GanEdgeError, MissingExtraError
@@ -48,74 +38,6 @@ def _print_version(ctx: typer.Context, value: bool) -> None:
 
 VERSION = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                        expose_value=False, help="Print the version and exit.")
-
-
-# commands on the torch side → their module: imported only when the command runs or its help is
-# asked for, so `ganedge --help` and the runtime commands start without torch
-LAZY_COMMANDS = {"train": "ganedge.cli.train", "export": "ganedge.cli.export"}
-
-
-class Group(TyperGroup):
-    """The ``ganedge`` group: lazy torch-side commands first, then the others in the order they
-    were added, each with its whole summary."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        """A usage error (unknown option, a value not among the choices) is one line too."""
-        if not kwargs.get("standalone_mode", True):
-            return super().main(*args, **kwargs)
-        try:
-            code = super().main(*args, **{**kwargs, "standalone_mode": False})
-        except NoArgsIsHelpError:
-            return super().main(*args, **kwargs)
-        except UsageError as exc:
-            hint = f" (see `{exc.ctx.command_path} -h`)" if exc.ctx is not None else ""
-            typer.echo(f"error: {exc.format_message()}{hint}", err=True)
-            raise SystemExit(exc.exit_code) from None
-        raise SystemExit(code or 0)
-
-    def list_commands(self, ctx: typer.Context) -> list[str]:
-        return [*LAZY_COMMANDS, *(name for name in self.commands if name not in LAZY_COMMANDS)]
-
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
-        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
-            self.commands[cmd_name] = _load_command(cmd_name)
-        return super().get_command(ctx, cmd_name)
-
-    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:
-        # click cuts each summary to fit one line with "..."; the formatter wraps whole ones
-        rows = [(name, self.commands[name].get_short_help_str(limit=1_000)
-                 if name in self.commands else _summary(name))
-                for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
-def _load_command(name: str) -> Any:
-    """The click command of a lazy command; a missing torch-side package is one error line."""
-    try:
-        module = importlib.import_module(LAZY_COMMANDS[name])
-    except ImportError as exc:
-        error = MissingExtraError(f"`ganedge {name}` needs the {exc.name} package, which is not "
-                                  f"installed: {TRAIN_EXTRA_HINT} brings it")
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(error.exit_code) from None
-    app = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
-    app.command(name=name)(getattr(module, name))
-    return typer.main.get_command(app)
-
-
-def _summary(name: str) -> str:
-    """A lazy command's summary, read from its module's source without importing it."""
-    spec = importlib.util.find_spec(LAZY_COMMANDS[name])
-    tree = ast.parse(Path(spec.origin).read_text()) if spec and spec.origin else None
-    for node in tree.body if tree else ():
-        if isinstance(node, ast.FunctionDef) and node.name == name:
-            return (ast.get_docstring(node) or "").split("\n\n")[0].replace("\n", " ")
-    return ""
-# library parameters that every command spells its own way (a command's own options win)
-LIBRARY_ALIASES = {"path": "MODEL", "n_or_seeds": "-n", "labels": "--label",
-                   "keyframes": "--seeds", "batches": "--batch", "budget_s": "--budget",
-                   "shard": "--shard"}
 
 
 def flag_names(command: Callable[..., object]) -> dict[str, str]:

@@ -28,13 +28,15 @@ Format = Literal[("onnx", *TARGETS)]  # type: ignore[valid-type]
 @one_line_errors(aliases={"path": "--output", "out_path": "--output", "output": "--pixels",
                           "grade_data": "--grade"})
 def export(
-    checkpoint: Path = typer.Argument(..., metavar="CKPT",
-                                      help="ckpt.pt written by `ganedge train`."),
+    checkpoint: Path = typer.Argument(..., metavar="CKPT", help="ckpt.pt written by `ganedge "
+                                      "train`, or an NVlabs StyleGAN2-ADA network-snapshot .pkl "
+                                      "(read as data)."),
     out: Path = typer.Option(None, "-o", "--output", metavar="ONNX", help="ONNX file (default: "
                              "model.onnx beside the checkpoint; model-int8.onnx etc. for "
                              "variants)."),
     weights: Weights = typer.Option("ema", "--weights", help="The EMA generator (raw when the "
-                                    "checkpoint has none) or the raw one."),
+                                    "checkpoint has none) or the raw one; for a .pkl: G_ema or "
+                                    "G."),
     opset: int = typer.Option(17, "--opset", metavar="N", help="ONNX opset version, 11-20."),
     precision: Precision = typer.Option("fp32", "--precision", help="fp16 is for GPUs; int8 is "
                                         "static, per-channel, calibrated on the model's latents."),
@@ -42,8 +44,11 @@ def export(
                                   "uint8: display-ready (B, H, W, C) pixels computed in the "
                                   "graph."),
     optimize: bool = typer.Option(True, "--optimize/--no-optimize", help="Graph rewrites "
-                                  "(ConvTranspose → Conv, ORT basic level), kept if exact and "
-                                  "not slower."),
+                                  "(ConvTranspose → Conv, ORT basic level), kept whenever exact."),
+    int8_weight_bits: int = typer.Option(7, "--int8-weight-bits", metavar="BITS", help="int8 "
+                                         "weights: 7 bits run exactly on every x86 CPU; 8 bits "
+                                         "are more precise on CPUs with AVX-512 VNNI, AVX-VNNI "
+                                         "or AMX."),
     grade: str = typer.Option(None, "--grade", metavar="DATA", help="Also score the fp16/int8 "
                               "variant and fp32 with the offline metric on this data: digits, "
                               "a folder or a .npz."),
@@ -59,15 +64,16 @@ def export(
     """Export a checkpoint's generator to ONNX with a dynamic batch axis and the ganedge contract.
 
     Prints one timed ✓/✗ line per step as it finishes: trace, parity with PyTorch at batch
-    1/3/64, graph rewrites, the reduced-precision variant's speed and error against fp32, the
-    write.
+    1/3/64, graph rewrites, the reduced-precision variant's error against fp32, the write. The same
+    checkpoint and options give the same file on any machine; time it with `ganedge bench` where
+    it will run.
     """
     talk = not quiet and not as_json
     if talk:
         typer.echo(f"exporting {checkpoint}")
     result = export_checkpoint(checkpoint, out, weights=weights, opset=opset, precision=precision,
                                output=pixels, allow_mismatch=allow_mismatch, optimize=optimize,
-                               grade_data=grade,
+                               int8_weight_bits=int8_weight_bits, grade_data=grade,
                                on_step=(lambda step: typer.echo(step.format())) if talk else None)
     converted = convert_to_ort(result.path) if fmt == "ort" else None
     if as_json:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import warnings
 from pathlib import Path
-
 from typing import Literal
 
 import typer
@@ -38,7 +37,8 @@ BATCH_SIZE = typer.Option(64, "--batch-size", metavar="B", help="Images per sess
                                                                 "not change any image).")
 TRUNCATION = typer.Option(1.0, "--truncation", "--psi", metavar="PSI",
                           help="ψ in [0, 1]: z' = ψ·z pulls latents toward the prior's mean "
-                               "(zero); 1 is none, lower is cleaner but less varied.")
+                               "(zero), for StyleGAN models w' = w_avg + ψ·(w − w_avg) in W; "
+                               "1 is none, lower is cleaner but less varied.")
 
 
 def open_model(model: Path | None, provider: str, threads: int | None, strict: bool,

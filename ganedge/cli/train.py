@@ -18,7 +18,7 @@ from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
 from ganedge.files import check_folder
 from trainer.callbacks import CALLBACKS, Callback, EvalCallback, eval_metric_names
-from trainer.checkpoint import load_checkpoint
+from trainer.checkpoint import resume_config
 from trainer.config import PRESETS, TrainConfig, preset as make_preset, resolve
 from trainer.loggers import LOGGERS
 from trainer.loop import Trainer, TrainResult, train as run_training
@@ -110,8 +110,7 @@ def train(
     if threads:
         torch.set_num_threads(threads)
     evaluation = _eval_callback(eval_every, eval_data, eval_n)
-    base = (TrainConfig.from_dict(load_checkpoint(resume)["train_config"]) if resume
-            else make_preset(preset))
+    base = resume_config(resume) if resume else make_preset(preset)
     cfg = resolve(base, {
         "steps": steps, "batch_size": batch_size, "seed": seed, "dataset": dataset, "arch": arch,
         "loss": loss, "regularizers": tuple(r.value for r in reg) if reg else None, "conditional": conditional,

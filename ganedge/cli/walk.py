@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -49,8 +50,10 @@ def walk(
                                                                  "keyframes."),
     fps: float = typer.Option(24.0, "--fps", metavar="FPS", help="Frames per second of the "
                                                                  "animation."),
-    interpolation: Interpolation = typer.Option("slerp", "--interpolation", help="slerp keeps "
-                                                "latent norms; lerp is a straight line."),
+    interpolation: Interpolation = typer.Option(None, "--interpolation", help="slerp keeps "
+                                                "latent norms; lerp is a straight line [default: "
+                                                "lerp in W for StyleGAN models, slerp in z "
+                                                "otherwise]."),
     easing: Easing = typer.Option("smooth", "--easing", help="smooth eases in and out of "
                                                          "keyframes; linear keeps speed."),
     loop: bool = typer.Option(True, "--loop/--no-loop", help="Walk back to the first keyframe."),
@@ -76,7 +79,9 @@ def walk(
 ) -> None:
     """Render latent walks between keyframe seeds (deterministic per frame)."""
     walks, cols = _keyframes(seeds, grid)
-    config = WalkConfig(frames=frames, interpolation=interpolation, easing=easing, loop=loop)
+    # checked before the model loads; the model decides the default interpolation
+    config = WalkConfig(frames=frames, interpolation=interpolation or "slerp", easing=easing,
+                        loop=loop)
     per_walk = config.num_frames(len(walks[0]))
     check_int(per_walk, "frames", high=budgets.MAX_WALK_FRAMES,
               hint=": frames of the whole walk; use fewer keyframes or frames")
@@ -92,32 +97,34 @@ def walk(
     scale = scale or opt.auto_scale(gen.image_shape, MIN_DISPLAY_SIDE)
     cols = cols or grid_shape(len(walks))[1]
     _check_movie(gen, len(walks), cols, per_walk, scale)
+    space = "W" if gen.contract.is_stylegan else "z"
+    config = replace(config, interpolation=interpolation or ("lerp" if space == "W" else "slerp"))
     with Reporter("walk", len(walks) * per_walk, "frames", enabled=progress and not quiet,
                   to_stderr=as_json) as reporter:
-        rendered = [gen.walk(keys, frames=frames, interpolation=interpolation, easing=easing,
+        rendered = [gen.walk(keys, frames=frames, interpolation=config.interpolation, easing=easing,
                              loop=loop, truncation=truncation, label=label,
                              batch_size=batch_size, on_batch=reporter.advance)
                     for keys in walks]
     movie = _compose(np.stack(rendered), scale, cols)
     _write(movie, output, outdir, fps)
-    _report(movie, output, outdir, fps, walks, config, truncation, as_json, quiet)
+    _report(movie, output, outdir, fps, walks, config, space, truncation, as_json, quiet)
 
 
 def _report(movie: np.ndarray, output: Path | None, outdir: Path | None, fps: float,
-            walks: list[list[int]], config: WalkConfig, truncation: float, as_json: bool,
-            quiet: bool) -> None:
+            walks: list[list[int]], config: WalkConfig, space: str, truncation: float,
+            as_json: bool, quiet: bool) -> None:
     if as_json:
         typer.echo(json.dumps({
             "output": None if output is None else str(output),
             "outdir": None if outdir is None else str(outdir), "frames": len(movie),
             "fps": fps, "size": [int(movie.shape[2]), int(movie.shape[1])], "walks": walks,
-            "interpolation": config.interpolation, "easing": config.easing,
+            "interpolation": config.interpolation, "space": space, "easing": config.easing,
             "loop": config.loop, "truncation": truncation}))
     elif not quiet:
         written = " and ".join(str(p) for p in (output, outdir) if p is not None)
         typer.echo(f"wrote {written} ({len(movie)} frames at {fps:g} fps, {len(walks)} walk(s) "
                    f"through seeds {' | '.join(format_seeds(k) for k in walks)}, "
-                   f"{config.interpolation}, {'loop' if config.loop else 'no loop'}, "
+                   f"{config.interpolation} in {space}, {'loop' if config.loop else 'no loop'}, "
                    f"ψ {truncation:g})")
 
 

@@ -25,7 +25,7 @@ def test_animation_starts_on_the_first_keyframe(models: dict[str, Path], tmp_pat
     result = invoke("walk", str(models["float"]), "--seeds", "5,6,7", "--frames", "4",
                     "--scale", "2", "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    assert "12 frames at 24 fps, 1 walk(s) through seeds 5-7, slerp, loop" in result.stdout
+    assert "12 frames at 24 fps, 1 walk(s) through seeds 5-7, slerp in z, loop" in result.stdout
     frames = frames_of(out)
     assert len(frames) == 12 and frames[0].shape == (8, 8)
     keyframe = upscale(ganedge.load(models["float"]).sample([5]), 2)[0, ..., 0]
