@@ -40,6 +40,12 @@ VERSION = typer.Option(False, "--version", callback=_print_version, is_eager=Tru
                        expose_value=False, help="Print the version and exit.")
 
 
+# library parameters that every command spells its own way (a command's own options win)
+LIBRARY_ALIASES = {"path": "MODEL", "n_or_seeds": "-n", "labels": "--label",
+                   "keyframes": "--seeds", "batches": "--batch", "budget_s": "--budget",
+                   "shard": "--shard"}
+
+
 def flag_names(command: Callable[..., object]) -> dict[str, str]:
     """API parameter → the flag a user typed, from the command's own typer options: a parameter
     ``batch_size`` declared as ``typer.Option(64, "--batch-size", "-b")`` maps to ``--batch-size``
