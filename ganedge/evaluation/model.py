@@ -21,8 +21,8 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
                    n: int | None = None, seed: int = 0, config: EvalConfig | None = None,
                    provider: str = "auto", inception_range: str = "0,1",
                    grid: str | Path | None = None, evaluator: Evaluator | None = None) -> EvalResult:
-    """Sample ``n`` images (seeds seed..seed+n-1; default: as many as the held-out real split)
-    from an exported model and score them against ``data``.
+    """Sample ``n`` images (seeds seed..seed+n-1; default: as many as the held-out real split,
+    26,000 for stacked-digits) from an exported model and score them against ``data``.
 
     ``evaluator``: one already built for the model's image size (``data``, ``config`` and
     ``inception_range`` are then its own), so several models are scored against one reference.
@@ -41,7 +41,7 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
         raise InputError(f"model: images are {c.height}x{c.width}; evaluation needs square images")
     if evaluator is None:
         evaluator = Evaluator(data, c.height, c.channels, config, inception_range, provider)
-    count = evaluator.n_heldout if n is None else n
+    count = evaluator.default_n if n is None else n
     labels = np.arange(count, dtype=np.int64) % c.num_classes if c.conditional else None
     images = _sample(gen, count, seed, labels)
     used = labels if evaluator.labeled else None
