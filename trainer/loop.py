@@ -81,6 +81,8 @@ class Trainer:
         self.regs = build_regularizers(cfg, self.loss)
         self.arch_config = self._arch_config()
         self._build_models()
+        for reg in self.regs:
+            reg.bind(self.gen, self.disc)
         self.amp = cfg.amp and self.env.device.type == "cuda"
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -100,7 +102,8 @@ class Trainer:
                 raise ConfigError(f"--conditional: dataset {self.cfg.dataset!r} has no labels: "
                                   "drop --conditional or use labelled data")
             classes = self.data.num_classes
-        arch = replace(self.cfg.model, channels=self.data.images.shape[1], num_classes=classes)
+        arch = replace(self.cfg.model, channels=self.data.images.shape[1], num_classes=classes,
+                       pack=self.cfg.pack)
         for reg in self.regs:
             arch = reg.arch(arch)
         return arch
@@ -182,12 +185,20 @@ class Trainer:
 
     def _g_step(self, real: Tensor, fake: Tensor, labels: Tensor | None,
                 gen: torch.Generator) -> dict[str, float]:
+        needs_real = self.loss.uses_real_in_g or any(reg.needs_real_in_g for reg in self.regs)
         with self._autocast():
-            f = self._critic(self._augment(fake, gen), labels)
-            r = (self._critic(self._augment(real, gen), labels) if self.loss.uses_real_in_g
-                 else f.new_zeros(0))
+            fake_aug = self._augment(fake, gen)
+            f = self._critic(fake_aug, labels)
+            real_aug = self._augment(real, gen) if needs_real else real
+            r = self._critic(real_aug, labels) if self.loss.uses_real_in_g else f.new_zeros(0)
             loss = self.loss.g_loss(f, r)
-        norm = _optimize(self.opt_g, self.scaler_g, loss, self.gen)
+        total = loss
+        for reg in self.regs:
+            term = reg.g_penalty(self.disc.features, real_aug, fake_aug)
+            total = total + term if term is not None else total
+        norm = _optimize(self.opt_g, self.scaler_g, total, self.gen)
+        for reg in self.regs:
+            reg.after_g_step(self.gen)
         distributed.sync_buffers(self.env, self.gen, self.disc)
         if self.ema is not None:
             update_ema(self.ema, self.gen, self.cfg.ema)
@@ -332,6 +343,8 @@ class Trainer:
             "best": self.best, "health": {"rollbacks": self.rollbacks, "lr_scale": self.lr_scale,
                                           "peak_diversity": self.peak_diversity},
             "callbacks": {key: cb.state_dict() for key, cb in _callback_keys(self.callbacks)},
+            "regularizers": {name: reg.state_dict()
+                             for name, reg in zip(self.cfg.regularizers, self.regs)},
         }
         if self.ema is not None:
             state["generator_ema"] = self.ema.state_dict()
@@ -358,6 +371,8 @@ class Trainer:
             self.lr_scale = state["health"]["lr_scale"]
         for key, cb in _callback_keys(self.callbacks):
             cb.load_state_dict(state["callbacks"].get(key, {}))
+        for name, reg in zip(self.cfg.regularizers, self.regs):
+            reg.load_state_dict(state.get("regularizers", {}).get(name, {}))
 
     def _rollback(self, logs: dict[str, float]) -> None:
         """NaN/Inf: back to the last good state with lower learning rates, a bounded number of times."""

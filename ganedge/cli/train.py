@@ -23,13 +23,21 @@ def train(
     steps: int = typer.Option(None, "--steps", help="Generator updates (preset's by default)."),
     batch_size: int = typer.Option(None, "--batch-size", help="Images per step (per process)."),
     seed: int = typer.Option(None, "--seed", help="Seed for init, data order, latents."),
-    data: str = typer.Option(None, "--data", help="Dataset: digits, an image folder or a .npz."),
+    data: str = typer.Option(None, "--data", help="Dataset: digits, stacked-digits, an image "
+                             "folder or a .npz."),
     arch: str = typer.Option(None, "--arch", help="Architecture: mlp, dcgan, resize_conv, resnet."),
     loss: str = typer.Option(None, "--loss", help="Loss: nonsaturating, minimax, wasserstein, hinge, "
                              "least_squares, relativistic_average."),
     reg: list[str] = typer.Option(None, "--reg", help="Regularizer (repeatable): wgan_gp, r1, "
                                   "weight_clipping, spectral_norm, minibatch_stddev, "
-                                  "label_smoothing, diffaugment."),
+                                  "label_smoothing, diffaugment, feature_matching, "
+                                  "minibatch_discrimination, historical_averaging."),
+    pack: int = typer.Option(None, "--pack", help="PacGAN: D judges this many samples at once "
+                             "(1: off)."),
+    fm_weight: float = typer.Option(None, "--fm-weight", help="λ of feature_matching."),
+    mbd_kernels: int = typer.Option(None, "--mbd-kernels", help="Kernels of "
+                                    "minibatch_discrimination."),
+    ha_weight: float = typer.Option(None, "--ha-weight", help="λ of historical_averaging."),
     conditional: bool = typer.Option(None, "--conditional/--unconditional", help="Train on labels."),
     image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-128."),
     latent_dim: int = typer.Option(None, "--latent-dim", help="Length of z."),
@@ -93,7 +101,8 @@ def train(
 
 
 _FIELDS = ("steps", "batch_size", "seed", "arch", "loss", "conditional", "lr_g", "lr_d", "n_critic",
-           "ema", "gp_weight", "r1_gamma", "diffaugment", "device", "log_every", "sample_every",
+           "ema", "gp_weight", "r1_gamma", "diffaugment", "pack", "fm_weight", "mbd_kernels",
+           "ha_weight", "device", "log_every", "sample_every",
            "checkpoint_every", "data", "best_metric", "best_mode", *MODEL_FIELDS)
 TRAINER_METRICS = {"diversity": "max"}  # reported by the loop itself → the mode that improves it
 
