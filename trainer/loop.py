@@ -114,6 +114,10 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             self.gen = build_generator(cfg.arch, self.arch_config).to(dev)
             disc = build_discriminator(cfg.arch, self.arch_config)
+            if getattr(disc, "pack", 1) != self.arch_config.pack:
+                raise ConfigError(f"the {cfg.arch} discriminator does not pack samples: use "
+                                  "pack 1 or an architecture built on "
+                                  "trainer.models.layers.Discriminator", param="pack")
             for reg in self.regs:
                 disc = reg.discriminator(disc)
             self.disc = disc.to(dev)

@@ -167,6 +167,12 @@ class FeatureMatching(Regularizer):
 
     needs_real_in_g = True
 
+    def bind(self, gen: nn.Module, disc: nn.Module) -> None:
+        if not callable(getattr(disc, "features", None)):
+            raise ConfigError(f"{type(disc).__name__} exposes no features(x) to match: use an "
+                              "architecture built on trainer.models.layers.Discriminator",
+                              param="regularizers")
+
     def g_penalty(self, features: Critic, real: Tensor, fake: Tensor) -> Tensor:
         target = features(real).detach().float().mean(0)
         return self.cfg.fm_weight * (features(fake).float().mean(0) - target).pow(2).sum()
@@ -179,6 +185,13 @@ class MinibatchDiscrimination(Regularizer):
 
     def arch(self, cfg: ArchConfig) -> ArchConfig:
         return replace(cfg, minibatch_kernels=self.cfg.mbd_kernels)
+
+    def discriminator(self, disc: nn.Module) -> nn.Module:
+        if getattr(disc, "mbdisc", None) is None:
+            raise ConfigError(f"{type(disc).__name__} has no minibatch-discrimination layer: use "
+                              "an architecture built on trainer.models.layers.Discriminator",
+                              param="regularizers")
+        return disc
 
 
 @REGULARIZERS.register("historical_averaging")
