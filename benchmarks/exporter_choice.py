@@ -47,7 +47,7 @@ from torch import nn
 from exports.onnx import BATCH_AXIS, DEFAULT_OPSET, _infer_contract, _trace
 from exports.parity import PARITY_BATCHES, check_parity, example_inputs
 from exports.prepare import prepare
-from ganedge.bench_report import machine_info
+from ganedge.bench.report import machine_info
 from ganedge.contract import ModelContract
 from trainer.config import ArchConfig
 from trainer.models import ARCHITECTURES, build_generator

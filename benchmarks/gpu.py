@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 from benchmarks import suite  # noqa: E402
 from ganedge import providers as prov  # noqa: E402
 from ganedge.bench import BenchConfig, run_bench  # noqa: E402
-from ganedge.bench_onnx import model_candidates  # noqa: E402
-from ganedge.bench_report import render_markdown  # noqa: E402
+from ganedge.bench.candidates import model_candidates  # noqa: E402
+from ganedge.bench.report import render_markdown  # noqa: E402
 from ganedge.iobinding import BoundRunner  # noqa: E402
 from ganedge.latents import latents_for_seeds  # noqa: E402
 from ganedge.session import SessionSettings, create_session  # noqa: E402

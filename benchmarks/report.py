@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ganedge.bench import OK, BenchRow
-from ganedge.bench_report import render_markdown
+from ganedge.bench.report import render_markdown
 from ganedge.files import atomic_path
 
 README_START = "<!-- bench:start -->"

@@ -23,9 +23,9 @@ import torch  # noqa: E402
 
 from benchmarks import probes, report, suite  # noqa: E402
 from ganedge.bench import BenchConfig, BenchRow, run_bench  # noqa: E402
-from ganedge.bench_report import machine_info, table_cells  # noqa: E402
+from ganedge.bench.report import machine_info, table_cells  # noqa: E402
 from ganedge.files import atomic_path  # noqa: E402
-from ganedge.session import physical_cores  # noqa: E402
+from ganedge.cores import physical_cores  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = BenchConfig(batches=(1, 8, 64), budget_s=3.0, warmup_s=0.5)

@@ -14,7 +14,7 @@ import torch
 
 from exports.checkpoint import export_checkpoint
 from ganedge.bench import Candidate
-from ganedge.bench_onnx import failed_candidate, onnx_candidate
+from ganedge.bench.candidates import failed_candidate, onnx_candidate
 from ganedge.errors import one_line
 from ganedge.session import ORT_DEFAULTS, SessionSettings
 from trainer.checkpoint import save_checkpoint
@@ -98,14 +98,14 @@ def candidates(built: BuiltModel, kinds: tuple[str, ...] = TORCH_KINDS,
                threads: int | None = None) -> list[Candidate]:
     """Every way the suite runs one model, torch eager (the baseline) first; ``threads`` for
     torch and ganedge alike (None: physical cores), plain ORT keeps its own default."""
-    from exports.torch_bench import torch_candidates
+    from torchref.candidates import torch_candidates
 
     tuned = SessionSettings(threads=threads)
     ours = onnx_candidate(built.fp32, "cpu", label="ganedge", settings=tuned, reference=True)
     rows = torch_candidates(built.checkpoint, kinds, flops_per_image=ours.flops_per_image,
                             threads=threads)
     rows.append(onnx_candidate(built.fp32, "cpu", label="ort default", settings=ORT_DEFAULTS,
-                               io_binding=False))
+                               plain=True))
     rows.append(ours)
     for key, path in built.variants.items():
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from exports.nvlabs_import import export_pickle, is_nvlabs_pickle
 from exports.onnx import DEFAULT_OPSET, ExportResult, export_generator
 from exports.report import Step
 from trainer.checkpoint import file_sha256, generator_from_checkpoint, load_checkpoint
@@ -17,11 +18,18 @@ def export_checkpoint(ckpt_path: str | Path, out_path: str | Path | None = None,
                       on_step: Callable[[Step], None] | None = None) -> ExportResult:
     """Export ``ckpt.pt`` to ``out_path`` (default: :func:`default_name` beside the checkpoint).
 
+    An NVlabs StyleGAN2(-ADA) ``.pkl`` is read as data and exported by
+    :func:`exports.nvlabs_import.export_pickle` ("ema": G_ema, "raw": G).
+
     ``weights`` picks the EMA generator ("ema", the default; raw when the checkpoint has no EMA)
     or the raw one ("raw"). Provenance records the checkpoint hash, step, architecture and weights.
     The other options are :func:`exports.export_generator`'s.
     """
     ckpt_path = Path(ckpt_path)
+    if is_nvlabs_pickle(ckpt_path):
+        return export_pickle(ckpt_path, out_path, weights=weights, opset=opset,
+                             allow_mismatch=allow_mismatch, optimize=optimize, on_step=on_step,
+                             precision=precision, output=output, grade_data=grade_data)
     ckpt = load_checkpoint(ckpt_path)
     generator = generator_from_checkpoint(ckpt, weights=weights)
     out = Path(out_path) if out_path is not None else ckpt_path.with_name(default_name(precision, output))

@@ -12,11 +12,9 @@ import json
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
@@ -33,8 +31,8 @@ from exports.output_tail import add_uint8_tail
 from exports.parity import UINT8_TOLERANCE, ParityReport, check_parity, example_inputs
 from exports.prepare import check_no_random_ops, prepare
 from exports.quantize import PRECISIONS, TOLERANCES, reduce_precision
+from exports.stylegan import check_stylegan_parity, stylegan_contract, trace_stylegan
 from exports.report import Step, StepLog, StepNote
-from exports.speed import describe, speedups, verdict
 
 DEFAULT_OPSET = 17
 # Round and input-form Clip (uint8 tail) need 11; the TorchScript exporter stops at 20.
@@ -43,7 +41,7 @@ BATCH_AXIS = "batch"
 TRACE_BATCH = 2  # not 1, so nothing can special-case a singleton batch while tracing
 EXPORTER = "torchscript"
 OUTPUTS = ("float", "uint8")
-KEEP_REWRITE_RATIO = 1.0  # rewrites stay when, over batch 1 and 64, they are at least as fast
+TIME_IT = "time it on the target machine: ganedge bench FP32.onnx VARIANT.onnx"
 
 
 @dataclass(frozen=True)
@@ -71,17 +69,21 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
 
     The module is deep-copied, put in eval mode and its parametrizations (spectral/weight norm)
     folded into plain weights; the caller's module is left untouched. The traced graph must match
-    PyTorch at batch 1, 3 and 64; then the graph rewrites are applied (``optimize``) and kept only
-    while parity holds and they are not slower; ``precision`` "fp16"/"int8" makes a reduced
-    variant, measured for speed and 8-bit error against fp32; ``output`` "uint8" appends the
-    display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits") also scores the variant and
-    fp32 with the offline evaluation metric. The file is written atomically, only when every check
-    passed (unless ``allow_mismatch``), with the contract, provenance and parity figures in its
-    metadata.
+    PyTorch at batch 1, 3 and 64; then the graph rewrites are applied (``optimize``) and kept
+    whenever parity holds — a rule, never a timing, so one checkpoint and one set of options give
+    the same bytes on every machine (speed is for ``ganedge bench`` on the target machine);
+    ``precision`` "fp16"/"int8" makes a reduced variant, measured for 8-bit error against fp32;
+    ``output`` "uint8" appends the display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits")
+    also scores the variant and fp32 with the offline evaluation metric. The file is written
+    atomically, only when every check passed (unless ``allow_mismatch``), with the contract,
+    provenance and parity figures in its metadata (no time stamp).
     ``on_step`` sees each ✓/✗ step as it finishes.
     """
     _check_choice("--precision", precision, PRECISIONS)
     _check_choice("--output", output, OUTPUTS)
+    if is_stylegan(module) and (precision, output) != ("fp32", "float"):
+        raise ConfigError("--precision/--output: StyleGAN models export as fp32 with float "
+                          "output only: drop --precision and --output")
     if grade_data is not None:
         if precision == "fp32":
             raise ConfigError("--grade: grades a reduced-precision variant against fp32: "
@@ -91,21 +93,21 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
         raise ConfigError(f"--opset: must be in {OPSETS.start}..{OPSETS.stop - 1} (got {opset})")
     path = check_writable(path, "-o/--out")
     log = StepLog(on_step)
+    if is_stylegan(module):
+        return _export_stylegan(log, module, path, latent_dim, num_classes, opset, provenance,
+                                allow_mismatch)
     prepared, contract, traced, parity = _traced(log, module, latent_dim, num_classes, opset,
                                                  allow_mismatch)
     facts: dict[str, Any] = {"fp32_parity": parity.to_dict()}
-    model = rewritten = traced
+    model = traced
     if optimize:
         with log.step("optimize") as note:
-            model, rewritten, facts["optimize"] = _optimized(prepared, traced, contract, note)
+            model, facts["optimize"] = _optimized(prepared, traced, contract, note)
     if precision != "fp32":
-        # int8 starts from the rewritten graph even where fp32 runs faster without it: int8 needs
-        # the Conv ops the rewrites make; its speed is measured against the best fp32 graph
-        source = rewritten if precision == "int8" else model
         with log.step(precision) as note:
             fp32 = model
-            model, parity, facts[precision] = _reduced(prepared, source, fp32, contract, precision,
-                                                        note, allow_mismatch)
+            model, parity, facts[precision] = _reduced(prepared, model, contract, precision, note,
+                                                        allow_mismatch)
         if grade_data is not None:
             with log.step("grade") as note:
                 facts[precision]["metric"] = figures = grade({"fp32": fp32, precision: model},
@@ -119,6 +121,46 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
                                  **facts})
     with log.step("write") as note:
         size = _write(model, path, contract, record, parity)
+        note.detail = f"{path} ({size / 1e6:.2f} MB, self-contained)"
+    return ExportResult(path, contract, parity, size, tuple(log.steps), record)
+
+
+def is_stylegan(module: nn.Module) -> bool:
+    """Whether ``module`` is a StyleGAN generator: a ``mapping`` z → ws and a ``synthesis``
+    ws → images, with ``num_ws`` and ``w_dim``."""
+    return all(hasattr(module, name) for name in ("mapping", "synthesis", "num_ws", "w_dim"))
+
+
+def _export_stylegan(log: StepLog, module: nn.Module, path: Path, latent_dim: int,
+                     num_classes: int, opset: int, provenance: dict[str, Any] | None,
+                     allow_mismatch: bool) -> ExportResult:
+    """Mapping and synthesis as two independent subgraphs of one file (see exports.stylegan);
+    each half must match PyTorch at batch 1, 3 and 64."""
+    with log.step("prepare") as note:
+        prepared = prepare(module)
+        note.detail = f"eval mode, constant noise; {_parameters(prepared):,} parameters"
+    with log.step("trace") as note:
+        contract = stylegan_contract(prepared)
+        if (contract.latent_dim, contract.num_classes) != (latent_dim, num_classes):
+            raise ConfigError(f"latent_dim/num_classes: the generator takes z of "
+                              f"{contract.latent_dim} and {contract.num_classes} classes "
+                              f"(got {latent_dim}, {num_classes})")
+        traced = trace_stylegan(prepared, contract, opset)
+        check_no_random_ops(traced)
+        note.detail = (f"{EXPORTER} exporter, opset {opset}, mapping z → ws and synthesis "
+                       f"ws ({contract.num_ws}×{contract.w_dim}) → images, batch axes symbolic, "
+                       f"{len(traced.graph.node)} nodes")
+    with log.step("parity") as note:
+        mapping, parity = check_stylegan_parity(prepared, traced.SerializeToString(), contract)
+        note.detail = f"mapping {mapping.summary()}; synthesis {parity.summary()}"
+        note.warning = not (mapping.ok and parity.ok)
+        if not allow_mismatch:
+            mapping.raise_if_failed(contract.ws_output_name)
+            parity.raise_if_failed(contract.output_name)
+    record = _provenance(opset, {**(provenance or {}), "precision": "fp32", "output": "float",
+                                 "mapping_parity": mapping.to_dict()})
+    with log.step("write") as note:
+        size = _write(traced, path, contract, record, parity)
         note.detail = f"{path} ({size / 1e6:.2f} MB, self-contained)"
     return ExportResult(path, contract, parity, size, tuple(log.steps), record)
 
@@ -180,47 +222,30 @@ def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
 
 
 def _optimized(module: nn.Module, traced: onnx.ModelProto, contract: ModelContract,
-               note: StepNote) -> tuple[onnx.ModelProto, onnx.ModelProto, dict[str, Any]]:
-    """(best fp32 graph, rewritten graph or the traced one when rewrites break parity, facts).
-
-    The rewritten graph is the best when it keeps fp32 parity and is not slower than the trace.
-    """
+               note: StepNote) -> tuple[onnx.ModelProto, dict[str, Any]]:
+    """(the rewritten graph, or the traced one when the rewrites break parity; facts)."""
     optimized, report = optimize_graph(traced)
     parity = check_parity(module, optimized.SerializeToString(), contract)
-    facts: dict[str, Any] = {**asdict(report), "parity_ok": parity.ok}
+    facts: dict[str, Any] = {**asdict(report), "parity_ok": parity.ok, "kept": parity.ok}
     if not parity.ok:
         note.warning = True
         note.detail = f"rewrites dropped, they broke parity ({parity.summary()})"
-        return traced, traced, {**facts, "kept": False}
-    ratios = speedups(traced, optimized, contract)
-    facts["speedup"] = ratios
-    # a rewrite that does not pay on this machine is not worth a graph that differs from the trace
-    kept = _geometric_mean(ratios.values()) >= KEEP_REWRITE_RATIO
-    note.detail = (f"{report.summary()}; {describe(ratios, 'the traced graph')}: "
-                   f"{'kept' if kept else 'dropped, the traced graph is written'}")
-    note.warning = not kept
-    return (optimized if kept else traced), optimized, {**facts, "kept": kept}
+        return traced, facts
+    note.detail = f"{report.summary()}; parity kept"
+    return optimized, facts
 
 
-def _reduced(module: nn.Module, source: onnx.ModelProto, fp32: onnx.ModelProto,
-             contract: ModelContract, precision: str, note: StepNote,
-             allow_mismatch: bool) -> tuple[onnx.ModelProto, ParityReport, dict[str, Any]]:
-    """The variant of ``source``, its error against PyTorch fp32 and its speed against ``fp32``."""
+def _reduced(module: nn.Module, source: onnx.ModelProto, contract: ModelContract, precision: str,
+             note: StepNote, allow_mismatch: bool
+             ) -> tuple[onnx.ModelProto, ParityReport, dict[str, Any]]:
+    """The variant of ``source`` and its error against PyTorch fp32 (speed: ``ganedge bench``)."""
     variant = reduce_precision(source, contract, precision)
     parity = check_parity(module, variant.SerializeToString(), contract, TOLERANCES[precision])
-    ratios = speedups(fp32, variant, contract)
-    note.detail = f"{parity.summary()}; {describe(ratios, 'fp32')}"
-    note.warning = not parity.ok or verdict(ratios) in ("slower", "mixed")
+    note.detail = f"{parity.summary()}; {TIME_IT}"
+    note.warning = not parity.ok
     if not (parity.ok or allow_mismatch):
         parity.raise_if_failed(contract.output_name, what=f"{precision} quality")
-    facts = {"error_levels": {"max": parity.max_err, "mean": parity.mean_err},
-             "speedup_vs_fp32": ratios, "verdict": verdict(ratios)}
-    return variant, parity, facts
-
-
-def _geometric_mean(values: Any) -> float:
-    values = list(values)
-    return float(np.exp(np.mean(np.log(values)))) if values else 1.0
+    return variant, parity, {"error_levels": {"max": parity.max_err, "mean": parity.mean_err}}
 
 
 def _infer_contract(module: nn.Module, latent_dim: int, num_classes: int) -> ModelContract:
@@ -272,6 +297,5 @@ def _provenance(opset: int, extra: dict[str, Any]) -> dict[str, Any]:
         "torch": torch.__version__,
         "onnx": onnx.__version__,
         "onnxruntime": ort.__version__,
-        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **extra,
     }

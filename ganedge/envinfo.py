@@ -22,6 +22,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ganedge import providers as prov
+from ganedge.cores import physical_cores, usable_cpus
 
 # (what, sonames tried in order): CUDA 12 and 13 builds of onnxruntime-gpu need different majors
 CUDA_LIBRARIES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -58,13 +59,10 @@ def quiet_session(path: Path, providers: list[str]) -> ort.InferenceSession:
     """A session whose provider failures are reported by us, not as ORT's log lines and the
     "EP Error" banner its Python wrapper prints to stdout."""
     options = ort.SessionOptions()
+    # the session's own log only: ORT's global logger belongs to the host process
     options.log_severity_level = 4
-    ort.set_default_logger_severity(4)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            return ort.InferenceSession(str(path), sess_options=options, providers=providers)
-    finally:
-        ort.set_default_logger_severity(2)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
 
 
 def find_library(sonames: tuple[str, ...]) -> str | None:
@@ -106,8 +104,8 @@ def environment_report() -> dict[str, Any]:
         },
         "libraries": _libraries(),
         "threads": {
-            "cores_usable": prov.default_threads(), "cpu_count": os.cpu_count(),
-            "ganedge_default_intra_op": prov.default_threads(),
+            "cores_usable": usable_cpus(), "cpu_count": os.cpu_count(),
+            "ganedge_default_intra_op": physical_cores(),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         },
     }

@@ -51,12 +51,21 @@ class ConfigError(GanEdgeError):
     exit_code = 2
 
 
+class OutputError(GanEdgeError):
+    """A file or folder could not be written (disk full, read-only, permissions, name too long);
+    the message names the path, and nothing partial is left under the final name."""
+
+
 class ContractError(GanEdgeError):
     """A model's I/O contract is missing, malformed or from a newer format."""
 
 
 class CheckpointError(GanEdgeError):
     """A checkpoint is unreadable, not a ganedge checkpoint, or from a newer format."""
+
+
+class NonFiniteOutputError(GanEdgeError):
+    """A model's output holds NaN or Inf where an image was expected."""
 
 
 class ProviderError(GanEdgeError):

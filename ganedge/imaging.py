@@ -16,19 +16,26 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from ganedge.budgets import MAX_FPS, MIN_FPS, check_float
 from ganedge.errors import InputError
 from ganedge.files import atomic_path, check_writable
 
 GRID_PADDING = 2  # pixels of black between and around grid cells
 ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}  # suffix → Pillow format
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+_SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}  # PNG is lossless anyway
 
 
-def to_uint8_nhwc(images: np.ndarray) -> np.ndarray:
-    """Map (B, C, H, W) float in [-1, 1] to (B, H, W, C) uint8 in [0, 255], rounding to nearest."""
+def to_uint8_nhwc(images: np.ndarray,
+                  value_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
+    """Map (B, C, H, W) float in ``value_range`` to (B, H, W, C) uint8 in [0, 255], rounding to
+    nearest; NaN becomes the low end, ±Inf the ends."""
+    low, high = value_range
     pixels = images.astype(np.float32, copy=True)
     # in place: one float temporary per batch instead of three
-    pixels += 1.0
-    pixels *= 127.5
+    pixels -= np.float32(low)
+    pixels *= np.float32(255.0 / (high - low))
+    np.nan_to_num(pixels, copy=False, nan=0.0, posinf=255.0, neginf=0.0)
     np.rint(pixels, out=pixels)
     np.clip(pixels, 0, 255, out=pixels)
     return pixels.astype(np.uint8).transpose(0, 2, 3, 1)
@@ -73,6 +80,28 @@ def save_png(image: np.ndarray, path: str | Path, text: Mapping[str, str] | None
     return path
 
 
+def check_image_path(path: str | Path, param: str = "output") -> Path:
+    """Return ``path`` if its suffix names an image format we write, else raise InputError."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_FORMATS:
+        raise InputError(f"{path.name!r} is not .png, .jpg, .jpeg or .webp: pick one of those "
+                         "suffixes", param=param)
+    return check_writable(path, param)
+
+
+def save_image(image: np.ndarray, path: str | Path, text: Mapping[str, str] | None = None
+               ) -> Path:
+    """Write one (H, W, C) uint8 image atomically in the format its suffix names (see
+    IMAGE_FORMATS); ``text`` goes into a PNG's tEXt chunks."""
+    path = check_image_path(path)
+    fmt = IMAGE_FORMATS[path.suffix.lower()]
+    if fmt == "PNG":
+        return save_png(image, path, text)
+    with atomic_path(path) as tmp:
+        to_pil(image).save(tmp, format=fmt, **_SAVE_OPTIONS[fmt])
+    return path
+
+
 def upscale(images: np.ndarray, scale: int) -> np.ndarray:
     """Enlarge (..., H, W, C) uint8 images ``scale`` times with nearest neighbour (crisp pixels)."""
     if scale == 1:
@@ -84,9 +113,9 @@ def check_animation_path(path: str | Path) -> Path:
     """Return ``path`` if its suffix names an animation format we write, else raise InputError."""
     path = Path(path)
     if path.suffix.lower() not in ANIMATION_FORMATS:
-        raise InputError(f"-o: {path.name!r} is not .gif, .webp or .png (animated): "
-                         "pick one of those suffixes, or write frames with --outdir")
-    return check_writable(path, "-o")
+        raise InputError(f"{path.name!r} is not .gif, .webp or .png (animated): pick one of "
+                         "those suffixes, or write the frames as files", param="output")
+    return check_writable(path, "output")
 
 
 def save_animation(frames: np.ndarray, path: str | Path, fps: float) -> Path:
@@ -95,6 +124,7 @@ def save_animation(frames: np.ndarray, path: str | Path, fps: float) -> Path:
     GIF stores frame times in 10 ms steps, so its frame rate is rounded to that grid.
     """
     path = check_animation_path(path)
+    fps = check_float(fps, "fps", MIN_FPS, MAX_FPS)
     pictures = [to_pil(frame) for frame in frames]
     options = {"save_all": True, "append_images": pictures[1:], "loop": 0,
                "duration": max(10, round(1000 / fps))}

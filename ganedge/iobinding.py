@@ -1,4 +1,7 @@
-"""Run a session through IO binding: inputs and outputs live in buffers allocated once per batch.
+"""The one IO-binding runner: inputs and outputs live in buffers allocated once per batch size.
+
+The sampler (``GeneratorModel.generate``) and the benchmark both run sessions through
+:class:`BoundRunner`, so what ``ganedge bench`` times is the code ``ganedge sample`` runs.
 
 ``session.run`` allocates a fresh output array on every call; for small generators that copy and
 allocation is a visible part of the latency. A bound runner keeps one input and one output buffer
@@ -41,11 +44,13 @@ class BoundRunner:
     The returned array is a view of a reused buffer on CPU: copy it before the next call if you
     keep it. ``device`` is "cpu" or "cuda"; ``buckets`` (ascending batch sizes) pads each call up
     to the smallest bucket that holds it, or None to bind every batch size as it comes.
+    ``max_slots`` caps how many batch sizes keep buffers (a full batch and a remainder are
+    typical; stray sizes beyond the cap drop the others). Not thread-safe: one runner per thread.
     """
 
     def __init__(self, session: ort.InferenceSession, input_name: str, output_name: str,
                  device: str = "cpu", buckets: Sequence[int] | None = None,
-                 label_name: str | None = None) -> None:
+                 label_name: str | None = None, max_slots: int | None = None) -> None:
         if device not in ("cpu", "cuda"):
             raise InputError(f"device: must be 'cpu' or 'cuda' (got {device!r})")
         self.session = session
@@ -54,6 +59,7 @@ class BoundRunner:
         self.device = device
         self.buckets = sorted(buckets) if buckets else None
         self.label_name = label_name
+        self.max_slots = max_slots
         self._slots: dict[int, _Slot] = {}
 
     def bucket(self, batch: int) -> int:
@@ -69,7 +75,11 @@ class BoundRunner:
     def __call__(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         batch = z.shape[0]
         size = self.bucket(batch)
-        slot = self._slots.get(size) or self._bind(size, z)
+        slot = self._slots.get(size)
+        if slot is None:
+            if self.max_slots is not None and len(self._slots) >= self.max_slots:
+                self._slots.clear()
+            slot = self._bind(size, z)
         if slot.labels is not None:
             padded_labels = np.zeros(size, np.int64)
             padded_labels[:batch] = 0 if labels is None else labels

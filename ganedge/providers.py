@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import importlib.metadata as md
-import os
 import sys
 import warnings
 
@@ -49,13 +48,6 @@ def requested_providers(provider: str) -> list[str]:
 def gpu_driver_present() -> bool:
     """Whether the NVIDIA driver library (libcuda / nvcuda.dll) can be loaded."""
     return any(loadable(name) for name in _DRIVER_LIBRARIES)
-
-
-def default_threads() -> int:
-    """Intra-op threads for CPU work: the cores this process may run on (not the host's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 def check_in_use(provider: str, requested: list[str], in_use: list[str], strict: bool) -> None:

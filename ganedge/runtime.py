@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from importlib import resources
@@ -26,12 +27,19 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from ganedge import budgets
 from ganedge import providers as prov
+from ganedge.budgets import check_bytes, check_image_bytes, check_int, check_threads
 from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract, read_json_metadata
-from ganedge.errors import ContractError, InputError
+from ganedge.cores import threads_or_default, usable_cpus
+from ganedge.errors import ContractError, GanEdgeError, InputError, NonFiniteOutputError
+from ganedge.graphcheck import check_graph, expected_tensors
 from ganedge.imaging import to_uint8_nhwc
-from ganedge.latents import check_truncation, latents_for_seeds, truncate
-from ganedge.session import create_session
+from ganedge.iobinding import BoundRunner
+from ganedge.labels import LabelSpec, chunk_labels, label_spec
+from ganedge.latents import SeedRanges, check_truncation, latents_for_seeds, seed_ranges, truncate
+from ganedge.session import SessionSettings, create_session
+from ganedge.stylegan import check_ws, idle_feeds, mixed_ws, mixing_grid, truncate_ws
 from ganedge.walks import WalkConfig, check_keyframes, walk_latents
 
 DEFAULT_BATCH_SIZE = 64
@@ -50,22 +58,29 @@ class GeneratorModel:
 
     def __init__(self, path: str | Path | None = None, provider: str = "auto",
                  threads: int | None = None, strict_provider: bool = False,
-                 latent_dim: int | None = None, io_binding: bool | None = None) -> None:
-        self.path = default_model_path() if path is None else Path(path)
-        if not self.path.is_file():
-            raise InputError(f"model: {str(self.path)!r} does not exist: give a .onnx file path")
+                 latent_dim: int | None = None, io_binding: bool | None = None,
+                 settings: SessionSettings | None = None, allow_nonfinite: bool = False) -> None:
+        self.path = _model_path(path)
+        threads = check_threads(threads, usable_cpus())
+        if latent_dim is not None:
+            check_int(latent_dim, "latent_dim", 1, budgets.MAX_LATENT_DIM)
         self.requested = prov.requested_providers(provider)
         # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; our own one-line
         # warning below says what happened instead
         quiet = prov.TENSORRT in self.requested
         with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-            self.session = create_session(self.path, self.requested, threads)
-        # None keeps ONNX Runtime's pinned one-thread-per-core pool (see ganedge.session)
-        self.threads = threads if threads is not None else prov.default_threads()
+            self.session = create_session(self.path, self.requested, threads, settings)
+        # None keeps ONNX Runtime's pinned one-thread-per-core pool (see ganedge.cores)
+        self.threads = threads_or_default(threads if threads is not None or settings is None
+                                          else settings.threads)
         props = self.session.get_modelmeta().custom_metadata_map
         self.contract = _read_contract(self.session, props, latent_dim)
+        self.static_batch = check_graph(self.contract, self.session.get_inputs(),
+                                        self.session.get_outputs())
+        """The graph's fixed batch size (every run is padded to it), or None when symbolic."""
         self.provenance = read_json_metadata(props, KEY_PROVENANCE)
         self.parity = read_json_metadata(props, KEY_PARITY)
+        self.allow_nonfinite = bool(allow_nonfinite)
         prov.check_in_use(provider, self.requested, self.providers, strict_provider)
         on_cuda = self.providers[0] in (prov.CUDA, prov.TENSORRT)
         self.io_binding = on_cuda if io_binding is None else io_binding
@@ -86,52 +101,145 @@ class GeneratorModel:
         """The (len(seeds), latent_dim) float32 standard-normal latents of these seeds."""
         return latents_for_seeds(seeds, self.contract.latent_dim)
 
-    def generate(self, z: np.ndarray, labels: Labels = None) -> np.ndarray:
-        """Run the graph on latents z (B, latent_dim) and return its raw output.
+    def generate(self, z: np.ndarray, labels: Labels = None,
+                 truncation: float = 1.0) -> np.ndarray:
+        """Images of latents z (B, latent_dim): the model's raw output.
 
-        float32 (B, C, H, W) in [-1, 1], or uint8 (B, H, W, C) for a model exported with a uint8
-        tail. A conditional model needs ``labels``: one class id for all rows or (B,) ids.
+        float32 (B, C, H, W) in the contract's ``value_range``, or uint8 (B, H, W, C) for a model
+        exported with a uint8 tail. A conditional model needs ``labels``: one class id for all
+        rows or (B,) ids. ``truncation`` ψ acts in W for a StyleGAN model (see :meth:`mapping`),
+        on z otherwise. Non-finite output raises NonFiniteOutputError unless the model was
+        loaded with ``allow_nonfinite``.
+
+        Example:
+            >>> gen.generate(gen.latents([1, 2]), truncation=0.7).shape   # doctest: +SKIP
+            (2, 1, 32, 32)
         """
-        z = np.ascontiguousarray(z, dtype=np.float32)
-        if z.ndim != 2 or z.shape[1] != self.contract.latent_dim:
-            raise InputError(
-                f"z: expected shape (B, {self.contract.latent_dim}) (got {tuple(z.shape)})"
-            )
-        feeds = {self.contract.input_name: z}
-        label_ids = self._check_labels(labels, len(z))
-        if label_ids is not None:
-            feeds[self.contract.label_input_name] = label_ids
-        return self._run_bound(feeds) if self.io_binding else self._run(feeds)
+        if self.contract.is_stylegan:
+            return self.synthesis(self.mapping(z, labels, truncation))
+        z = truncate(self._check_z(z), truncation)
+        spec = label_spec(self.contract, labels, len(z), required=True)
+        ids = chunk_labels(self.contract, spec, None, slice(0, len(z)))
+        fixed = self.static_batch
+        if fixed is None or fixed == len(z):
+            return self._run_checked(z, ids)
+        return np.concatenate([self._run_padded(z[i : i + fixed], ids, slice(i, i + fixed))
+                               for i in range(0, len(z), fixed)])
+
+    def mapping(self, z: np.ndarray, labels: Labels = None, truncation: float = 1.0,
+                truncation_cutoff: int | None = None) -> np.ndarray:
+        """A StyleGAN model's ws (B, num_ws, w_dim) float32 for latents z (B, latent_dim).
+
+        Truncation in W: w = w_avg + ψ·(w − w_avg), on the first ``truncation_cutoff`` ws when
+        given (coarse styles only), with the w_avg stored in the model.
+
+        Example:
+            >>> ws = gen.mapping(gen.latents([85]), truncation=0.7)       # doctest: +SKIP
+            >>> gen.synthesis(ws).shape                                     # doctest: +SKIP
+            (1, 3, 64, 64)
+        """
+        c = self._stylegan("mapping")
+        z = self._check_z(z)
+        feeds = {c.input_name: z, **idle_feeds(c, "mapping")}
+        ids = chunk_labels(c, label_spec(c, labels, len(z), required=True), None,
+                           slice(0, len(z)))
+        if ids is not None:
+            feeds[c.label_input_name] = ids
+        (ws,) = self._run_half(c.ws_output_name, feeds)
+        return truncate_ws(ws, np.asarray(c.w_avg, np.float32), truncation, truncation_cutoff)
+
+    def synthesis(self, ws: np.ndarray) -> np.ndarray:
+        """A StyleGAN model's float32 (B, C, H, W) images for ws (B, num_ws, w_dim)."""
+        c = self._stylegan("synthesis")
+        ws = check_ws(ws, c)
+        (images,) = self._run_half(c.output_name, {c.ws_input_name: ws,
+                                                   **idle_feeds(c, "synthesis")})
+        self._check_output(images, len(ws))
+        return images
+
+    def mix(self, rows: Sequence[int], cols: Sequence[int], styles: Sequence[int] | None = None,
+            *, truncation: float = 1.0, label: int | None = None) -> np.ndarray:
+        """NVlabs' style-mixing figure as uint8 (H·(R+1), W·(C+1), ch): each row seed's ws with
+        the ``styles`` indices (default 0-6, the coarse ones) taken from each column seed; the
+        column seeds' images along the top, the row seeds' down the left.
+
+        Example:
+            >>> gen.mix([85, 100], [55, 821], range(7)).shape             # doctest: +SKIP
+            (192, 192, 3)
+        """
+        c = self._stylegan("mix")
+        rows, cols = list(seed_ranges(rows)), list(seed_ranges(cols))
+        for name, seeds in (("rows", rows), ("cols", cols)):
+            if not seeds:
+                raise InputError("must name at least one seed", param=name)
+        self._check_result_bytes((len(rows) + 1) * (len(cols) + 1), "rows")
+        styles = list(range(min(7, c.num_ws)) if styles is None else styles)
+        if not styles or min(styles) < 0 or max(styles) >= c.num_ws:
+            raise InputError(f"indices must lie in [0, {c.num_ws - 1}] (got {styles})",
+                             param="styles")
+        if c.conditional and label is None:
+            label = rows[0] % c.num_classes
+        row_ws = self.mapping(self.latents(rows), label, truncation)
+        col_ws = self.mapping(self.latents(cols), label, truncation)
+        sources = self._ws_images(np.concatenate([row_ws, col_ws]))
+        mixed = self._ws_images(mixed_ws(row_ws, col_ws, styles))
+        return mixing_grid(sources[:len(rows)], sources[len(rows):], mixed)
+
+    def _stylegan(self, what: str) -> ModelContract:
+        if not self.contract.is_stylegan:
+            raise InputError(f"{what} needs a StyleGAN model (mapping + synthesis); "
+                             f"{self.path.name} maps z to images directly: use generate()",
+                             param="model")
+        return self.contract
+
+    def _run_half(self, output: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """One half of a StyleGAN graph (the other fed an empty batch)."""
+        try:
+            return self.session.run([output], feeds)
+        except Exception as exc:  # ORT's own errors: the graph itself failed on valid inputs
+            raise ContractError(f"model: the graph failed to run ({_first_line(exc)}): "
+                                "re-export it or check it with `ganedge info`") from None
+
+    def _ws_images(self, ws: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+        out = np.empty((len(ws), *self.image_shape), np.uint8)
+        for i in range(0, len(ws), batch_size):
+            out[i:i + batch_size] = self._to_uint8(self.synthesis(ws[i:i + batch_size]))
+        return out
 
     def images(self, z: np.ndarray, labels: Labels = None,
                batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """uint8 (N, H, W, C) images of latents z (N, latent_dim), run ``batch_size`` at a time."""
-        _check_batch_size(batch_size)
-        label_ids = self._check_labels(labels, len(z))
+        batch_size = self._check_batch_size(batch_size)
+        z = self._check_z(z)
+        self._check_result_bytes(len(z), "z")
+        spec = label_spec(self.contract, labels, len(z), required=True)
         out = np.empty((len(z), *self.image_shape), np.uint8)
         for i in range(0, len(z), batch_size):
-            rows = slice(i, i + batch_size)
-            out[rows] = self._to_uint8(self.generate(z[rows], None if label_ids is None
-                                                     else label_ids[rows]))
+            rows = slice(i, min(i + batch_size, len(z)))
+            out[rows] = self._to_uint8(self.generate(
+                z[rows], chunk_labels(self.contract, spec, None, rows)))
         return out
 
     def iter_samples(self, seeds: Sequence[int], truncation: float = 1.0, labels: Labels = None,
                      batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Chunk]:
-        """Yield (seeds, uint8 (b, H, W, C) images) chunk by chunk: memory stays at one batch."""
-        seeds = [_check_seed(s) for s in seeds]
-        _check_batch_size(batch_size)
-        check_truncation(truncation)
-        label_ids = self._labels_for_seeds(seeds, labels)
-        # checked above, before the first chunk is asked for: a bad input fails at the call
-        return self._chunks(seeds, truncation, label_ids, batch_size)
+        """Yield (seeds, uint8 (b, H, W, C) images) chunk by chunk: memory stays at one batch.
 
-    def _chunks(self, seeds: list[int], truncation: float, label_ids: np.ndarray | None,
+        ``seeds`` may be lazy (a range, or :func:`ganedge.latents.parse_seeds`'s result), so a
+        billion seeds stream without a billion-item list.
+        """
+        seeds = seed_ranges(seeds)
+        batch_size = self._check_batch_size(batch_size)
+        check_truncation(truncation)
+        spec = label_spec(self.contract, labels, len(seeds), required=False)
+        # checked above, before the first chunk is asked for: a bad input fails at the call
+        return self._chunks(seeds, truncation, spec, batch_size)
+
+    def _chunks(self, seeds: SeedRanges, truncation: float, spec: LabelSpec,
                 batch_size: int) -> Iterator[Chunk]:
         for i in range(0, len(seeds), batch_size):
-            chunk = seeds[i : i + batch_size]
-            z = truncate(self.latents(chunk), truncation)
-            chunk_labels = None if label_ids is None else label_ids[i : i + batch_size]
-            yield chunk, self._to_uint8(self.generate(z, chunk_labels))
+            chunk = list(seeds[i : i + batch_size])
+            ids = chunk_labels(self.contract, spec, chunk, slice(i, i + batch_size))
+            yield chunk, self._to_uint8(self.generate(self.latents(chunk), ids, truncation))
 
     def sample(self, n_or_seeds: int | Sequence[int] | None = None, *, seed: int = 0,
                seeds: Sequence[int] | None = None, truncation: float = 1.0, labels: Labels = None,
@@ -140,10 +248,13 @@ class GeneratorModel:
 
         ``n_or_seeds`` is a count n (seeds seed..seed+n−1; 64 when nothing is given) or the seeds
         themselves. ``truncation`` ψ in [0, 1] pulls latents toward the prior's mean (zero):
-        z' = ψ z. ``labels`` for a conditional model: one class for all images, one per image, or
-        None for seed % num_classes.
+        z' = ψ z; for a StyleGAN model it acts in W, toward w_avg (see :meth:`mapping`).
+        ``labels`` for a conditional model: one class for all images, one per image, or
+        None for seed % num_classes. At most ``budgets.MAX_IN_MEMORY_BYTES`` of images are
+        returned at once; :meth:`iter_samples` streams any number.
         """
         seed_list = resolve_seeds(n_or_seeds, seed, seeds)
+        self._check_result_bytes(len(seed_list), "n_or_seeds")
         out = np.empty((len(seed_list), *self.image_shape), np.uint8)
         row = 0
         for chunk, images in self.iter_samples(seed_list, truncation, labels, batch_size):
@@ -152,131 +263,180 @@ class GeneratorModel:
         return out
 
     def walk(self, keyframes: Sequence[int] = (0, 1, 2, 3), *, frames: int = 24,
-             interpolation: str = "slerp", easing: str = "smooth", loop: bool = True,
+             interpolation: str | None = None, easing: str = "smooth", loop: bool = True,
              truncation: float = 1.0, label: int | None = None,
              batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """The uint8 (F, H, W, C) frames of a latent walk through the keyframe seeds.
 
         See :mod:`ganedge.walks` for the frame count; frame j·frames is keyframe seed j's image.
+        A StyleGAN model walks in W between the keyframes' (truncated) ws, by lerp unless
+        ``interpolation`` says otherwise; other models walk in z, by slerp by default.
         A conditional model walks within one class: ``label``, or keyframes[0] % num_classes.
         """
-        keys = [_check_seed(s) for s in keyframes]
+        keys = list(seed_ranges(_keyframe_list(keyframes)))
         check_keyframes(len(keys))
-        config = WalkConfig(frames=frames, interpolation=interpolation, easing=easing, loop=loop)
-        z = truncate(walk_latents(self.latents(keys), config), truncation)
+        stylegan = self.contract.is_stylegan
+        config = WalkConfig(frames=frames, easing=easing, loop=loop,
+                            interpolation=interpolation or ("lerp" if stylegan else "slerp"))
+        total = check_int(config.num_frames(len(keys)), "frames", high=budgets.MAX_WALK_FRAMES,
+                          hint=": frames of the whole walk; use fewer keyframes or frames")
+        check_bytes(total, 8 * self.contract.latent_dim, "frames", budgets.MAX_IN_MEMORY_BYTES,
+                    f"the latents of {total:,} frames", "fewer frames")
+        self._check_result_bytes(total, "frames")
+        batch_size = self._check_batch_size(batch_size)
+        check_truncation(truncation)
         if self.contract.conditional and label is None:
             label = keys[0] % self.contract.num_classes
-        return self.images(z, labels=label, batch_size=batch_size)
+        label_spec(self.contract, label, 1, required=True)
+        if not stylegan:
+            z = truncate(walk_latents(self.latents(keys), config), truncation)
+            return self.images(z, labels=label, batch_size=batch_size)
+        key_ws = self.mapping(self.latents(keys), label, truncation)
+        path = walk_latents(key_ws.reshape(len(keys), -1), config)
+        return self._ws_images(path.reshape(-1, *key_ws.shape[1:]), batch_size)
+
+    def _check_z(self, z: np.ndarray) -> np.ndarray:
+        """z as contiguous float32 (B, latent_dim), B >= 1."""
+        try:
+            z = np.ascontiguousarray(z, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise InputError(f"must be a float array (got {type(z).__name__})", param="z") from None
+        if z.ndim != 2 or z.shape[1] != self.contract.latent_dim or not len(z):
+            raise InputError(f"expected shape (B, {self.contract.latent_dim}) with B >= 1 "
+                             f"(got {tuple(z.shape)})", param="z")
+        return z
+
+    def _check_batch_size(self, batch_size: int) -> int:
+        batch_size = check_int(batch_size, "batch_size", 1, budgets.MAX_BATCH)
+        c = self.contract
+        check_bytes(batch_size, 4 * max(c.latent_dim, c.channels * c.height * c.width),
+                    "batch_size", budgets.MAX_BATCH_BYTES, f"a batch of {batch_size:,}",
+                    "lower the batch size")
+        return batch_size
+
+    def _check_result_bytes(self, count: int, param: str) -> None:
+        check_image_bytes(count, self.image_shape, param,
+                          "ask for fewer at once, or stream them (iter_samples, per-image files)")
+
+    def _run_padded(self, z: np.ndarray, ids: np.ndarray | None, rows: slice) -> np.ndarray:
+        """Run up to ``static_batch`` rows, padded with zeros to exactly that many."""
+        pad = self.static_batch - len(z)
+        z = np.concatenate([z, np.zeros((pad, z.shape[1]), np.float32)]) if pad else z
+        if ids is not None:
+            ids = np.concatenate([ids[rows], np.zeros(pad, np.int64)]) if pad else ids[rows]
+        return self._run_checked(z, ids)[: len(z) - pad]
+
+    def _run_checked(self, z: np.ndarray, ids: np.ndarray | None) -> np.ndarray:
+        """One session run; its output checked against the contract and for NaN/Inf."""
+        feeds = {self.contract.input_name: z}
+        if ids is not None:
+            feeds[self.contract.label_input_name] = ids
+        try:
+            out = self._run_bound(feeds) if self.io_binding else self._run(feeds)
+        except GanEdgeError:
+            raise
+        except Exception as exc:  # ORT's own errors: the graph itself failed on valid inputs
+            raise ContractError(f"model: the graph failed to run ({_first_line(exc)}): "
+                                "re-export it or check it with `ganedge info`") from None
+        self._check_output(out, len(z))
+        return out
+
+    def _check_output(self, out: np.ndarray, batch: int) -> None:
+        ort_type, dims = expected_tensors(self.contract)["output"][self.contract.output_name]
+        want = (batch, *dims[1:])
+        if out.shape != want or out.dtype != np.dtype(self.contract.output_dtype):
+            raise ContractError(f"model: output is {out.dtype} {out.shape}, the contract says "
+                                f"{self.contract.output_dtype} {want}: re-export the model")
+        if out.dtype.kind == "f" and not self.allow_nonfinite and not np.isfinite(out).all():
+            bad = int(out.size - np.count_nonzero(np.isfinite(out)))
+            raise NonFiniteOutputError(
+                f"not set, and the model's output holds {bad:,} NaN/Inf value(s) of {out.size:,}: "
+                "the generator is broken (re-export or retrain it); set it to write such pixels "
+                "as the range's ends anyway", param="allow_nonfinite")
 
     def _to_uint8(self, out: np.ndarray) -> np.ndarray:
-        return out if self.contract.output_dtype == "uint8" else to_uint8_nhwc(out)
-
-    def _labels_for_seeds(self, seeds: Sequence[int], labels: Labels) -> np.ndarray | None:
-        if labels is None and self.contract.conditional:
-            return np.asarray(seeds, np.int64) % self.contract.num_classes
-        return self._check_labels(labels, len(seeds))
-
-    def _check_labels(self, labels: Labels, count: int) -> np.ndarray | None:
-        """(count,) int64 class ids, or None for an unconditional model."""
-        c = self.contract
-        if not c.conditional:
-            if labels is not None:
-                raise InputError("--label: this model is unconditional (num_classes 0): drop it")
-            return None
-        if labels is None:
-            raise InputError(f"--label: this model is conditional ({c.num_classes} classes): "
-                             f"give a class id in [0, {c.num_classes - 1}]")
-        ids = np.broadcast_to(np.asarray(labels, np.int64), (count,)) if np.ndim(labels) == 0 \
-            else np.asarray(labels, np.int64)
-        if ids.shape != (count,):
-            raise InputError(f"--label: expected one label or {count} (got {ids.shape[0]})")
-        bad = ids[(ids < 0) | (ids >= c.num_classes)]
-        if bad.size:
-            raise InputError(f"--label: must be in [0, {c.num_classes - 1}] (got {int(bad[0])})")
-        return np.ascontiguousarray(ids)
+        if self.contract.output_dtype == "uint8":
+            return out
+        return to_uint8_nhwc(out, self.contract.value_range)
 
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         (out,) = self.session.run([self.contract.output_name], feeds)
         return out
 
     def _run_bound(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        """Run with inputs and output bound to preallocated device buffers (reused per batch size
-        and thread), so on CUDA no allocation happens per call."""
-        batch = len(feeds[self.contract.input_name])
-        buffers = self._buffers(batch, feeds)
-        binding = self.session.io_binding()
-        for name, array in feeds.items():
-            buffers[name].update_inplace(array)
-            binding.bind_ortvalue_input(name, buffers[name])
-        binding.bind_ortvalue_output(self.contract.output_name, buffers[self.contract.output_name])
-        self.session.run_with_iobinding(binding)
-        return binding.copy_outputs_to_cpu()[0]
-
-    def _buffers(self, batch: int, feeds: dict[str, np.ndarray]) -> dict[str, ort.OrtValue]:
-        cache: dict[int, dict[str, ort.OrtValue]] = self._local.__dict__.setdefault("buffers", {})
-        if batch not in cache:
-            if len(cache) >= 4:  # a full batch and a remainder are typical; cap stray sizes
-                cache.clear()
+        """Run through this thread's :class:`BoundRunner` (buffers reused per batch size, fixed
+        device addresses on CUDA); the result is copied out of the reused output buffer."""
+        runner = getattr(self._local, "runner", None)
+        if runner is None:
             c = self.contract
-            out_shape = (batch, *self.image_shape) if c.output_dtype == "uint8" \
-                else (batch, c.channels, c.height, c.width)
-            shapes = {name: (a.shape, a.dtype) for name, a in feeds.items()}
-            shapes[c.output_name] = (out_shape, np.dtype(c.output_dtype))
-            cache[batch] = {name: ort.OrtValue.ortvalue_from_shape_and_type(shape, dtype,
-                                                                           self._device, 0)
-                            for name, (shape, dtype) in shapes.items()}
-        return cache[batch]
+            runner = self._local.runner = BoundRunner(
+                self.session, c.input_name, c.output_name, self._device,
+                label_name=c.label_input_name if c.conditional else None, max_slots=4)
+        out = runner(feeds[self.contract.input_name], feeds.get(self.contract.label_input_name))
+        return np.array(out) if self._device == "cpu" else out
 
 
 def load(path: str | Path | None = None, provider: str = "auto", threads: int | None = None,
-         strict_provider: bool = False, latent_dim: int | None = None) -> GeneratorModel:
+         strict_provider: bool = False, latent_dim: int | None = None,
+         allow_nonfinite: bool = False) -> GeneratorModel:
     """Load an exported ganedge model (default: the bundled digits model) for sampling.
 
     ``provider`` is "auto" (CUDA when a session really runs on it, else CPU), "cpu", "cuda" or
     "tensorrt"; when the session does not run on the provider asked for, ganedge warns once with
     the likely cause, or raises ProviderError with ``strict_provider``. ``threads`` sets ONNX
-    Runtime's intra-op threads (default: the cores this process may use). ``latent_dim`` lets a
-    third-party generator without a ganedge contract run: one float input (B, latent_dim), one
-    output (B, C, H, W) in [-1, 1].
+    Runtime's intra-op threads (default: the cores this process may use; at most 4 per usable
+    CPU). ``latent_dim`` lets a third-party generator without a ganedge contract run: one float
+    input (B, latent_dim), one output (B, C, H, W) in [-1, 1]. ``allow_nonfinite`` writes NaN/Inf
+    output as the range's ends instead of raising NonFiniteOutputError.
+
+    The file's contract is checked against its graph here; every failure is a GanEdgeError.
     """
     return GeneratorModel(path, provider=provider, threads=threads,
-                          strict_provider=strict_provider, latent_dim=latent_dim)
+                          strict_provider=strict_provider, latent_dim=latent_dim,
+                          allow_nonfinite=allow_nonfinite)
 
 
 def resolve_seeds(n_or_seeds: int | Sequence[int] | None, seed: int = 0,
-                  seeds: Sequence[int] | None = None) -> list[int]:
-    """The seed list of a sample call: n seeds from ``seed`` on, or the seeds given."""
-    if isinstance(n_or_seeds, (int, np.integer)) or n_or_seeds is None:
-        if seeds is not None:
-            if n_or_seeds is not None:
-                raise InputError("-n/--seeds: give one of them, not both")
-            return _seed_list(seeds)
-        n = DEFAULT_N if n_or_seeds is None else int(n_or_seeds)
-        if n < 1:
-            raise InputError(f"-n: must be at least 1 (got {n})")
-        _check_seed(seed, "--seed")
-        return list(range(seed, seed + n))
-    if seeds is not None:
-        raise InputError("-n/--seeds: give one of them, not both")
-    return _seed_list(n_or_seeds)
+                  seeds: Sequence[int] | None = None) -> SeedRanges:
+    """The (lazy) seeds of a sample call: n seeds from ``seed`` on, or the seeds given."""
+    if seeds is not None or _is_seed_list(n_or_seeds):
+        if seeds is not None and n_or_seeds is not None:
+            raise InputError("give a count or seeds, not both", param="seeds")
+        return seed_ranges(n_or_seeds if seeds is None else seeds)
+    n = DEFAULT_N if n_or_seeds is None else check_int(n_or_seeds, "n_or_seeds", 1,
+                                                       budgets.MAX_SEEDS)
+    seed = check_int(seed, "seed", 0, budgets.MAX_SEED - n + 1)
+    return SeedRanges([range(seed, seed + n)])
 
 
-def _seed_list(seeds: Sequence[int]) -> list[int]:
-    seed_list = [_check_seed(s) for s in seeds]
-    if not seed_list:
-        raise InputError("--seeds: must name at least one seed")
-    return seed_list
+def _is_seed_list(value: object) -> bool:
+    return isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes))
 
 
-def _check_seed(seed: int, what: str = "seed") -> int:
-    if int(seed) != seed or seed < 0:
-        raise InputError(f"{what}: must be a non-negative integer (got {seed})")
-    return int(seed)
+def _keyframe_list(keyframes: Sequence[int]) -> Sequence[int]:
+    """Keyframes checked for count before anything is listed."""
+    if not _is_seed_list(keyframes):
+        raise InputError(f"must be a sequence of seeds (got {type(keyframes).__name__})",
+                         param="keyframes")
+    check_int(len(keyframes), "keyframes", high=budgets.MAX_WALK_FRAMES)
+    return keyframes
 
 
-def _check_batch_size(batch_size: int) -> None:
-    if batch_size < 1:
-        raise InputError(f"--batch-size: must be at least 1 (got {batch_size})")
+def _model_path(path: str | Path | None) -> Path:
+    if path is None:
+        return default_model_path()
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"must be a file path (got {type(path).__name__})", param="path")
+    model = Path(path)
+    if not model.is_file():
+        raise InputError(f"{str(model)!r} does not exist: give a .onnx or .ort file path",
+                         param="path")
+    return model
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
 
 
 def _read_contract(session: ort.InferenceSession, props: dict[str, str],
@@ -284,15 +444,13 @@ def _read_contract(session: ort.InferenceSession, props: dict[str, str],
     """The model's ganedge contract, or one built from its graph when ``latent_dim`` is given."""
     if latent_dim is None:
         return ModelContract.from_metadata(props)
-    if latent_dim < 1:
-        raise InputError(f"--latent-dim: must be at least 1 (got {latent_dim})")
     try:
         contract = ModelContract.from_metadata(props)
     except ContractError:
         return _third_party_contract(session, latent_dim)
     if contract.latent_dim != latent_dim:
-        raise InputError(f"--latent-dim: the model's contract says {contract.latent_dim} "
-                         f"(got {latent_dim}): drop --latent-dim")
+        raise InputError(f"the model's contract says {contract.latent_dim} (got {latent_dim}): "
+                         "drop it", param="latent_dim")
     return contract
 
 
@@ -301,17 +459,36 @@ def _third_party_contract(session: ort.InferenceSession, latent_dim: int) -> Mod
     output in [-1, 1]; the output size is read from the graph or from one probe run."""
     inputs, outputs = session.get_inputs(), session.get_outputs()
     hint = ("a third-party generator needs one float input (B, latent_dim) and one (B, C, H, W) "
-            "output")
+            "float output")
     if len(inputs) != 1 or len(outputs) != 1 or inputs[0].type != "tensor(float)":
         raise ContractError(f"model: {len(inputs)} input(s), {len(outputs)} output(s): {hint}")
     dims = inputs[0].shape
-    if len(dims) != 2 or (isinstance(dims[1], int) and dims[1] != latent_dim):
-        raise ContractError(f"--latent-dim: the model's input is {dims} (got {latent_dim}): {hint}")
+    if not dims or len(dims) != 2 or (isinstance(dims[1], int) and dims[1] != latent_dim):
+        raise InputError(f"the model's input is {dims} (got {latent_dim}): {hint}",
+                         param="latent_dim")
     shape = outputs[0].shape
-    if len(shape) != 4:
+    if not shape or len(shape) != 4:
         raise ContractError(f"model: output shape {shape} is not (B, C, H, W): {hint}")
     if not all(isinstance(d, int) for d in shape[1:]):
-        probe = np.zeros((1, latent_dim), np.float32)
-        shape = session.run(None, {inputs[0].name: probe})[0].shape
-    return ModelContract(latent_dim=latent_dim, channels=shape[1], height=shape[2],
-                         width=shape[3], input_name=inputs[0].name, output_name=outputs[0].name)
+        shape = _probe_shape(session, inputs[0].name, latent_dim, dims[0])
+    try:
+        return ModelContract(latent_dim=latent_dim, channels=shape[1], height=shape[2],
+                             width=shape[3], input_name=inputs[0].name,
+                             output_name=outputs[0].name)
+    except ContractError as exc:
+        raise ContractError(f"model: {exc.message.replace('re-export the model', hint)}") \
+            from None
+
+
+def _probe_shape(session: ort.InferenceSession, name: str, latent_dim: int,
+                 batch: object) -> tuple[int, ...]:
+    """The output shape of one run at the graph's batch size (its fixed one, or 1)."""
+    rows = batch if isinstance(batch, int) and 0 < batch <= budgets.MAX_BATCH else 1
+    try:
+        out = session.run(None, {name: np.zeros((rows, latent_dim), np.float32)})[0]
+    except Exception as exc:  # ORT's own errors: the graph fails on a plain latent
+        raise ContractError(f"model: a probe run failed ({_first_line(exc)}): check "
+                            "latent_dim") from None
+    if out.ndim != 4:
+        raise ContractError(f"model: output shape {out.shape} is not (B, C, H, W)")
+    return tuple(int(d) for d in out.shape)

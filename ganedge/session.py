@@ -1,20 +1,20 @@
 """ONNX Runtime session creation: the session options every ganedge model runs with.
 
 Why these defaults (measured in benchmarks/, see the README's Benchmarks section):
-- intra-op threads: ONNX Runtime's own default, one per physical core (hyper-threads share the FMA
-  units a convolution saturates, so more threads only add contention), pinned to those cores.
+- intra-op threads: ONNX Runtime's own default, one per physical core (see ganedge.cores for what
+  ``threads`` means everywhere), pinned to those cores.
   Asking for the same count explicitly loses the pinning, which ran 3-10% slower on the 2-core
   benchmark machine; an explicit ``threads`` is for sharing the machine with other work.
 - one sequential inter-op stream: a generator is a chain of layers, nothing runs in parallel.
 - memory pattern + CPU arena: the same shapes repeat on every call, so buffers are planned once.
-- denormals flushed to zero: tiny activations after BatchNorm/ReLU otherwise hit slow paths.
+- denormals kept (IEEE): ORT's ``session.set_denormal_as_zero`` turns on flush-to-zero for the
+  whole host process (every thread's subnormals become 0.0 after load), so it is opt-in only.
 - thread spinning on: waiting workers spin instead of sleeping, which saves the wake-up latency on
   every layer at batch 1; turn it off when ORT shares its cores with other busy work.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,9 @@ from typing import Any
 import onnxruntime as ort
 
 from ganedge import providers as prov
-from ganedge.errors import ConfigError, InputError
+from ganedge.budgets import check_threads
+from ganedge.cores import usable_cpus
+from ganedge.errors import ConfigError, InputError, one_line
 
 OPTIMIZATION_LEVELS = {
     "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -39,7 +41,9 @@ class SessionSettings:
     optimization: str = "all"  # graph optimization level: disabled | basic | extended | all
     threads: int | None = None  # intra-op threads; None: ORT's default, one per physical core
     spinning: bool = True  # let idle intra-op workers spin (lower latency, burns CPU while idle)
-    denormals_as_zero: bool = True  # flush denormal floats to zero (no slow denormal arithmetic)
+    # flush denormal floats to zero: faster on some CPUs, but ORT sets it PROCESS-WIDE (the host
+    # app's float arithmetic changes too), so never on by default
+    denormals_as_zero: bool = False
     memory_pattern: bool = True  # plan buffers once for repeated input shapes
     cpu_arena: bool = True  # reuse freed CPU memory through ORT's arena allocator
     cuda_graph: bool = False  # capture the CUDA provider's launches once per fixed input shape
@@ -49,25 +53,11 @@ class SessionSettings:
         if self.optimization not in OPTIMIZATION_LEVELS:
             raise ConfigError(f"optimization: must be one of {list(OPTIMIZATION_LEVELS)} "
                               f"(got {self.optimization!r})")
-        if self.threads is not None and self.threads < 1:
-            raise InputError(f"--threads: must be at least 1 (got {self.threads})")
+        check_threads(self.threads, usable_cpus())
 
 
 ORT_DEFAULTS = SessionSettings(ort_defaults=True)
 """Plain ONNX Runtime, as a user who never tuned anything gets it: the benchmark's baseline."""
-
-
-def physical_cores() -> int:
-    """Physical cores this process may run on (hyper-thread siblings counted once)."""
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    siblings = set()
-    for cpu in cpus:
-        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list")
-        try:
-            siblings.add(topology.read_text().strip())
-        except OSError:
-            return len(cpus) or os.cpu_count() or 1
-    return len(siblings) or os.cpu_count() or 1
 
 
 def session_options(settings: SessionSettings) -> ort.SessionOptions:
@@ -100,23 +90,20 @@ def create_session(path: Path, providers: list[str], threads: int | None,
                    settings: SessionSettings | None = None) -> ort.InferenceSession:
     """An ONNX Runtime session for ``path`` on ``providers``, with ganedge's session options.
 
-    ``threads`` overrides ``settings.threads`` when given (the CLI's ``--threads``).
+    ``threads`` overrides ``settings.threads`` when given (the API's ``threads``). ORT's global
+    logger is left as the host set it (ORT has no getter to restore it from); the session's own
+    log level is quiet, and a provider that cannot start is reported by ganedge's own warning.
     """
-    if threads is not None and threads < 1:
-        raise InputError(f"--threads: must be at least 1 (got {threads})")
+    threads = check_threads(threads, usable_cpus())
     settings = settings or SessionSettings()
     options = session_options(settings)
     if threads is not None:
         options.intra_op_num_threads = threads
     if providers != [prov.CPU]:
-        # A missing CUDA library is reported by our own warning, not by ORT's red log lines.
         options.log_severity_level = 4
-        ort.set_default_logger_severity(4)
     try:
         return ort.InferenceSession(str(path), sess_options=options,
                                     providers=provider_entries(providers, settings))
     except Exception as exc:  # ORT raises its own untyped errors for unreadable files
-        raise InputError(f"model: {str(path)!r} is not a loadable ONNX model ({exc}): "
-                         "give a file written by `ganedge export`") from None
-    finally:
-        ort.set_default_logger_severity(2)
+        raise InputError(f"{str(path)!r} is not a loadable ONNX model ({one_line(exc, 160)}): "
+                         "give a file written by `ganedge export`", param="path") from None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ganedge.budgets import MAX_WALK_FRAMES, check_int
 from ganedge.errors import ConfigError
 from ganedge.latents import lerp, slerp
 
@@ -44,13 +45,13 @@ class WalkConfig:
     loop: bool = True  # walk from the last keyframe back to the first
 
     def __post_init__(self) -> None:
-        if self.frames < 1:
-            raise ConfigError(f"--frames: must be at least 1 (got {self.frames})")
-        if self.interpolation not in INTERPOLATIONS:
-            raise ConfigError(f"--interpolation: must be one of {sorted(INTERPOLATIONS)} "
-                              f"(got {self.interpolation!r})")
-        if self.easing not in EASINGS:
-            raise ConfigError(f"--easing: must be one of {sorted(EASINGS)} (got {self.easing!r})")
+        check_int(self.frames, "frames", 1, MAX_WALK_FRAMES)
+        if not isinstance(self.interpolation, str) or self.interpolation not in INTERPOLATIONS:
+            raise ConfigError(f"must be one of {sorted(INTERPOLATIONS)} "
+                              f"(got {self.interpolation!r})", param="interpolation")
+        if not isinstance(self.easing, str) or self.easing not in EASINGS:
+            raise ConfigError(f"must be one of {sorted(EASINGS)} (got {self.easing!r})",
+                              param="easing")
 
     def num_frames(self, num_keys: int) -> int:
         """Frames in a walk through ``num_keys`` keyframes."""
@@ -60,8 +61,8 @@ class WalkConfig:
 def check_keyframes(num_keys: int) -> None:
     """A walk needs at least two keyframes."""
     if num_keys < 2:
-        raise ConfigError(f"--seeds: a walk needs at least 2 keyframe seeds (got {num_keys}): "
-                          "e.g. --seeds 0-3")
+        raise ConfigError(f"a walk needs at least 2 keyframe seeds (got {num_keys}): e.g. 0-3",
+                          param="keyframes")
 
 
 def walk_latents(keys: np.ndarray, config: WalkConfig) -> np.ndarray:

@@ -19,7 +19,7 @@ import torch
 
 from ganedge.datasets import ImageDataset, check_spec
 from ganedge.errors import ConfigError, InputError
-from ganedge.files import atomic_path
+from ganedge.files import atomic_path, make_folder
 from ganedge.imaging import to_uint8_nhwc
 from trainer.health import plot_curves
 from trainer.registry import Registry
@@ -72,7 +72,7 @@ class ExportCallback(Callback):
         from exports.checkpoint import export_checkpoint
 
         out = trainer.out / "exports" / f"step{step:06d}.onnx"
-        out.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(out.parent)
         export_checkpoint(path, out)
         self.exported.append(out.name)
 
@@ -240,7 +240,7 @@ class EvalCallback(Callback):
         return record
 
     def _write(self, out: Path) -> None:
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
         with atomic_path(out / EVAL_FILE, "eval.jsonl") as tmp:
             tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in self.history))
 

@@ -11,13 +11,13 @@ import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch import nn
 
 from ganedge.errors import CheckpointError, ConfigError, InputError
-from ganedge.files import atomic_path
+from ganedge.files import atomic_path, os_errors
 from trainer.config import ArchConfig
 from trainer.models import ARCHITECTURES, build_generator
 
@@ -38,20 +38,65 @@ def save_checkpoint(path: str | Path, arch: str, arch_config: ArchConfig, genera
         **extra,
     }
     path = Path(path)
-    with atomic_path(path, "checkpoint") as tmp:
-        torch.save(payload, tmp)
+    with atomic_path(path, "checkpoint") as tmp, open(tmp, "wb") as handle:
+        _save(payload, handle)
     return path
+
+
+class _Writer:
+    """A file wrapper that keeps the OSError of a failed write: torch.save reports it only as
+    an opaque RuntimeError, and "disk full" must reach the user as such."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle, self.error = handle, None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def _save(payload: dict[str, Any], handle: BinaryIO) -> None:
+    writer = _Writer(handle)
+    try:
+        torch.save(payload, writer)
+    except RuntimeError:
+        if writer.error is not None:
+            raise writer.error from None
+        raise
 
 
 def publish(src: Path, dst: Path) -> None:
     """Make ``dst`` the same file as ``src`` atomically (hard link, or a copy where links fail)."""
     tmp = dst.with_name(f".{dst.name}.link")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    with os_errors(dst):
+        tmp.unlink(missing_ok=True)
+        try:
+            try:
+                os.link(src, tmp)
+            except OSError:
+                shutil.copyfile(src, tmp)
+            os.replace(tmp, dst)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The plain module inside data-parallel and compile wrappers, however deeply nested:
+    ``module.module`` of DistributedDataParallel/DataParallel (which Accelerate's ``prepare``
+    returns) and ``_orig_mod`` of ``torch.compile``."""
+    while True:
+        if isinstance(module, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            module = module.module
+        elif isinstance(getattr(module, "_orig_mod", None), nn.Module):
+            module = module._orig_mod
+        else:
+            return module
 
 
 def save_generator(generator: nn.Module, path: str | Path, *, arch: str, arch_config: ArchConfig,
@@ -62,11 +107,15 @@ def save_generator(generator: nn.Module, path: str | Path, *, arch: str, arch_co
     ``ganedge.architectures`` entry point) and rebuild ``generator`` from ``arch_config``: the
     checkpoint holds only weights, so this is checked now by loading them into a fresh build.
 
+    Wrapped modules are unwrapped first (DistributedDataParallel, DataParallel, Accelerate's
+    wrappers, ``torch.compile``), so the checkpoint holds the plain module's weight names.
+
     Example:
         >>> g = build_generator("dcgan", ArchConfig(image_size=16))
         >>> save_generator(g, "/tmp/g.pt", arch="dcgan", arch_config=ArchConfig(image_size=16))
         PosixPath('/tmp/g.pt')
     """
+    generator = unwrap(generator)
     try:
         build_generator(arch, arch_config).load_state_dict(generator.state_dict())
     except RuntimeError as exc:
@@ -75,7 +124,7 @@ def save_generator(generator: nn.Module, path: str | Path, *, arch: str, arch_co
             f"({str(exc).splitlines()[0]}): register the generator's own class"
         ) from None
     if generator_ema is not None:
-        extra["generator_ema"] = generator_ema.state_dict()
+        extra["generator_ema"] = unwrap(generator_ema).state_dict()
     return save_checkpoint(path, arch, arch_config, generator, step, **extra)
 
 

@@ -14,13 +14,16 @@ class ArchConfig:
 
     latent_dim: int = 64  # length of the latent vector z
     channels: int = 1  # image channels: 1 grayscale, 3 RGB
-    image_size: int = 32  # square output size; a power of two in [16, 128]
+    image_size: int = 32  # square output size; a power of two in [16, 256]
     base_channels: int = 32  # width of the last generator layer; deeper layers double it
     num_classes: int = 0  # 0: unconditional; >0: label-conditional G and projection D
     minibatch_stddev: bool = False  # D appends a batch-stddev channel (set by that regularizer)
     minibatch_kernels: int = 0  # D's learned minibatch-discrimination kernels (0: none; set by
     # the minibatch_discrimination regularizer)
     pack: int = 1  # PacGAN: D judges this many samples at once, stacked on the channel axis
+    w_dim: int = 0  # StyleGAN: length of w; 0 means latent_dim
+    mapping_layers: int = 8  # StyleGAN: fully connected layers of the mapping network z → w
+    channel_max: int = 512  # StyleGAN: widest layer (widths double per halving up to this)
 
     def __post_init__(self) -> None:
         if self.latent_dim < 1:
@@ -28,8 +31,8 @@ class ArchConfig:
         if self.channels not in (1, 3):
             raise ConfigError(f"channels: must be 1 or 3 (got {self.channels})")
         size = self.image_size
-        if size < 16 or size > 128 or size & (size - 1):
-            raise ConfigError(f"image_size: must be a power of two in [16, 128] (got {size})")
+        if size < 16 or size > 256 or size & (size - 1):
+            raise ConfigError(f"image_size: must be a power of two in [16, 256] (got {size})")
         if self.base_channels < 1:
             raise ConfigError(f"base_channels: must be at least 1 (got {self.base_channels})")
         if self.num_classes < 0:
@@ -38,6 +41,11 @@ class ArchConfig:
             raise ConfigError(f"minibatch_kernels: must be >= 0 (got {self.minibatch_kernels})")
         if self.pack < 1:
             raise ConfigError(f"pack: must be at least 1 (got {self.pack})")
+        if self.w_dim < 0:
+            raise ConfigError(f"w_dim: must be >= 0 (got {self.w_dim})")
+        for name in ("mapping_layers", "channel_max"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be at least 1 (got {getattr(self, name)})")
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class TrainConfig:
     log_every: int = 50  # steps between health records in health.jsonl (0: never)
     sample_every: int = 500  # steps between fixed-latent sample grids (0: only at the end)
     checkpoint_every: int = 500  # steps between last.pt/ckpt.pt checkpoints (0: only at the end)
+    logger: str = "csv"  # registered metric logger: csv (metrics.csv), tensorboard, none
     best_metric: str = ""  # metric (reported by callbacks) choosing best.pt; "" writes none
     best_mode: str = "min"  # "min" or "max": which way best_metric improves
     collapse_ratio: float = 0.2  # warn when diversity < this × the data's and the peak's
@@ -133,6 +142,14 @@ PRESETS: dict[str, TrainConfig] = {
     "digits-dcgan": TrainConfig(model=ArchConfig(base_channels=16), steps=1500, lr_g=2e-4,
                                 lr_d=2e-4, ema=0.995, sample_every=250, checkpoint_every=500),
     # upsample + 3×3 conv only: the operators edge runtimes run fastest
+    # StyleGAN2 narrowed for CPU (16 channels at 32×32, 64 at most; 2 mapping layers as NVlabs'
+    # CIFAR config); NVlabs' optimizer (lr 0.0025, β = (0, 0.99)) and lazy R1
+    "digits-stylegan2": TrainConfig(arch="stylegan2",
+                                    model=ArchConfig(base_channels=16, channel_max=64,
+                                                     mapping_layers=2),
+                                    regularizers=("r1",), r1_gamma=0.1, lr_g=0.0025, lr_d=0.0025,
+                                    beta1=0.0, beta2=0.99, batch_size=32, steps=1500, ema=0.995,
+                                    sample_every=250, checkpoint_every=500),
     "digits-edge": TrainConfig(arch="resize_conv", model=ArchConfig(base_channels=16), steps=1500,
                                ema=0.995, sample_every=250, checkpoint_every=500),
 }

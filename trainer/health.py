@@ -12,6 +12,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from ganedge.errors import GanEdgeError
+from ganedge.files import os_errors
 
 
 class DivergenceError(GanEdgeError):
@@ -37,7 +38,7 @@ def all_finite(*values: float) -> bool:
 
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
     """Append one record as a JSON line (the log survives a crash up to its last line)."""
-    with open(path, "a") as fh:
+    with os_errors(path), open(path, "a") as fh:
         fh.write(json.dumps(record, sort_keys=True) + "\n")
 
 
@@ -51,7 +52,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 def truncate_jsonl(path: Path, last_step: int) -> None:
     """Drop records after ``last_step``, so a resumed run's log has no duplicate steps."""
     kept = [r for r in read_jsonl(path) if r["step"] <= last_step]
-    path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
+    with os_errors(path):
+        path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
 
 
 PANELS = (("losses", ("d_loss", "g_loss")), ("D outputs", ("d_real", "d_fake")),
@@ -69,7 +71,8 @@ def plot_curves(records: list[dict[str, Any]], path: Path, size: tuple[int, int]
     for i, (title, keys) in enumerate(panels):
         panel = _panel(records, title, keys, size)
         canvas.paste(panel, ((i % 2) * w, (i // 2) * h))
-    canvas.save(path)
+    with os_errors(path):
+        canvas.save(path)
 
 
 def _panel(records: list[dict[str, Any]], title: str, keys: tuple[str, ...],

@@ -19,7 +19,7 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ganedge.errors import ConfigError
-from ganedge.files import atomic_path
+from ganedge.files import atomic_path, check_folder, make_folder
 from ganedge.imaging import make_grid, save_png, to_uint8_nhwc
 from trainer import distributed, health
 from trainer.callbacks import Callback
@@ -27,6 +27,7 @@ from trainer.checkpoint import publish, save_checkpoint
 from trainer.config import ArchConfig, TrainConfig
 from trainer.data import batch_indices, load_dataset
 from trainer.ema import make_ema, update_ema
+from trainer.loggers import build_logger
 from trainer.losses import LOSSES
 from trainer.models import build_discriminator, build_generator
 from trainer.regularizers import build_regularizers
@@ -56,6 +57,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
         >>> from trainer.config import preset
         >>> train(preset("digits-dcgan", steps=10), "runs/demo")   # doctest: +SKIP
     """
+    check_folder(out_dir, param="out_dir")
     trainer = Trainer(cfg, out_dir, callbacks, show_progress)
     try:
         if resume is not None:
@@ -72,9 +74,13 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, out_dir: str | Path, callbacks: tuple[Callback, ...] = (),
                  show_progress: bool = True) -> None:
-        self.cfg, self.out, self.callbacks = cfg, Path(out_dir), list(callbacks)
+        self.cfg, self.out = cfg, Path(out_dir)
         self.env = distributed.setup(cfg.device)
         self.is_main = self.env.rank == 0
+        # loggers write files, so only rank 0 has one; they see every ordinary hook too, starting
+        # first and ending last, so they record what the other callbacks report at either end
+        self.loggers = [build_logger(cfg.logger)] if self.is_main else []
+        self.callbacks: list[Callback] = [*self.loggers, *callbacks]
         self.show_progress = show_progress and self.is_main
         self.data = load_dataset(cfg.dataset, cfg.model.image_size)
         self.loss = LOSSES.get(cfg.loss)
@@ -166,9 +172,19 @@ class Trainer:
             z = torch.randn(*z_shape, generator=gen).to(self.env.device)
             last = i == cfg.n_critic - 1
             with torch.set_grad_enabled(last), self._autocast():
-                fake = self.g(z, labels) if labels is not None else self.g(z)
+                fake = self._generate(z, labels, gen)
             logs = self._d_step(real, fake, labels, (step - 1) * cfg.n_critic + i, gen)
         return {**logs, **self._g_step(real, fake, labels, gen)}
+
+    def _generate(self, z: Tensor, labels: Tensor | None, gen: torch.Generator) -> Tensor:
+        """G(z) for training; a generator offering ``mixing_inputs`` (StyleGAN2) also gets its
+        style-mixing draw, taken from the step's generator so a resume repeats it."""
+        extra: dict[str, Any] = {}
+        mixing = getattr(self.gen, "mixing_inputs", None)
+        if mixing is not None:
+            z2, cutoff = mixing(z.shape[0], gen)
+            extra["mix"] = (z2.to(self.env.device), cutoff.to(self.env.device))
+        return self.g(z, labels, **extra) if labels is not None or extra else self.g(z)
 
     def _d_step(self, real: Tensor, fake: Tensor, labels: Tensor | None, d_step: int,
                 gen: torch.Generator) -> dict[str, float]:
@@ -229,7 +245,7 @@ class Trainer:
 
     def _start(self) -> None:
         if self.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
+            make_folder(self.out)
             with atomic_path(self.out / "run.json") as tmp:
                 tmp.write_text(json.dumps(self.cfg.to_dict(), indent=2))
             health.truncate_jsonl(self.out / "health.jsonl", self.step)
@@ -254,7 +270,7 @@ class Trainer:
         records = health.read_jsonl(self.out / "health.jsonl") if self.is_main else []
         if self.is_main and records:
             health.plot_curves(records, self.out / "curves.png")
-        for cb in self.callbacks:
+        for cb in [*(cb for cb in self.callbacks if cb not in self.loggers), *self.loggers]:
             cb.on_train_end(self)
         figures = [r for r in records if "event" not in r]
         last = ({k: float(v) for k, v in figures[-1].items() if isinstance(v, (int, float))}
@@ -265,6 +281,8 @@ class Trainer:
     def report(self, name: str, value: float) -> None:
         """Record a metric (e.g. FID from an evaluation callback); ``best_metric`` reads these."""
         self.metrics[name] = float(value)
+        for logger in self.loggers:
+            logger.on_metric(self, self.step, name, float(value))
 
     def sample_generator(self) -> torch.nn.Module:
         """The generator samples come from: the EMA one when enabled."""
@@ -285,9 +303,11 @@ class Trainer:
         """A PNG grid of the fixed latents (one column per class when conditional)."""
         images = self.fixed_samples()
         if self.is_main:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            cols = self.arch_config.num_classes or None
-            save_png(make_grid(to_uint8_nhwc(images.numpy()), cols=cols), path)
+            make_folder(path.parent)
+            grid = make_grid(to_uint8_nhwc(images.numpy()), cols=self.arch_config.num_classes or None)
+            save_png(grid, path)
+            for logger in self.loggers:
+                logger.on_samples(self, self.step, grid)
 
     def _log_health(self) -> None:
         mean = {k: float(np.mean([r[k] for r in self._interval])) for k in self._interval[0]}
@@ -307,6 +327,8 @@ class Trainer:
             warnings.warn(record["warning"], health.CollapseWarning, stacklevel=2)
         if self.is_main:
             health.append_jsonl(self.out / "health.jsonl", record)
+            for logger in self.loggers:
+                logger.on_health(self, self.step, record)
 
     # ---------------------------------------------------------------- checkpoints
     def _checkpoint(self) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from ganedge.cli import options as opt
 from ganedge.cli.common import one_line_errors, require_torch
 from ganedge.errors import InputError
 
@@ -15,11 +18,11 @@ BENCH_PROVIDERS = ("cpu", "cuda")
 QUALITY_FIGURES = ("FD", "KID", "modes covered", "KL(gen||real)")
 
 if TYPE_CHECKING:
-    from ganedge.bench import BenchRow, Candidate
+    from ganedge.bench import BenchConfig, BenchRow, Candidate
     from ganedge.evaluation import EvalResult
 
 
-@one_line_errors
+@functools.partial(one_line_errors, aliases={"batches": "--batch", "budget_s": "--budget"})
 def bench(
     models: list[Path] = typer.Argument(..., help="ONNX models: the fp32 one first, then variants "
                                         "(int8, fp16, uint8 output) of the same generator."),
@@ -36,34 +39,38 @@ def bench(
     eval_data: str = typer.Option(None, "--eval", help="Also score each model's images with "
                                   "`ganedge eval` on this data (digits, a folder, a .npz): quality "
                                   "beside speed."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    json_out: Path = typer.Option(None, "--json", help="Write the JSON report to this file "
+                                  "('-': print it instead of the table)."),
+    csv_out: Path = typer.Option(None, "--csv", help="Write one CSV line per row to this file."),
+    md_out: Path = typer.Option(None, "--md", help="Write the Markdown table to this file."),
+    latent_dim: int = opt.LATENT_DIM,
+    allow_nonfinite: bool = opt.ALLOW_NONFINITE,
 ) -> None:
-    """Time models side by side: cold start, p50/p90/p99, images/s, GFLOP/s, parity vs fp32."""
+    """Time models, each alone in its own process: cold start, p50/p90/p99, images/s, GFLOP/s,
+    parity vs fp32, size. The table is Markdown when stdout is not a terminal."""
     from ganedge.bench import BenchConfig, run_bench
-    from ganedge.bench_onnx import default_providers, model_candidates, model_contract
+    from ganedge.bench.candidates import default_providers, model_candidates
     from ganedge.session import SessionSettings
 
     config = BenchConfig(batches=_parse_batches(batch), budget_s=budget)
     for model in models:
         if not model.is_file():
             raise InputError(f"model: {str(model)!r} does not exist: give a .onnx file path")
+    latent_dim = _check_first_model(models[0], config, threads, latent_dim, allow_nonfinite)
     if compare_torch is not None and not compare_torch.is_file():
         raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a ckpt.pt path")
     for name in provider or []:
         if name not in BENCH_PROVIDERS:
             raise InputError(f"--provider: must be one of {list(BENCH_PROVIDERS)} (got {name!r})")
     candidates = model_candidates(models, provider or default_providers(models[0]), ort_defaults,
-                                  SessionSettings(threads=threads))
-    latent_dim = model_contract(models[0]).latent_dim
+                                  SessionSettings(threads=threads), latent_dim)
     if compare_torch is not None:
         candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim, threads) + candidates
-    rows = run_bench(candidates, latent_dim, config)
-    quality = _quality(models, eval_data) if eval_data else {}
-    if as_json:
-        from ganedge.bench_report import to_json
-
-        extra = {"quality": {name: r.to_dict() for name, r in quality.items()}} if quality else None
-        typer.echo(json.dumps(to_json(rows, config, extra), indent=2))
+    rows = run_bench(candidates, latent_dim, config,
+                     on_progress=lambda line: typer.echo(f"timing {line}", err=True))
+    quality = _quality(models, eval_data, latent_dim) if eval_data else {}
+    _write_files(rows, config, quality, json_out, csv_out, md_out)
+    if json_out == Path("-"):
         return
     _print_table(rows)
     for name, result in quality.items():
@@ -73,14 +80,52 @@ def bench(
                    "`ganedge eval MODEL --data …` prints the full protocol")
 
 
-def _quality(models: list[Path], data: str) -> dict[str, EvalResult]:
+def _check_first_model(model: Path, config: BenchConfig, threads: int | None,
+                       latent_dim: int | None, allow_nonfinite: bool) -> int:
+    """Load the first (reference) model as `ganedge sample` would, run it once, and check the
+    batch sizes against its graph and the budgets: its latent size."""
+    from ganedge.bench.timing import check_batch_bytes
+
+    gen = opt.open_model(model, "cpu", threads, False, latent_dim, allow_nonfinite)
+    c = gen.contract
+    if gen.static_batch is not None and set(config.batches) != {gen.static_batch}:
+        raise InputError(f"the model's graph has a fixed batch of {gen.static_batch}: use "
+                         f"--batch {gen.static_batch}", param="batches")
+    check_batch_bytes(config, c.latent_dim, c.channels * c.height * c.width)
+    gen.sample([0])  # a broken graph (NaN output, shape lies) fails here, not as timed rows
+    return c.latent_dim
+
+
+def _write_files(rows: list[BenchRow], config: BenchConfig, quality: dict[str, EvalResult],
+                 json_out: Path | None, csv_out: Path | None, md_out: Path | None) -> None:
+    from ganedge.bench.report import machine_line, render_csv, render_markdown, to_json
+    from ganedge.files import atomic_path
+
+    extra = {"quality": {name: r.to_dict() for name, r in quality.items()}} if quality else None
+    texts = {
+        json_out: lambda: json.dumps(to_json(rows, config, extra), indent=2) + "\n",
+        csv_out: lambda: render_csv(rows),
+        md_out: lambda: f"{machine_line()}\n\n{render_markdown(rows)}\n",
+    }
+    for path, text in texts.items():
+        if path is None:
+            continue
+        if path == Path("-"):
+            typer.echo(text(), nl=False)
+            continue
+        with atomic_path(path, "--json/--csv/--md") as tmp:
+            tmp.write_text(text())
+
+
+def _quality(models: list[Path], data: str, latent_dim: int) -> dict[str, EvalResult]:
     """Model file name → its evaluation, every model against one reference (built once)."""
-    from ganedge.bench_onnx import model_contract
+    from ganedge.bench.candidates import model_contract
     from ganedge.evaluation import Evaluator, evaluate_model
 
-    contract = model_contract(models[0])
+    contract = model_contract(models[0], latent_dim)
     evaluator = Evaluator(data, contract.height, contract.channels)
-    return {model.name: evaluate_model(model, evaluator=evaluator, provider="cpu") for model in models}
+    return {model.name: evaluate_model(model, evaluator=evaluator, provider="cpu",
+                                       latent_dim=latent_dim) for model in models}
 
 
 def _quality_line(result: EvalResult) -> str:
@@ -89,17 +134,17 @@ def _quality_line(result: EvalResult) -> str:
 
 
 def _parse_batches(spec: str) -> tuple[int, ...]:
-    try:
-        batches = tuple(int(part) for part in spec.split(","))
-    except ValueError:
-        raise InputError(f"--batch: {spec!r} is not a list of integers: use e.g. 1,8,64") from None
-    return batches
+    parts = spec.split(",")
+    if len(spec) > 1000 or not all(part.strip().isdigit() for part in parts):
+        raise InputError(f"{spec[:40]!r} is not a list of integers: use e.g. 1,8,64",
+                         param="batch")
+    return tuple(int(part) for part in parts)
 
 
 def _torch_candidates(ckpt: Path, compile_too: bool, onnx_candidates: list[Candidate],
                       latent_dim: int, threads: int | None) -> list[Candidate]:
     require_torch("bench --compare-torch")
-    from exports.torch_bench import checkpoint_latent_dim, torch_candidates
+    from torchref.candidates import checkpoint_latent_dim, torch_candidates
 
     if checkpoint_latent_dim(ckpt) != latent_dim:
         raise InputError(f"--compare-torch: {str(ckpt)!r} takes latents of size "
@@ -111,14 +156,16 @@ def _torch_candidates(ckpt: Path, compile_too: bool, onnx_candidates: list[Candi
 
 
 def _print_table(rows: list[BenchRow]) -> None:
+    """A rich table on a terminal; elsewhere (pipes, logs, CI) full-width Markdown, nothing cut."""
+    from ganedge.bench.report import TABLE_COLUMNS, machine_line, render_markdown, table_cells
+
+    if not sys.stdout.isatty():
+        typer.echo(f"{machine_line()}\n\n{render_markdown(rows)}")
+        return
     from rich.console import Console
     from rich.table import Table
 
-    from ganedge.bench_report import TABLE_COLUMNS, machine_info, table_cells
-
-    info = machine_info()
-    table = Table(title=f"{info['cpu']} · {info['physical_cores']} cores · onnxruntime "
-                        f"{info['onnxruntime']}")
+    table = Table(title=machine_line())
     for name in TABLE_COLUMNS:
         table.add_column(name, justify="left" if name in ("variant", "model", "provider used") else "right")
     for row in rows:

@@ -15,6 +15,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 TRAIN_EXTRA_HINT = "pip install 'ganedge[train]'"
+# library parameters that every command spells its own way (a command's own options win)
+LIBRARY_ALIASES = {"path": "MODEL", "n_or_seeds": "-n", "labels": "--label",
+                   "keyframes": "--seeds", "batches": "--batch", "budget_s": "--budget", "shard": "--shard"}
 
 
 def flag_names(command: Callable[..., object]) -> dict[str, str]:
@@ -39,7 +42,7 @@ def one_line_errors(command: Callable[P, R], aliases: Mapping[str, str] | None =
     The error's API parameter is shown as the command's flag for it (``truncation`` →
     ``--truncation``); ``aliases`` names library parameters that the command spells differently
     (e.g. ``{"n_or_seeds": "-n"}``)."""
-    names = {**flag_names(command), **(aliases or {})}
+    names = {**LIBRARY_ALIASES, **flag_names(command), **(aliases or {})}
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from ganedge.cli import options as opt
 from ganedge.cli.common import one_line_errors
 from ganedge.datasets import load_dataset
 from ganedge.errors import InputError
@@ -34,6 +35,8 @@ def eval_command(
     output: Path = typer.Option(None, "-o", "--output", help="Also write the result as JSON here."),
     grid: Path = typer.Option(None, "--grid", help="Also write a PNG: one row of samples per class (modes)."),
     provider: str = typer.Option("auto", "--provider", help=f"One of {', '.join(PROVIDER_CHOICES)}."),
+    latent_dim: int = opt.LATENT_DIM,
+    allow_nonfinite: bool = opt.ALLOW_NONFINITE,
 ) -> None:
     """FD, KID, precision/recall/density/coverage and modes, beside the real-vs-real floor."""
     if model is not None and images is not None:
@@ -48,7 +51,8 @@ def eval_command(
     with Console(stderr=True).status("evaluating (sampling, feature network, metrics)…"):
         if model is not None:
             result = evaluate_model(model, data, n=n, seed=seed, config=config, provider=provider,
-                                    inception_range=inception_range, grid=grid)
+                                    inception_range=inception_range, grid=grid,
+                                    latent_dim=latent_dim, allow_nonfinite=allow_nonfinite)
         else:
             result = _evaluate_files(images, data, image_size, channels, config, grid)
     if output is not None:

@@ -13,7 +13,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 from ganedge.providers import PROVIDER_CHOICES
 from ganedge.runtime import GeneratorModel, load
 
-MODEL = typer.Argument(None, help="ONNX model written by `ganedge export` "
+MODEL = typer.Argument(None, help="ONNX (or .ort) model written by `ganedge export` "
                                   "(default: the bundled digits model).", show_default=False)
 PROVIDER = typer.Option("auto", "--provider", help=f"One of {', '.join(PROVIDER_CHOICES)}.")
 THREADS = typer.Option(None, "--threads", help="ONNX Runtime intra-op threads "
@@ -23,23 +23,31 @@ STRICT_PROVIDER = typer.Option(False, "--strict-provider",
                                     "the provider asked for.")
 LATENT_DIM = typer.Option(None, "--latent-dim", help="Latent size of a third-party ONNX "
                                                      "generator that has no ganedge contract.")
+ALLOW_NONFINITE = typer.Option(False, "--allow-nonfinite",
+                               help="Write NaN/Inf model output as black/white pixels instead of "
+                                    "failing.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")
 BATCH_SIZE = typer.Option(64, "--batch-size", help="Images per session run (does not change "
                                                    "any image).")
 TRUNCATION = typer.Option(1.0, "--truncation", "--psi",
                           help="ψ in [0, 1]: z' = ψ·z pulls latents toward the prior's mean "
-                               "(zero); 1 is none, lower is cleaner but less varied.")
+                               "(zero), for StyleGAN models w' = w_avg + ψ·(w − w_avg) in W; "
+                               "1 is none, lower is cleaner but less varied.")
 
 
 def open_model(model: Path | None, provider: str, threads: int | None, strict: bool,
-               latent_dim: int | None) -> GeneratorModel:
-    """Load the model; a provider fallback warning becomes one ``warning: …`` line on stderr."""
+               latent_dim: int | None, allow_nonfinite: bool = False) -> GeneratorModel:
+    """Load the model; a provider fallback warning becomes one ``warning: …`` line on stderr,
+    and a graph with a fixed batch size one ``note: …`` line."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         gen = load(model, provider=provider, threads=threads, strict_provider=strict,
-                   latent_dim=latent_dim)
+                   latent_dim=latent_dim, allow_nonfinite=allow_nonfinite)
     for warning in caught:
         typer.echo(f"warning: {warning.message}", err=True)
+    if gen.static_batch is not None:
+        typer.echo(f"note: the model's graph has a fixed batch of {gen.static_batch}: it runs "
+                   f"{gen.static_batch} image(s) per session run", err=True)
     return gen
 
 

@@ -15,14 +15,14 @@ import typer
 
 from ganedge.cli import options as opt
 from ganedge.cli.common import one_line_errors
+from ganedge.budgets import MAX_BATCH, MAX_GRID_IMAGES, MAX_GRID_PIXELS, check_int
 from ganedge.errors import InputError
-from ganedge.files import check_writable, check_writable_folder
-from ganedge.imaging import grid_shape, make_grid, save_png
+from ganedge.files import check_writable_folder, make_folder
+from ganedge.imaging import (GRID_PADDING, check_image_path, grid_shape, make_grid, save_image,
+                             save_png)
 from ganedge.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
 from ganedge.runtime import Chunk, GeneratorModel, resolve_seeds
 
-MAX_GRID_IMAGES = 4096  # a bigger grid is too large to look at; per-image files scale instead
-MAX_GRID_PIXELS = 64_000_000
 DEFAULT_GRID = Path("samples.png")
 
 
@@ -33,8 +33,9 @@ def sample(
                                            "[default: 64]."),
     seed: int = typer.Option(0, "--seed", help="First seed for -n."),
     seeds: str = typer.Option(None, "--seeds", help="Seeds instead of -n, e.g. 0-63,100,200-209."),
-    output: Path = typer.Option(None, "-o", "--output", help="Grid PNG [default: samples.png "
-                                                             "unless --outdir is given]."),
+    output: Path = typer.Option(None, "-o", "--output", help="Grid image, .png, .jpg or .webp "
+                                                             "[default: samples.png unless "
+                                                             "--outdir is given]."),
     outdir: Path = typer.Option(None, "--outdir", help="Folder for one PNG per seed "
                                                        "(seed0042.png), streamed."),
     truncation: float = opt.TRUNCATION,
@@ -47,43 +48,53 @@ def sample(
     threads: int = opt.THREADS,
     strict_provider: bool = opt.STRICT_PROVIDER,
     latent_dim: int = opt.LATENT_DIM,
+    allow_nonfinite: bool = opt.ALLOW_NONFINITE,
     progress: bool = opt.PROGRESS,
 ) -> None:
-    """Sample images (one seed, one image) as a grid PNG and/or one PNG per seed."""
+    """Sample images (one seed, one image) as a grid image and/or one PNG per seed."""
     seed_list = resolve_seeds(n, seed, None if seeds is None else parse_seeds(seeds))
     if shard_spec is not None:
         seed_list = shard(seed_list, *parse_shard(shard_spec))
         if not seed_list:
-            raise InputError(f"--shard: part {shard_spec} of these seeds is empty: use fewer parts")
+            raise InputError(f"part {shard_spec} of these seeds is empty: use fewer parts",
+                             param="shard")
     check_truncation(truncation)
-    if batch_size < 1:
-        raise InputError(f"--batch-size: must be at least 1 (got {batch_size})")
-    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim)
+    check_int(batch_size, "batch_size", 1, MAX_BATCH)
     grid_path = output if output is not None or outdir is not None else DEFAULT_GRID
-    _check_outputs(gen, len(seed_list), grid_path, outdir)
+    _check_outputs(len(seed_list), grid_path, outdir)
+    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, allow_nonfinite)
+    if grid_path is not None:
+        _check_grid_pixels(gen, len(seed_list))
     chunks = gen.iter_samples(seed_list, truncation, label, batch_size)
     grid = _stream(chunks, len(seed_list), gen, outdir, truncation, progress,
                    keep=grid_path is not None)
     if grid_path is not None:
-        save_png(make_grid(grid), grid_path)
+        save_image(make_grid(grid), grid_path)
     written = [str(p) for p in (grid_path, outdir) if p is not None]
     typer.echo(f"wrote {' and '.join(written)} ({len(seed_list)} images, seeds "
                f"{format_seeds(seed_list)}, ψ {truncation:g}, {gen.providers[0]})")
 
 
-def _check_outputs(gen: GeneratorModel, count: int, grid_path: Path | None,
-                   outdir: Path | None) -> None:
+def _check_outputs(count: int, grid_path: Path | None, outdir: Path | None) -> None:
+    """Output paths and the grid's image count, checked before the model is even loaded."""
     if grid_path is not None:
-        check_writable(grid_path, "-o")
-        h, w, c = gen.image_shape
-        rows, cols = grid_shape(count)
-        pixels = rows * cols * (h + 2) * (w + 2)
-        if count > MAX_GRID_IMAGES or pixels > MAX_GRID_PIXELS:
-            raise InputError(f"-o: a grid of {count} images is too large to look at (at most "
-                             f"{MAX_GRID_IMAGES} images, {MAX_GRID_PIXELS // 1_000_000} MP): "
-                             "write one PNG per seed with --outdir, or lower -n")
+        check_image_path(grid_path)
+        if count > MAX_GRID_IMAGES:
+            raise InputError(f"a grid of {count:,} images is too large to look at (at most "
+                             f"{MAX_GRID_IMAGES}): write one PNG per seed to a folder, or ask "
+                             "for fewer", param="output")
     if outdir is not None:
         check_writable_folder(outdir, "seed0000.png", "--outdir")
+
+
+def _check_grid_pixels(gen: GeneratorModel, count: int) -> None:
+    h, w, _ = gen.image_shape
+    rows, cols = grid_shape(count)
+    pixels = (rows * (h + GRID_PADDING) + GRID_PADDING) * (cols * (w + GRID_PADDING) + GRID_PADDING)
+    if pixels > MAX_GRID_PIXELS:
+        raise InputError(f"a grid of {count:,} {h}x{w} images has {pixels:,} pixels (at most "
+                         f"{MAX_GRID_PIXELS:,}): write one PNG per seed to a folder, or ask for "
+                         "fewer", param="output")
 
 
 def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Path | None,
@@ -91,7 +102,7 @@ def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Pa
     """Write each chunk's per-seed files as it comes; keep the images only for a grid."""
     kept = np.empty((count, *gen.image_shape), np.uint8) if keep else None
     if outdir is not None:
-        outdir.mkdir(exist_ok=True)
+        make_folder(outdir)
     row = 0
     with opt.progress_bar(show) as bar:
         task = bar.add_task("sampling", total=count)

@@ -10,6 +10,7 @@ import typer
 
 from ganedge.cli.common import one_line_errors, require_torch
 from ganedge.errors import InputError
+from ganedge.files import check_folder
 
 # CLI option → TrainConfig field (model fields are nested under "model")
 MODEL_FIELDS = ("image_size", "latent_dim", "base_channels")
@@ -39,7 +40,7 @@ def train(
                                     "minibatch_discrimination."),
     ha_weight: float = typer.Option(None, "--ha-weight", help="λ of historical_averaging."),
     conditional: bool = typer.Option(None, "--conditional/--unconditional", help="Train on labels."),
-    image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-128."),
+    image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-256."),
     latent_dim: int = typer.Option(None, "--latent-dim", help="Length of z."),
     base_channels: int = typer.Option(None, "--base-channels", help="Width of the last G layer."),
     lr_g: float = typer.Option(None, "--lr-g", help="Generator learning rate."),
@@ -65,11 +66,14 @@ def train(
                                     "diversity, or with --eval-every fd (default), kid, …"),
     best_mode: str = typer.Option(None, "--best-mode", help="min or max (default: the "
                                   "metric's own)."),
+    logger: str = typer.Option(None, "--logger", help="Metric logger: csv (OUT/metrics.csv, the "
+                               "default), tensorboard (OUT/tensorboard) or none."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for PyTorch (default: all)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Train a GAN generator and write self-describing checkpoints, samples and health logs."""
     require_torch("train")
+    check_folder(out, param="out")
     import torch
 
     from trainer.callbacks import ExportCallback, eval_metric_names
@@ -102,8 +106,8 @@ def train(
 
 _FIELDS = ("steps", "batch_size", "seed", "arch", "loss", "conditional", "lr_g", "lr_d", "n_critic",
            "ema", "gp_weight", "r1_gamma", "diffaugment", "pack", "fm_weight", "mbd_kernels",
-           "ha_weight", "device", "log_every", "sample_every",
-           "checkpoint_every", "data", "best_metric", "best_mode", *MODEL_FIELDS)
+           "ha_weight", "device", "log_every", "sample_every", "checkpoint_every", "data",
+           "best_metric", "best_mode", "logger", *MODEL_FIELDS)
 TRAINER_METRICS = {"diversity": "max"}  # reported by the loop itself → the mode that improves it
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ganedge.errors import InputError
+from ganedge.errors import InputError, OutputError
 from ganedge.files import atomic_path
 
 CACHE_ENV = "GANEDGE_CACHE"
@@ -59,5 +59,5 @@ def save_arrays(kind: str, key: str, arrays: Mapping[str, np.ndarray]) -> Path |
         with atomic_path(path, "cache") as tmp, tmp.open("wb") as handle:
             np.savez(handle, **arrays)
         return path
-    except (OSError, InputError):
+    except (OSError, InputError, OutputError):
         return None

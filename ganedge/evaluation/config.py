@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganedge.errors import ConfigError
+from ganedge.errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,13 @@ class EvalConfig:
         for name in ("mode_confidence", "mode_min_ratio", "stacked_collapse_fraction"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ConfigError(f"eval.{name}: must be in (0, 1] (got {getattr(self, name)})")
+
+
+def check_sample_count(count: int, config: EvalConfig, param: str) -> None:
+    """Raise InputError unless ``count`` generated images are enough for every figure: the k-NN
+    manifolds compare each image with its ``knn_k`` nearest others, so they need knn_k + 1."""
+    minimum = config.knn_k + 1
+    if count < minimum:
+        raise InputError(f"must be at least {minimum} (got {count}): precision, recall, density "
+                         f"and coverage compare each image with its k={config.knn_k} nearest "
+                         "others", param=param)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ganedge.datasets import ImageDataset, load_dataset
 from ganedge.errors import InputError
-from ganedge.evaluation.config import EvalConfig
+from ganedge.evaluation.config import EvalConfig, check_sample_count
 from ganedge.evaluation.featnet import feature_network
 from ganedge.evaluation.frechet import frechet_distance_features, kernel_distance
 from ganedge.evaluation.images import FEATURE_RESIZE, as_uint8_nhwc, feature_input
@@ -101,6 +101,7 @@ class Evaluator:
         "label accuracy" (share classified as asked).
         """
         fakes = self._check(as_uint8_nhwc(images, "fake images"), fake_labels)
+        check_sample_count(len(fakes), self.config, "images")
         scores, missing = self._scores(fakes, fake_labels)
         floor = self.floor
         figures = tuple(Figure(name, value, floor[name], _BETTER[name.split(" (")[0]])
@@ -248,6 +249,7 @@ def evaluate_images(images: np.ndarray, data: str | Path | ImageDataset = "digit
     fakes = as_uint8_nhwc(images, "fake images")
     if fakes.shape[1] != fakes.shape[2]:
         raise InputError(f"fake images: must be square (got {fakes.shape[1]}x{fakes.shape[2]})")
+    check_sample_count(len(fakes), config or EvalConfig(), "images")
     evaluator = Evaluator(data, fakes.shape[1], fakes.shape[3], config)
     result = evaluator.evaluate(fakes, fake_labels)
     if grid is not None:

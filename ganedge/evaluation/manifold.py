@@ -1,5 +1,10 @@
 """k-NN manifold estimates: precision and recall (Kynkäänniemi et al. 2019), density and
 coverage (Naeem et al. 2020), computed on features in chunks so memory stays bounded.
+
+A ball is open, as in the authors' reference code (the prdc package): a point exactly on a k-NN
+ball's edge (distance == radius) is outside. So a point's own ball holds its k - 1 nearest others,
+identical real and fake sets give density 1.0, and a ball of radius 0 (k + 1 duplicates) holds
+nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ CHUNK = 2048  # rows of a distance matrix held at once
 class Manifold:
     """Precision, recall, density and coverage of fake features against real ones."""
 
-    precision: float  # share of fakes inside some real k-NN ball
+    precision: float  # share of fakes inside some real k-NN ball (open balls, as prdc)
     recall: float  # share of reals inside some fake k-NN ball
     density: float  # mean count of real balls holding each fake, divided by k (≈1 when matched)
     coverage: float  # share of real balls that hold at least one fake
@@ -30,16 +35,16 @@ def manifold_metrics(real: np.ndarray, fake: np.ndarray, k: int) -> Manifold:
                          f"(got {len(real)} real, {len(fake)} fake)")
     real_radii = kth_neighbour_distance(real, k)
     fake_radii = kth_neighbour_distance(fake, k)
-    # inside[i, j]: fake j lies in the ball of real i, as counts per fake and per real
+    # inside[i, j]: fake j lies strictly inside the ball of real i
     per_fake = np.zeros(len(fake), np.int64)
     real_covered = np.zeros(len(real), bool)
     recall_hits = np.zeros(len(real), bool)
     for start in range(0, len(real), CHUNK):
         d = np.sqrt(squared_distances(real[start : start + CHUNK], fake))
-        inside = d <= real_radii[start : start + CHUNK, None]
+        inside = d < real_radii[start : start + CHUNK, None]
         per_fake += inside.sum(axis=0)
         real_covered[start : start + CHUNK] = inside.any(axis=1)
-        recall_hits[start : start + CHUNK] = (d <= fake_radii[None, :]).any(axis=1)
+        recall_hits[start : start + CHUNK] = (d < fake_radii[None, :]).any(axis=1)
     return Manifold(precision=float((per_fake > 0).mean()), recall=float(recall_hits.mean()),
                     density=float(per_fake.sum() / (k * len(fake))),
                     coverage=float(real_covered.mean()))

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ganedge.budgets import check_image_bytes
 from ganedge.datasets import ImageDataset
 from ganedge.errors import InputError
-from ganedge.evaluation.config import EvalConfig
+from ganedge.evaluation.config import EvalConfig, check_sample_count
 from ganedge.evaluation.evaluator import Evaluator
 from ganedge.evaluation.result import EvalResult
-from ganedge.imaging import save_png, to_uint8_nhwc
+from ganedge.imaging import save_png
 from ganedge.runtime import GeneratorModel, load
 
 BATCH_SIZE = 64
@@ -20,7 +21,8 @@ BATCH_SIZE = 64
 def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
                    n: int | None = None, seed: int = 0, config: EvalConfig | None = None,
                    provider: str = "auto", inception_range: str = "0,1",
-                   grid: str | Path | None = None, evaluator: Evaluator | None = None) -> EvalResult:
+                   grid: str | Path | None = None, evaluator: Evaluator | None = None,
+                   latent_dim: int | None = None, allow_nonfinite: bool = False) -> EvalResult:
     """Sample ``n`` images (seeds seed..seed+n-1; default: as many as the held-out real split,
     26,000 for stacked-digits) from an exported model and score them against ``data``.
 
@@ -29,16 +31,20 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
 
     Conditional models are asked for classes 0, 1, …, K-1 in turn, and "label accuracy" is added.
     ``grid``: also write the samples' mode grid (one row per class) there as PNG.
+    ``latent_dim``: for a third-party generator without a ganedge contract, and
+    ``allow_nonfinite``: score NaN/Inf output as pixels anyway (both as in ganedge.load).
 
     Example:
         >>> print(evaluate_model("runs/x/model.onnx", "digits").format())   # doctest: +SKIP
     """
-    if n is not None and n < 2:
-        raise InputError(f"-n: must be at least 2 (got {n})")
-    gen = load(path, provider=provider)
+    if n is not None:
+        check_sample_count(n, evaluator.config if evaluator else config or EvalConfig(), "n")
+    gen = load(path, provider=provider, latent_dim=latent_dim, allow_nonfinite=allow_nonfinite)
     c = gen.contract
     if c.height != c.width:
         raise InputError(f"model: images are {c.height}x{c.width}; evaluation needs square images")
+    if n is not None:
+        check_image_bytes(n, gen.image_shape, "n", "score fewer images")
     if evaluator is None:
         evaluator = Evaluator(data, c.height, c.channels, config, inception_range, provider)
     count = evaluator.default_n if n is None else n
@@ -55,14 +61,4 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
 
 def _sample(gen: GeneratorModel, n: int, seed: int, labels: np.ndarray | None) -> np.ndarray:
     """(n, H, W, C) uint8 images for seeds seed..seed+n-1 (and ``labels`` when conditional)."""
-    if labels is None:
-        return gen.sample(n, seed=seed)
-    c = gen.contract
-    chunks = []
-    for start in range(0, n, BATCH_SIZE):
-        seeds = range(seed + start, seed + min(n, start + BATCH_SIZE))
-        feeds = {c.input_name: gen.latents(list(seeds)),
-                 c.label_input_name: labels[start : start + len(seeds)]}
-        (out,) = gen.session.run([c.output_name], feeds)
-        chunks.append(out if c.output_dtype == "uint8" else to_uint8_nhwc(out))
-    return np.concatenate(chunks)
+    return gen.sample(n, seed=seed, labels=labels, batch_size=BATCH_SIZE)

@@ -103,15 +103,14 @@ def test_export_reports_the_optimize_step_and_records_it(tmp_path: Path) -> None
     assert names == ["prepare", "trace", "parity", "optimize", "write"]
     facts = result.provenance["optimize"]
     assert facts["phase_convs"] == 2 and facts["parity_ok"] is True
-    assert set(facts["speedup"]) == {1, 64} and isinstance(facts["kept"], bool)
+    assert facts["kept"] is True  # a rule: parity holds, so the rewrites stay, on any machine
     assert result.parity.ok and "✓ parity" in result.report()
+    assert "exported_at" not in result.provenance and "speedup" not in facts
 
 
-def test_speed_words_follow_the_numbers() -> None:
-    from exports.speed import describe
+def test_two_exports_of_one_checkpoint_are_byte_identical(trained_run: Path, tmp_path: Path) -> None:
+    from exports.checkpoint import export_checkpoint
 
-    assert describe({1: 1.8, 64: 1.42}, "fp32") == "faster than fp32: 1.80× at batch 1, 1.42× at batch 64"
-    assert describe({1: 0.5, 64: 0.97}, "fp32").startswith("SLOWER than fp32")
-    assert describe({1: 0.5, 64: 1.5}, "fp32").startswith("mixed vs fp32")
-    assert describe({1: 0.97, 64: 1.04}, "fp32").startswith("same speed as fp32")
-    assert describe({}, "fp32") == "speed vs fp32 not measured"
+    first = export_checkpoint(trained_run / "ckpt.pt", tmp_path / "a.onnx").path.read_bytes()
+    second = export_checkpoint(trained_run / "ckpt.pt", tmp_path / "b.onnx").path.read_bytes()
+    assert first == second

@@ -48,15 +48,9 @@ def test_int8_is_quantized_calibrated_and_within_tolerance(trained_run: Path, tm
     assert result.parity.tolerance == INT8_TOLERANCE and result.parity.ok
     facts = result.provenance["int8"]
     assert facts["error_levels"]["mean"] <= INT8_TOLERANCE.mean
-    assert set(facts["speedup_vs_fp32"]) == {1, 64}
-    # the words follow the measurement, never the other way round
-    ratios = facts["speedup_vs_fp32"].values()
-    assert facts["verdict"] in ("faster", "slower", "mixed", "same")
-    assert (facts["verdict"] in ("faster", "mixed")) == any(r > 1.05 for r in ratios)
-    assert (facts["verdict"] in ("slower", "mixed")) == any(r < 0.95 for r in ratios)
     step = next(s for s in result.steps if s.name == "int8")
-    assert ("SLOWER than fp32" in step.detail) == (facts["verdict"] == "slower")
-    assert step.status == ("!" if facts["verdict"] in ("slower", "mixed") else "✓")
+    # speed is machine-dependent: export never measures it, it says how to (see ganedge bench)
+    assert "speedup_vs_fp32" not in facts and "ganedge bench" in step.detail
 
 
 def test_fp16_keeps_fp32_io_and_is_within_tolerance(trained_run: Path, tmp_path: Path) -> None:

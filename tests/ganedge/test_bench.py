@@ -12,7 +12,7 @@ import pytest
 
 from ganedge import providers as prov
 from ganedge.bench import SCHEMA, BenchConfig, BenchRow
-from ganedge.bench_onnx import default_providers
+from ganedge.bench.candidates import default_providers
 from ganedge.errors import ConfigError, InputError
 from ganedge.iobinding import BoundRunner
 from ganedge.session import SessionSettings, create_session, session_options
@@ -24,7 +24,7 @@ DIGITS_FLOPS = 2_359_296  # see test_bench_flops.py
 
 
 def _bench_json(*args: str) -> dict:
-    return json.loads(run_cli("bench", *args, *QUICK, "--json").stdout)
+    return json.loads(run_cli("bench", *args, *QUICK, "--json", "-").stdout)
 
 
 def test_json_report_has_one_timed_row_per_batch(exported_model: Path) -> None:
@@ -68,7 +68,7 @@ def test_unusable_cuda_provider_is_a_failed_row(exported_model: Path) -> None:
     if default_providers(exported_model) != ["cpu"]:
         pytest.skip("a GPU is present: CUDA rows succeed here")
     report = json.loads(run_cli("bench", str(exported_model), "--batch", "1", "--budget", "0.01",
-                                "--provider", "cuda", "--json").stdout)
+                                "--provider", "cuda", "--json", "-").stdout)
     rows = report["rows"]
     assert [r["label"] for r in rows] == ["ganedge", "ganedge cuda-graph"]
     assert all(r["status"] == "failed" and r["provider"] == "cuda" and r["reason"] for r in rows)
@@ -85,9 +85,11 @@ def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, export
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--batch", "0"), "error: --batch: every batch size must be at least 1 (got [0])"),
+    (("--batch", "0"), "error: --batch: must be at least 1 (got 0)"),
     (("--batch", "1,x"), "error: --batch: '1,x' is not a list of integers: use e.g. 1,8,64"),
-    (("--budget", "0"), "error: --budget: must be positive seconds per row (got 0.0)"),
+    (("--budget", "0"), "error: --budget: must be in [0.001, 3600] (got 0): timed seconds per row"),
+        (("--budget", "nan"), "error: --budget: must be in [0.001, 3600] (got nan): timed seconds per row"),
+        (("--batch", "100000000"), "error: --batch: must be at most 65,536 (got 100,000,000)"),
     (("--provider", "tpu"), "error: --provider: must be one of ['cpu', 'cuda'] (got 'tpu')"),
     (("--compare-torch", "nope.pt"), "error: --compare-torch: 'nope.pt' does not exist: give a ckpt.pt path"),
 ])
@@ -120,17 +122,20 @@ def test_session_settings_reach_onnx_runtime() -> None:
     options = session_options(SessionSettings(threads=3, spinning=False))
     assert options.intra_op_num_threads == 3 and options.inter_op_num_threads == 1
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-    assert options.get_session_config_entry("session.set_denormal_as_zero") == "1"
-    with pytest.raises(InputError, match="--threads: must be at least 1"):
+    # flush-to-zero is process-wide in ORT: never on unless asked for
+    assert options.get_session_config_entry("session.set_denormal_as_zero") == "0"
+    opted_in = session_options(SessionSettings(denormals_as_zero=True))
+    assert opted_in.get_session_config_entry("session.set_denormal_as_zero") == "1"
+    with pytest.raises(InputError, match="threads: must be at least 1"):
         SessionSettings(threads=0)
     with pytest.raises(ConfigError, match="optimization: must be one of"):
         SessionSettings(optimization="max")
-    with pytest.raises(InputError, match="--budget"):
+    with pytest.raises(InputError, match=r"budget_s: must be in \[0.001, 3600\]"):
         BenchConfig(budget_s=0)
 
 
 def test_bench_module_does_not_import_torch() -> None:
-    code = "import sys, ganedge.bench, ganedge.bench_onnx, ganedge.bench_report, ganedge.cli.bench; print('torch' in sys.modules)"
+    code = "import sys, ganedge.bench, ganedge.bench.candidates, ganedge.bench.report, ganedge.bench.graphstats, ganedge.cli.bench; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from ganedge.errors import InputError
-from ganedge.graphstats import flops_per_image, graph_stats
+from ganedge.bench.graphstats import flops_per_image, graph_stats
 
 
 def _weight(name: str, *shape: int) -> onnx.TensorProto:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ganedge import providers as prov
-from ganedge.bench_onnx import default_providers
+from ganedge.bench.candidates import default_providers
 from ganedge.iobinding import BoundRunner
 from ganedge.latents import latents_for_seeds
 from ganedge.session import SessionSettings, create_session

@@ -25,7 +25,7 @@ def test_animation_starts_on_the_first_keyframe(models: dict[str, Path], tmp_pat
     result = invoke("walk", str(models["float"]), "--seeds", "5,6,7", "--frames", "4",
                     "--scale", "2", "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    assert "12 frames at 24 fps, 1 walk(s) through seeds 5-7, slerp, loop" in result.stdout
+    assert "12 frames at 24 fps, 1 walk(s) through seeds 5-7, slerp in z, loop" in result.stdout
     frames = frames_of(out)
     assert len(frames) == 12 and frames[0].shape == (8, 8)
     keyframe = upscale(ganedge.load(models["float"]).sample([5]), 2)[0, ..., 0]
@@ -74,16 +74,16 @@ def test_default_walk_is_an_enlarged_loop(tmp_path: Path, monkeypatch: pytest.Mo
 @pytest.mark.parametrize(("args", "message"), [
     (["--seeds", "4"], "error: --seeds: a walk needs at least 2 keyframe seeds (got 1)"),
     (["--seeds", "0-2", "--seeds", "3-4"], "error: --seeds: walks side by side need the same"),
-    (["--seeds", "0-2", "--grid", "2"], "error: --grid/--seeds: give --seeds once per walk"),
+    (["--seeds", "0-2", "--grid", "2"], "error: --grid: give --seeds once per walk"),
     (["--grid", "0"], "error: --grid: must be at least 1 (got 0)"),
     (["--frames", "0"], "error: --frames: must be at least 1 (got 0)"),
-    (["--fps", "0"], "error: --fps: must be positive (got 0)"),
+    (["--fps", "0"], "error: --fps: must be in [0.1, 100] (got 0)"),
     (["--interpolation", "cubic"], "error: --interpolation: must be one of ['lerp', 'slerp']"),
     (["--truncation", "2"], "error: --truncation: ψ must be in [0, 1] (got 2.0)"),
     (["--scale", "0"], "error: --scale: must be at least 1 (got 0)"),
     (["--label", "0"], "error: --label: this model is unconditional"),
-    (["-o", "walk.mp4"], "error: -o: 'walk.mp4' is not .gif, .webp or .png"),
-    (["-o", "nowhere/walk.gif"], "error: -o: folder 'nowhere' does not exist"),
+    (["-o", "walk.mp4"], "error: --output: 'walk.mp4' is not .gif, .webp or .png"),
+    (["-o", "nowhere/walk.gif"], "error: --output: folder 'nowhere' does not exist"),
     (["--outdir", "nowhere/frames"], "error: --outdir: folder 'nowhere' does not exist"),
 ])
 def test_bad_walk_input(models: dict[str, Path], tmp_path: Path,

@@ -15,8 +15,28 @@ CONTRACT = ModelContract(latent_dim=64, channels=1, height=32, width=32)
 
 def test_round_trip_through_metadata() -> None:
     props = CONTRACT.to_metadata()
-    assert props[KEY_FORMAT_VERSION] == str(FORMAT_VERSION)
+    assert props[KEY_FORMAT_VERSION] == "1"  # direct models stay readable by version-1 runtimes
     assert ModelContract.from_metadata(props) == CONTRACT
+
+
+STYLEGAN = ModelContract(latent_dim=8, channels=3, height=16, width=16, num_ws=6, w_dim=4,
+                         w_avg=(0.5, -1.25, 3e-8, 2.0))
+
+
+def test_stylegan_contract_round_trips_as_newest_format() -> None:
+    props = STYLEGAN.to_metadata()
+    assert props[KEY_FORMAT_VERSION] == str(FORMAT_VERSION) == "2"
+    back = ModelContract.from_metadata(props)
+    assert back == STYLEGAN and back.is_stylegan and not CONTRACT.is_stylegan
+
+
+@pytest.mark.parametrize(("w_avg", "problem"), [((0.0,) * 3, "w_avg"),
+                                                 ((0.0, 0.0, float("nan"), 0.0), "w_avg"),
+                                                 (("a", 0.0, 0.0, 0.0), "w_avg")])
+def test_stylegan_contract_checks_w_avg(w_avg: tuple, problem: str) -> None:
+    data = {**json.loads(STYLEGAN.to_metadata()[KEY_CONTRACT]), "w_avg": list(w_avg)}
+    with pytest.raises(ContractError, match=problem):
+        ModelContract.from_dict(data)
 
 
 def test_defaults_describe_float_nchw_in_minus_one_to_one() -> None:
@@ -27,7 +47,7 @@ def test_defaults_describe_float_nchw_in_minus_one_to_one() -> None:
 
 
 def test_missing_keys_say_how_to_fix() -> None:
-    with pytest.raises(ContractError, match="no ganedge contract.*--latent-dim"):
+    with pytest.raises(ContractError, match="latent_dim: not given, and the model has no ganedge contract"):
         ModelContract.from_metadata({"producer": "someone"})
 
 
@@ -51,7 +71,7 @@ def test_non_integer_version_is_rejected() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"latent_dim": 0}, "latent_dim: must be at least 1"),
+        ({"latent_dim": 0}, r"latent_dim: must be in \[1, 65,536\] \(got 0\)"),
         ({"channels": 2}, "channels: must be 1 or 3"),
         ({"output_dtype": "int16"}, "output_dtype"),
         ({"latent_distribution": "uniform"}, "latent_distribution"),

@@ -12,6 +12,7 @@ import pytest
 
 import ganedge
 from ganedge import providers as prov
+from ganedge.cores import physical_cores
 from ganedge.envinfo import provider_usable
 from ganedge.errors import InputError, ProviderError
 from tests.ganedge.conftest import invoke
@@ -50,7 +51,7 @@ def test_both_onnxruntime_packages_is_named_as_the_cause(monkeypatch: pytest.Mon
 
 
 def test_cpu_threads_are_set_explicitly(models: dict[str, Path]) -> None:
-    assert ganedge.load(models["float"], provider="cpu").threads == prov.default_threads()
+    assert ganedge.load(models["float"], provider="cpu").threads == physical_cores()
     gen = ganedge.load(models["float"], provider="cpu", threads=1)
     assert gen.threads == 1 and gen.session.get_session_options().intra_op_num_threads == 1
 
@@ -81,7 +82,7 @@ def test_env_reports_usable_providers_and_libraries() -> None:
         == set(ort.get_available_providers())
     assert (prov.CUDA in report["providers"]["usable"]) == CUDA_USABLE
     assert report["onnxruntime_packages"]["conflict"] is False
-    assert report["threads"]["ganedge_default_intra_op"] == prov.default_threads()
+    assert report["threads"]["ganedge_default_intra_op"] == physical_cores()
     assert "cuDNN" in report["libraries"] or "note" in report["libraries"]
     text = invoke("env").stdout
     assert "providers:\n  available_in_build: " in text and "usable: " in text

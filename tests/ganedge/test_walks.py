@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ganedge
-from ganedge.errors import ConfigError
+from ganedge.errors import ConfigError, GanEdgeError
 from ganedge.latents import latents_for_seeds, lerp, slerp
 from ganedge.walks import WalkConfig, walk_latents
 
@@ -70,12 +70,12 @@ def test_open_walk_ends_on_the_last_keyframe() -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"frames": 0}, "--frames: must be at least 1"),
-    ({"interpolation": "cubic"}, "--interpolation: must be one of"),
-    ({"easing": "bounce"}, "--easing: must be one of"),
+    ({"frames": 0}, "frames: must be at least 1"),
+    ({"interpolation": "cubic"}, "interpolation: must be one of"),
+    ({"easing": "bounce"}, "easing: must be one of"),
 ])
 def test_bad_walk_config(change: dict, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(GanEdgeError, match=message):
         WalkConfig(**change)
 
 

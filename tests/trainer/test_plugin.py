@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 from ganedge.errors import ConfigError
 from trainer import ArchConfig, build_generator, save_generator
@@ -22,6 +23,39 @@ def test_docs_example_runs_and_exports(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "latent_dim=8" in result.stdout and (tmp_path / "tiny.onnx").is_file()
+
+
+def _doc_section(title: str) -> str:
+    """The python block of the docs section headed ``## title``."""
+    section = DOC.read_text().split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.mark.parametrize(("title", "module", "written"), [
+    ("Training in Lightning", "lightning", "onnx/model.onnx"),
+    ("Training with Accelerate", "accelerate", "gen.onnx"),
+])
+def test_framework_doc_examples_run(tmp_path: Path, title: str, module: str, written: str) -> None:
+    pytest.importorskip(module, reason=f"{module} is not installed")
+    result = subprocess.run([sys.executable, "-c", _doc_section(title)], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / written).is_file()
+    import ganedge
+
+    assert ganedge.load(tmp_path / written, provider="cpu").sample(4).shape[0] == 4
+
+
+def test_save_generator_unwraps_parallel_and_compiled_modules(tmp_path: Path) -> None:
+    cfg = ArchConfig(latent_dim=8, image_size=16, base_channels=4)
+    gen, ema = build_generator("dcgan", cfg), build_generator("dcgan", cfg)
+    wrapped = torch.compile(torch.nn.DataParallel(gen))  # compiled lazily: never run here
+    assert all(k.startswith("_orig_mod.module.") for k in wrapped.state_dict())
+    save_generator(wrapped, tmp_path / "g.pt", arch="dcgan", arch_config=cfg,
+                   generator_ema=torch.nn.DataParallel(ema))
+    saved = torch.load(tmp_path / "g.pt", weights_only=True)
+    assert saved["generator"].keys() == gen.state_dict().keys()
+    assert saved["generator_ema"].keys() == ema.state_dict().keys()
 
 
 def test_entry_points_add_a_loss(tmp_path: Path) -> None:

@@ -55,4 +55,4 @@ def build_discriminator(arch: str, cfg: ArchConfig) -> nn.Module:
 
 
 # Importing the modules registers their architectures.
-from trainer.models import dcgan, mlp, resize_conv, resnet  # noqa: E402,F401
+from trainer.models import dcgan, mlp, resize_conv, resnet, stylegan2  # noqa: E402,F401

@@ -45,7 +45,8 @@ def test_eval_images_from_npz(tmp_path: Path) -> None:
                               "images: point it at a folder of images"),
     (["{model}", "--images", "{empty}"], "error: model/--images: give a model file or --images, "
                                          "not both"),
-    (["{model}", "-n", "1"], "error: -n: must be at least 2 (got 1)"),
+    (["{model}", "-n", "5"], "error: -n: must be at least 6 (got 5): precision, recall, "
+                             "density and coverage compare each image with its k=5 nearest others"),
     (["{model}", "-o", "{empty}/no/r.json"], "error: --output: folder '{empty}/no' does not "
                                              "exist: create it first"),
     (["{model}", "--inception", "{empty}/i.onnx"], "error: --inception: '{empty}/i.onnx' does "

@@ -55,6 +55,44 @@ def test_manifold_metrics_on_a_hand_computed_line() -> None:
     assert (m.precision, m.recall, m.density, m.coverage) == (0.5, 1.0, 1.0, 0.2)
 
 
+def prdc_reference(real: np.ndarray, fake: np.ndarray, k: int) -> dict[str, float]:
+    """The prdc package's definitions (Naeem et al. 2020, clovaai/generative-evaluation-prdc),
+    restated on full distance matrices: open balls (strict <), radius = the k-th other point."""
+    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1))
+
+    real_r, fake_r = (np.sort(dist(x, x), axis=1)[:, k] for x in (real, fake))
+    d = dist(real, fake)
+    inside = d < real_r[:, None]
+    return {"precision": inside.any(axis=0).mean(), "recall": (d < fake_r[None, :]).any(axis=1).mean(),
+            "density": inside.sum(axis=0).mean() / k, "coverage": (d.min(axis=1) < real_r).mean()}
+
+
+def test_identical_sets_give_density_one_as_prdc_does() -> None:
+    x = np.random.default_rng(3).standard_normal((300, 8))
+    m = manifold_metrics(x, x, k=5)
+    assert (m.precision, m.recall, m.density, m.coverage) == (1.0, 1.0, 1.0, 1.0)
+
+
+def test_manifold_metrics_equal_prdcs_definition_on_sets_with_duplicates() -> None:
+    rng = np.random.default_rng(4)
+    # a 4×4 grid of integer points: many duplicates and many points exactly on a ball's edge,
+    # all distances exact in float64, so the comparison is exact
+    real = rng.integers(0, 4, (60, 2)).astype(np.float64)
+    fake = np.concatenate([real[:20], rng.integers(0, 5, (40, 2))]).astype(np.float64)
+    for k in (1, 3, 5):
+        expected = prdc_reference(real, fake, k)
+        got = manifold_metrics(real, fake, k)
+        assert {name: getattr(got, name) for name in expected} == pytest.approx(expected, abs=1e-12)
+    on_edge = np.sqrt(((real[:, None] - fake[None]) ** 2).sum(-1)) == prdc_reference_radii(real, 5)
+    assert on_edge.any(), "the set must put fakes exactly on ball edges to test the rule"
+
+
+def prdc_reference_radii(x: np.ndarray, k: int) -> np.ndarray:
+    d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    return np.sort(d, axis=1)[:, k][:, None]
+
+
 def test_manifold_metrics_need_more_than_k_samples() -> None:
     with pytest.raises(InputError, match=r"need more than k=5 samples on each side \(got 10 real, 5 fake\)"):
         manifold_metrics(np.zeros((10, 2)), np.zeros((5, 2)), k=5)

@@ -1,8 +1,9 @@
-"""The benchmark's report: the machine it ran on, JSON for machines and tables for people."""
+"""The benchmark's report: the machine it ran on, JSON/CSV for machines and tables for people."""
 
 from __future__ import annotations
 
-import os
+import csv
+import io
 import platform
 import sys
 from collections.abc import Sequence
@@ -14,8 +15,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ganedge.bench import OK, SCHEMA, BenchConfig, BenchRow
-from ganedge.session import physical_cores
+from ganedge.bench.timing import OK, SCHEMA, BenchConfig, BenchRow
+from ganedge.cores import physical_cores, usable_cpus
 
 
 def machine_info() -> dict[str, Any]:
@@ -23,7 +24,7 @@ def machine_info() -> dict[str, Any]:
     info: dict[str, Any] = {
         "cpu": _cpu_model(),
         "physical_cores": physical_cores(),
-        "logical_cpus": len(_affinity()),
+        "logical_cpus": usable_cpus(),
         "cpu_flags": _cpu_flags(),
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -35,10 +36,6 @@ def machine_info() -> dict[str, Any]:
     if torch is not None:
         info["torch"] = torch.__version__
     return info
-
-
-def _affinity() -> list[int]:
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
 
 
 def _cpuinfo() -> str:
@@ -73,26 +70,46 @@ def to_json(rows: Sequence[BenchRow], config: BenchConfig, extra: dict[str, Any]
             "rows": [asdict(r) for r in rows], **(extra or {})}
 
 
-TABLE_COLUMNS = ("", "variant", "model", "prec", "provider used", "batch", "cold ms", "p50 ms",
+TABLE_COLUMNS = ("", "variant", "model", "prec", "MB", "provider used", "batch", "cold ms", "p50 ms",
                  "p90 ms", "p99 ms", "img/s", "GFLOP/s", "parity", "vs eager")
 
 
 def table_cells(row: BenchRow) -> list[str]:
     """One row as display strings, in TABLE_COLUMNS order (✗ rows carry their reason)."""
     if row.status != OK:
-        return ["✗", row.label, row.model, row.precision, row.provider, str(row.batch),
-                row.reason, *[""] * 7]
-    return ["✓", row.label, row.model, row.precision, _short(row.provider_used), str(row.batch),
+        return ["✗", row.label, row.model, row.precision, _num(row.size_mb), row.provider,
+                str(row.batch), row.reason, *[""] * 7]
+    return ["✓", row.label, row.model, row.precision, _num(row.size_mb),
+            _short(row.provider_used), str(row.batch),
             _num(row.cold_start_ms), _num(row.p50_ms, 3), _num(row.p90_ms, 3), _num(row.p99_ms, 3),
             _num(row.images_per_s), _num(row.gflops_per_s), _sci(row.parity_max_abs),
             f"{row.speedup:.2f}×" if row.speedup else "—"]
 
 
 def render_markdown(rows: Sequence[BenchRow]) -> str:
-    """A GitHub markdown table of the rows."""
+    """A GitHub markdown table of the rows, every cell in full."""
     lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
-    lines += ["| " + " | ".join(table_cells(r)) + " |" for r in rows]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in table_cells(r)) + " |"
+              for r in rows]
     return "\n".join(lines)
+
+
+def render_csv(rows: Sequence[BenchRow]) -> str:
+    """One CSV line per row with every BenchRow field, headed by the field names."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(BenchRow.__dataclass_fields__))
+    writer.writeheader()
+    writer.writerows(asdict(r) for r in rows)
+    return buffer.getvalue()
+
+
+def machine_line(info: dict[str, Any] | None = None) -> str:
+    """E.g. "AMD EPYC · 2 physical cores · avx2, avx512_vnni · onnxruntime 1.31.1": what every
+    figure needs beside it."""
+    info = info or machine_info()
+    flags = ", ".join(info["cpu_flags"]) or "no AVX2/AVX-512/AMX"
+    return (f"{info['cpu']} · {info['physical_cores']} physical cores · {flags} · onnxruntime "
+            f"{info['onnxruntime']}")
 
 
 def _short(provider: str) -> str:

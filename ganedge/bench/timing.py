@@ -1,0 +1,272 @@
+"""Latency measurement: one row per way-to-run × batch size, each timed with nothing else running.
+
+A :class:`Candidate` is one way to run a generator (a model file on a provider with given session
+settings, or PyTorch eager on the checkpoint). Each candidate is timed in its own freshly spawned
+worker process, one worker at a time, fed the same latents: ONNX Runtime's and OpenMP's idle
+workers keep spinning after a run and would steal the cores from whichever runtime runs next in
+the same process, so side-by-side timing in one process inflates some ratios several-fold. Per
+batch size the worker builds the runner and makes its first call (cold start), warms up, then
+times calls until the budget is spent; outputs come back for parity against the reference. With
+``rounds`` > 1 every candidate is measured again in a new worker, in reverse order, so slow drift
+of a shared machine hits every candidate alike. A candidate that fails still yields a row, with
+status "failed" and the reason.
+
+ONNX Runtime candidates live in ganedge.bench.candidates, PyTorch ones in torchref (torch is
+imported only there), the report in ganedge.bench.report.
+
+Example:
+    >>> from ganedge.bench.candidates import model_candidates
+    >>> rows = run_bench(model_candidates(["model.onnx"], ["cpu"]), latent_dim=64)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ganedge.budgets import (MAX_BATCH, MAX_BATCH_BYTES, MAX_BENCH_BUDGET_S, check_bytes,
+                             check_float, check_int)
+from ganedge.errors import ConfigError, InputError, one_line
+from ganedge.imaging import to_uint8_nhwc
+from ganedge.latents import latents_for_seeds
+
+SCHEMA = "ganedge.bench/2"
+DEFAULT_BATCHES = (1, 8, 64)
+OK, FAILED = "ok", "failed"
+WARMUP_CALLS = 3
+MAX_BATCH_SIZES = 64  # rows of one table
+MIN_BUDGET_S = 0.001
+
+RunFn = Callable[[np.ndarray], np.ndarray]
+"""(B, latent_dim) float32 latents → float (B, C, H, W) in [-1, 1] or uint8 (B, H, W, C)."""
+Starter = Callable[[int], tuple[RunFn, str]]
+"""batch → (runner, provider actually used); must be picklable (it runs in a worker process)."""
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """How long and how often each row is timed."""
+
+    batches: tuple[int, ...] = DEFAULT_BATCHES  # batch sizes, one row each
+    budget_s: float = 1.0  # timed seconds per row and round (after warm-up)
+    warmup_s: float = 0.2  # untimed seconds of calls before timing (at least WARMUP_CALLS)
+    min_reps: int = 5  # timed calls per row even when the budget is spent
+    max_reps: int = 5000  # cap on timed calls per row (tiny models at batch 1)
+    rounds: int = 1  # workers per candidate, taken in alternating order; samples are pooled
+
+    def __post_init__(self) -> None:
+        if not self.batches or len(self.batches) > MAX_BATCH_SIZES:
+            raise InputError(f"give 1 to {MAX_BATCH_SIZES} batch sizes (got {len(self.batches)})",
+                             param="batches")
+        for batch in self.batches:
+            check_int(batch, "batches", 1, MAX_BATCH)
+        check_float(self.budget_s, "budget_s", MIN_BUDGET_S, MAX_BENCH_BUDGET_S,
+                    hint=": timed seconds per row")
+        if self.warmup_s < 0 or self.rounds < 1:
+            raise ConfigError(f"warmup_s >= 0 and rounds >= 1 needed (got {self.warmup_s}, "
+                              f"{self.rounds})")
+        if not 1 <= self.min_reps <= self.max_reps:
+            raise ConfigError(f"min_reps/max_reps: need 1 <= min <= max (got {self.min_reps}, "
+                              f"{self.max_reps})")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to run a generator, timed against the others."""
+
+    label: str  # row name, e.g. "ganedge", "ort default", "torch eager"
+    model: str  # file the weights come from (shown by name)
+    precision: str  # fp32 | fp16 | int8 | bf16
+    provider: str  # what was asked for: "cpu", "cuda", "torch-cpu"
+    start: Starter  # picklable: called in the worker process
+    flops_per_image: int | None = None  # 2 × MACs per image, None when unknown
+    size_mb: float | None = None  # weights on disk (model file, or the generator's parameters)
+    reference: bool = False  # its output is the fp32 truth every row's parity is measured against
+    baseline: bool = False  # the row every other row's speed-up is measured against
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """The measurement of one candidate at one batch size."""
+
+    label: str
+    model: str
+    precision: str
+    provider: str  # requested
+    provider_used: str  # what really ran ("" when it failed before running)
+    batch: int
+    status: str  # "ok" or "failed"
+    reason: str = ""  # why it failed, one line
+    size_mb: float | None = None
+    cold_start_ms: float | None = None  # runner creation + first call (first round)
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    p99_ms: float | None = None
+    reps: int = 0  # timed calls
+    images_per_s: float | None = None  # batch / p50
+    gflops_per_s: float | None = None  # FLOPs per image × batch / p50, when FLOPs are known
+    parity_max_abs: float | None = None  # max |output − fp32 reference| on the [-1, 1] scale
+    speedup: float | None = None  # baseline p50 / this p50 at the same batch size
+
+
+@dataclass
+class Measurement:
+    """What a worker measured for one candidate at one batch size (sent back to the parent)."""
+
+    provider_used: str = ""
+    cold_s: float = 0.0
+    samples: list[float] = field(default_factory=list)
+    output: np.ndarray | None = None  # the first call's output, for parity
+    error: str = ""
+
+
+def check_batch_bytes(config: BenchConfig, latent_dim: int, image_values: int) -> None:
+    """Refuse batch sizes whose latents or float outputs exceed the per-run budget."""
+    for batch in config.batches:
+        check_bytes(batch, 4 * max(latent_dim, image_values), "batches", MAX_BATCH_BYTES,
+                    f"a batch of {batch:,}", "use smaller batch sizes")
+
+
+def run_bench(candidates: Sequence[Candidate], latent_dim: int, config: BenchConfig = BenchConfig(),
+              on_row: Callable[[BenchRow], None] | None = None,
+              on_progress: Callable[[str], None] | None = None) -> list[BenchRow]:
+    """Time every candidate at every batch size of ``config``, each alone in its own worker
+    process; one row each, failures included, grouped by batch size."""
+    check_batch_bytes(config, latent_dim, 0)
+    inputs = {b: latents_for_seeds(range(b), latent_dim) for b in config.batches}
+    measured: list[dict[int, Measurement]] = [{} for _ in candidates]
+    order = list(range(len(candidates)))
+    for round_ in range(config.rounds):
+        for step, i in enumerate(order if round_ % 2 == 0 else order[::-1], 1):
+            if on_progress is not None:
+                on_progress(f"round {round_ + 1}/{config.rounds}, {step}/{len(order)}: "
+                            f"{candidates[i].label} · {candidates[i].model}")
+            _merge(measured[i], measure_isolated(candidates[i].start, inputs, config))
+    rows: list[BenchRow] = []
+    for batch in config.batches:
+        batch_rows = _batch_rows(candidates, [m[batch] for m in measured], batch)
+        for row in batch_rows:
+            if on_row is not None:
+                on_row(row)
+        rows.extend(batch_rows)
+    return rows
+
+
+def measure_isolated(start: Starter, inputs: Mapping[int, np.ndarray],
+                     config: BenchConfig) -> dict[int, Measurement]:
+    """:func:`measure` in a freshly spawned process that ends before this returns, so none of
+    the candidate's threads outlive its measurement."""
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            return pool.submit(measure, start, dict(inputs), config).result()
+    except Exception as exc:  # a worker that dies (or cannot unpickle) fails its rows
+        return {b: Measurement(error=f"worker process failed: {one_line(exc)}") for b in inputs}
+
+
+def measure(start: Starter, inputs: Mapping[int, np.ndarray],
+            config: BenchConfig) -> dict[int, Measurement]:
+    """Time ``start``'s runner at every batch size of ``inputs``, in this process."""
+    return {batch: _measure_batch(start, z, config) for batch, z in inputs.items()}
+
+
+def _measure_batch(start: Starter, z: np.ndarray, config: BenchConfig) -> Measurement:
+    begin = time.perf_counter()
+    try:
+        run, used = start(z.shape[0])
+        output = np.array(run(z))  # copied: runners may reuse their output buffer
+    except Exception as exc:  # any failure of a format becomes its ✗ row, as in a benchmark table
+        return Measurement(error=one_line(exc))
+    result = Measurement(used, time.perf_counter() - begin, output=output)
+    try:
+        _warm_up(run, z, config)
+        _time(run, z, config, result.samples)
+    except Exception as exc:  # a runner that breaks mid-way fails its row, not the benchmark
+        result.error = one_line(exc)
+    return result
+
+
+def _warm_up(run: RunFn, z: np.ndarray, config: BenchConfig) -> None:
+    end = time.perf_counter() + config.warmup_s
+    calls = 0
+    while calls < WARMUP_CALLS or time.perf_counter() < end:
+        run(z)
+        calls += 1
+
+
+def _time(run: RunFn, z: np.ndarray, config: BenchConfig, samples: list[float]) -> None:
+    spent = 0.0
+    while len(samples) < config.min_reps or (len(samples) < config.max_reps
+                                             and spent < config.budget_s):
+        begin = time.perf_counter()
+        run(z)
+        samples.append(time.perf_counter() - begin)
+        spent += samples[-1]
+
+
+def _merge(into: dict[int, Measurement], new: dict[int, Measurement]) -> None:
+    """Pool a later round's samples into the first round's measurement."""
+    for batch, m in new.items():
+        first = into.setdefault(batch, m)
+        if first is not m:
+            first.samples.extend(m.samples)
+            first.error = first.error or m.error
+
+
+def _batch_rows(candidates: Sequence[Candidate], measured: list[Measurement],
+                batch: int) -> list[BenchRow]:
+    reference = next((_as_float_nchw(m.output) for c, m in zip(candidates, measured)
+                      if c.reference and not m.error and m.output is not None), None)
+    rows = [_row(c, m, batch, reference) for c, m in zip(candidates, measured)]
+    return _with_speedups(rows, candidates)
+
+
+def _row(c: Candidate, m: Measurement, batch: int, reference: np.ndarray | None) -> BenchRow:
+    if m.error or m.output is None or not m.samples:
+        return _failed(c, batch, m.error or "no timed calls")
+    p50, p90, p99 = (float(v) for v in np.percentile(m.samples, [50, 90, 99]))
+    gflops = c.flops_per_image * batch / p50 / 1e9 if c.flops_per_image else None
+    return BenchRow(
+        label=c.label, model=c.model, precision=c.precision, provider=c.provider,
+        provider_used=m.provider_used, batch=batch, status=OK, size_mb=c.size_mb,
+        cold_start_ms=m.cold_s * 1e3, p50_ms=p50 * 1e3, p90_ms=p90 * 1e3, p99_ms=p99 * 1e3,
+        reps=len(m.samples), images_per_s=batch / p50, gflops_per_s=gflops,
+        parity_max_abs=_parity(m.output, reference),
+    )
+
+
+def _failed(candidate: Candidate, batch: int, reason: str) -> BenchRow:
+    return BenchRow(label=candidate.label, model=candidate.model, precision=candidate.precision,
+                    provider=candidate.provider, provider_used="", batch=batch, status=FAILED,
+                    reason=reason, size_mb=candidate.size_mb)
+
+
+def _with_speedups(rows: list[BenchRow], candidates: Sequence[Candidate]) -> list[BenchRow]:
+    base = next((r for r, c in zip(rows, candidates) if c.baseline and r.status == OK), None)
+    if base is None or base.p50_ms is None:
+        return rows
+    return [replace(r, speedup=base.p50_ms / r.p50_ms) if r.p50_ms else r for r in rows]
+
+
+def _as_float_nchw(output: np.ndarray) -> np.ndarray:
+    if output.dtype == np.uint8:  # (B, H, W, C) pixels back to the [-1, 1] NCHW scale
+        return output.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1.0
+    return output.astype(np.float32)
+
+
+def _parity(output: np.ndarray, reference: np.ndarray | None) -> float | None:
+    if reference is None:
+        return None
+    if output.dtype == np.uint8:
+        # compare pixels with the reference's own pixels, so rounding alone is not counted
+        ref_pixels = to_uint8_nhwc(reference).astype(np.int16)
+        return float(np.abs(output.astype(np.int16) - ref_pixels).max()) / 127.5
+    got = _as_float_nchw(output)
+    if got.shape != reference.shape:
+        return float("inf")
+    return float(np.abs(got - reference).max())

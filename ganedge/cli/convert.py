@@ -1,0 +1,35 @@
+"""``ganedge convert``: an exported .onnx model to another format (ORT format for mobile/web)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from ganedge.cli.common import one_line_errors
+from ganedge.convert import TARGETS, convert_to_ort
+from ganedge.errors import InputError
+
+
+@one_line_errors
+def convert(
+    model: Path = typer.Argument(..., help="ONNX model written by `ganedge export`."),
+    to: str = typer.Option("ort", "--to", help="Target format: ort (ONNX Runtime's flatbuffer "
+                           "format for mobile, minimal and web builds)."),
+    out: Path = typer.Option(None, "-o", "--out", help="Output file [default: the model's name "
+                             "with the target's suffix]."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing on success."),
+) -> None:
+    """Convert a model, carrying its contract along and checking the result against it."""
+    if to not in TARGETS:
+        raise InputError(f"unknown format {to!r}: choose one of {list(TARGETS)}", param="to")
+    result = convert_to_ort(model, out)
+    if as_json:
+        typer.echo(json.dumps({"path": str(result.path), "source": str(result.source),
+                               "size_bytes": result.size_bytes,
+                               "max_abs_diff": result.max_abs_diff}, indent=2))
+    elif not quiet:
+        typer.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB, ORT format, contract "
+                   f"carried; max difference to {result.source.name}: {result.max_abs_diff:.2g})")
