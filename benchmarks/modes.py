@@ -6,10 +6,11 @@ stacked-digits``, 26,000 samples), one PyTorch thread per run, ``--jobs`` runs a
 benchmarks/results/modes.{json,md,png} and the table into README.md between its modes markers.
 
 Usage:
-    python benchmarks/modes.py [--steps 1000] [--jobs 8] [--quick] [--work runs/modes]
+    python benchmarks/modes.py [--steps 1000] [--jobs 8] [--n 26000] [--weights ema|raw]
+                               [--quick] [--work runs/modes]
 
-A row already finished in the work folder with the same settings is reused, so an interrupted
-run continues where it stopped.
+A row (or its training) already finished in the work folder with the same settings is reused,
+so an interrupted run continues where it stopped.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000, help="generator steps per row")
     parser.add_argument("--jobs", type=int, default=8, help="rows trained at once")
     parser.add_argument("--n", type=int, default=26_000, help="samples scored per row")
+    parser.add_argument("--weights", choices=("ema", "raw"), default="ema",
+                        help="generator exported and scored: the EMA one, or raw (short runs, "
+                        "where the average still remembers the initial weights)")
     parser.add_argument("--quick", action="store_true", help="tiny run: 20 steps, 2,000 samples,"
                         " results under the work folder, README untouched")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "modes")
@@ -73,7 +77,8 @@ def main() -> None:
     rows = [Row(name, flags) for name, flags in BASELINES.items()]
     started = time.perf_counter()
     run_rows(rows, steps, n, args)
-    report = {"steps": steps, "n": n, "jobs": args.jobs, "machine": machine(),
+    report = {"steps": steps, "n": n, "jobs": args.jobs, "weights": args.weights,
+              "machine": machine(),
               "total_wall_s": time.perf_counter() - started, "base_flags": list(BASE),
               "rows": [{"name": r.name, "flags": list(r.flags), **r.figures} for r in rows]}
     write_results(report, out, update_readme=not args.quick)
@@ -82,23 +87,23 @@ def main() -> None:
 def run_rows(rows: list[Row], steps: int, n: int, args: argparse.Namespace) -> None:
     """Train, export and score every row, ``args.jobs`` at a time."""
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for row, figures in zip(rows, pool.map(lambda r: run_row(r, steps, n, args.work), rows)):
+        scored = pool.map(lambda r: run_row(r, steps, n, args.work, args.weights), rows)
+        for row, figures in zip(rows, scored):
             row.figures = figures
 
 
-def run_row(row: Row, steps: int, n: int, work: Path) -> dict[str, Any]:
+def run_row(row: Row, steps: int, n: int, work: Path, weights: str) -> dict[str, Any]:
     """Figures of one row, with the wall and CPU seconds of its training."""
     folder = work / row.name.replace(" ", "_").replace("(", "").replace(")", "").replace("+", "and")
     folder.mkdir(parents=True, exist_ok=True)
     done = folder / "figures.json"  # a finished row of the same settings is not run again
-    settings = {"flags": list(row.flags), "steps": steps, "n": n}
+    settings = {"flags": list(row.flags), "steps": steps, "n": n, "weights": weights}
     if done.is_file() and json.loads(done.read_text())["settings"] == settings:
         return json.loads(done.read_text())["figures"]
-    log = (folder / "log.txt").open("w")
-    train = ganedge(log, "train", "--out", str(folder), *BASE, *row.flags, "--steps", str(steps),
-                    "--no-progress")
+    log = (folder / "log.txt").open("a")
+    train = trained(log, folder, row, steps)
     ganedge(log, "export", str(folder / "ckpt.pt"), "-o", str(folder / "model.onnx"),
-            "--no-optimize")
+            "--no-optimize", "--weights", weights)
     scored = ganedge(log, "eval", str(folder / "model.onnx"), "--data", "stacked-digits", "-n",
                      str(n), "-o", str(folder / "eval.json"), "--grid", str(folder / "grid.png"))
     result = json.loads((folder / "eval.json").read_text())
@@ -114,6 +119,19 @@ def run_row(row: Row, steps: int, n: int, work: Path) -> dict[str, Any]:
           f"{figures['fd']:.2f} (floor {figures['fd_floor']:.2f}), train {train['wall_s']:.0f} s "
           f"wall / {train['cpu_s']:.0f} s CPU", flush=True)
     return figures
+
+
+def trained(log: Any, folder: Path, row: Row, steps: int) -> dict[str, float]:
+    """Train the row unless train.json records a finished run of it; its wall and CPU seconds."""
+    record = folder / "train.json"
+    if record.is_file() and (folder / "ckpt.pt").is_file():
+        saved = json.loads(record.read_text())
+        if saved["steps"] == steps:
+            return saved
+    train = ganedge(log, "train", "--out", str(folder), *BASE, *row.flags, "--steps", str(steps),
+                    "--no-progress")
+    record.write_text(json.dumps({"steps": steps, **train}) + "\n")
+    return train
 
 
 def ganedge(log: Any, *args: str) -> dict[str, float]:
@@ -158,12 +176,13 @@ def table(report: dict[str, Any]) -> str:
                      f"{r['fd'] / r['fd_floor']:.1f} | {r['train_wall_s']:.0f} | "
                      f"{r['train_cpu_s']:.0f} |")
     m = report["machine"]
-    lines.append(f"\n{report['steps']} generator steps per row (batch 64, DCGAN base width 16, "
-                 f"EMA 0.995), {report['n']:,} samples scored; one PyTorch thread per run, "
+    lines.append(f"\n{report['steps']} generator steps per row (batch 64, DCGAN base width 16), "
+                 f"{report['weights']} generator weights, {report['n']:,} samples scored; "
+                 "one PyTorch thread per run, "
                  f"{report['jobs']} runs at a time on a shared machine ({m.get('cpu')}, "
-                 f"{m.get('cores')} cores, {m.get('isa')}); whole run "
-                 f"{report['total_wall_s'] / 60:.0f} min wall. "
-                 "Reproduce: `python benchmarks/modes.py`.")
+                 f"{m.get('cores')} cores, {m.get('isa')}). Reproduce: `python "
+                 f"benchmarks/modes.py --steps {report['steps']} --n {report['n']} --weights "
+                 f"{report['weights']}`.")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from ganedge.errors import ConfigError
+from tests.conftest import run_cli
 from trainer import TrainConfig, load_checkpoint, train
 from trainer.config import ArchConfig
 from trainer.loop import Trainer
@@ -119,3 +120,21 @@ def test_countermeasure_resumes_exactly(tmp_path: Path, extra: dict) -> None:
     for name, state in full["regularizers"].items():
         for key, tensors in state.get("avg", {}).items():
             assert all(torch.equal(a, b) for a, b in zip(tensors, resumed["regularizers"][name]["avg"][key]))
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"regularizers": ("feature_matching",)}, "regularizers: StyleGAN2Discriminator exposes no"),
+    ({"regularizers": ("minibatch_discrimination",)}, "regularizers: StyleGAN2Discriminator has no"),
+    ({"pack": 2}, "pack: the stylegan2 discriminator does not pack"),
+])
+def test_a_discriminator_without_the_hooks_is_refused(tmp_path: Path, extra: dict,
+                                                      message: str) -> None:
+    model = replace(TINY.model, base_channels=4, channel_max=8, mapping_layers=1)
+    with pytest.raises(ConfigError, match=message):
+        Trainer(replace(TINY, arch="stylegan2", model=model, **extra), tmp_path, show_progress=False)
+
+
+def test_cli_pack_that_does_not_divide_the_batch_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("train", "--out", str(tmp_path), "--pack", "3", "--steps", "1", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --pack: must divide batch_size 64 (got 3)"
