@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganedge.errors import CheckpointError, ConfigError, one_line
 from exports.nvlabs_pickle import PARAM, NvlabsGenerator, read_generator
 from exports.onnx import DEFAULT_OPSET, ExportResult, export_generator
 from exports.report import Step
+from ganedge.errors import CheckpointError, ConfigError, one_line
 from trainer.checkpoint import file_sha256
 from trainer.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 

@@ -90,9 +90,11 @@ def _reconstruct_persistent_obj(meta: Any) -> PersistentRecord:
 
 
 def _numpy_scalar(dtype: Any, data: Any = None) -> int | float | bool:
-    if not isinstance(dtype, _DType) or not isinstance(data, bytes) or len(data) != dtype.dtype.itemsize:
+    if (not isinstance(dtype, _DType) or not isinstance(data, bytes)
+            or len(data) != dtype.dtype.itemsize):
         raise CheckpointError("a numpy scalar in the file is malformed", param=PARAM)
-    return np.frombuffer(data, dtype=dtype.dtype.newbyteorder("<"))[0].item()  # type: ignore[no-any-return]
+    value = np.frombuffer(data, dtype=dtype.dtype.newbyteorder("<"))[0]
+    return value.item()  # type: ignore[no-any-return]
 
 
 class _TensorBudget:
@@ -189,7 +191,8 @@ def _load_from_bytes(data: Any) -> np.ndarray:
         raise CheckpointError("a tensor storage is not bytes", param=PARAM)
     f = io.BytesIO(data)
     plain: dict[tuple[str, str], Any] = {}
-    if _Restricted(f, plain).load() != _LEGACY_MAGIC or _Restricted(f, plain).load() != _LEGACY_PROTOCOL:
+    magic, protocol = _Restricted(f, plain).load(), _Restricted(f, plain).load()
+    if magic != _LEGACY_MAGIC or protocol != _LEGACY_PROTOCOL:
         raise CheckpointError("a tensor storage is not in torch's legacy format", param=PARAM)
     info = _Restricted(f, plain).load()
     if not isinstance(info, dict) or info.get("little_endian") is not True:
@@ -213,7 +216,8 @@ def _load_from_bytes(data: Any) -> np.ndarray:
 def _apply_view(array: np.ndarray, view: Any) -> np.ndarray:
     if view is None:
         return array
-    if not isinstance(view, tuple) or len(view) != 3 or not _naturals(view[1:]) or view[1] + view[2] > array.size:
+    if (not isinstance(view, tuple) or len(view) != 3 or not _naturals(view[1:])
+            or view[1] + view[2] > array.size):
         raise CheckpointError("a tensor storage view is malformed", param=PARAM)
     return array[view[1]:view[1] + view[2]]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 import ganedge
 from exports.nvlabs_import import generator_from_pickle
 from ganedge.errors import CheckpointError

@@ -5,8 +5,8 @@ is never executed."""
 from __future__ import annotations
 
 import os
-import warnings
 import pickle
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 
@@ -185,7 +185,8 @@ def test_missing_and_foreign_files_are_one_line(tmp_path: Path) -> None:
     _refused(tmp_path / "list.pkl", marker, "holds no G or G_ema")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_damaged_snapshots_load_or_fail_in_one_line(snapshot: tuple[Path, Path], tmp_path: Path,
                                                    data: st.DataObject) -> None:
