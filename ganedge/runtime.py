@@ -280,7 +280,9 @@ class GeneratorModel:
                             interpolation=interpolation or ("lerp" if stylegan else "slerp"))
         total = check_int(config.num_frames(len(keys)), "frames", high=budgets.MAX_WALK_FRAMES,
                           hint=": frames of the whole walk; use fewer keyframes or frames")
-        check_bytes(total, 8 * self.contract.latent_dim, "frames", budgets.MAX_IN_MEMORY_BYTES,
+        c = self.contract
+        width = c.num_ws * c.w_dim if stylegan else c.latent_dim  # float64 while interpolating
+        check_bytes(total, 8 * width, "frames", budgets.MAX_IN_MEMORY_BYTES,
                     f"the latents of {total:,} frames", "fewer frames")
         self._check_result_bytes(total, "frames")
         batch_size = self._check_batch_size(batch_size)
@@ -298,12 +300,15 @@ class GeneratorModel:
     def _check_z(self, z: np.ndarray) -> np.ndarray:
         """z as contiguous float32 (B, latent_dim), B >= 1."""
         try:
-            z = np.ascontiguousarray(z, dtype=np.float32)
+            with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: refused below
+                z = np.ascontiguousarray(z, dtype=np.float32)
         except (TypeError, ValueError):
             raise InputError(f"must be a float array (got {type(z).__name__})", param="z") from None
         if z.ndim != 2 or z.shape[1] != self.contract.latent_dim or not len(z):
             raise InputError(f"expected shape (B, {self.contract.latent_dim}) with B >= 1 "
                              f"(got {tuple(z.shape)})", param="z")
+        if not np.isfinite(z).all():
+            raise InputError("holds NaN or Inf: latents must be finite", param="z")
         return z
 
     def _check_batch_size(self, batch_size: int) -> int:

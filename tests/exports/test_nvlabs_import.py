@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 import ganedge
 from exports.nvlabs_import import generator_from_pickle
+from ganedge.errors import CheckpointError
 from tests.conftest import run_cli
 from tests.exports import nvlabs_fixture as fixture
 
@@ -120,3 +122,17 @@ def test_hostile_pickle_through_the_cli_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "os.system" in lines[0] and "refusing" in lines[0]
     assert not marker.exists() and not (tmp_path / "m.onnx").exists()
+
+
+def test_kwargs_claiming_a_huge_network_are_refused_before_allocating(tmp_path: Path) -> None:
+    # 2^30 channels × 3 × 3 × 3 floats would be tens of GB: the shapes are checked on the meta
+    # device against the tensors the file really holds, so nothing that size is allocated
+    kwargs = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=8, img_channels=3,
+                  synthesis_kwargs={"channel_base": 1 << 33, "channel_max": 1 << 30})
+    rec = fixture.record("Generator", {"_init_args": (), "_init_kwargs": kwargs},
+                         fixture.stub_source(tmp_path / "marker"))
+    path = tmp_path / "huge.pkl"
+    path.write_bytes(fixture.dumps({"G_ema": rec}))
+    with pytest.raises(CheckpointError, match="describe no buildable StyleGAN2|do not fit"):
+        generator_from_pickle(path)
+    assert not (tmp_path / "marker").exists()
