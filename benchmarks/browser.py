@@ -3,8 +3,8 @@ runtime, measured the same way in one run: the same 16 latents, one batch of 16,
 the median of RUNS timed calls after WARMUP. Python is timed first and its session closed before
 the browser starts, so no runtime's threads are alive while the other is timed.
 
-Run: nice -n 10 python -m benchmarks.browser [digits] [model.onnx …]   (needs chromium, playwright;
-"digits" is the bundled model, the default)
+Run: nice -n 10 python -m benchmarks.browser [digits] [model.onnx …]
+(needs chromium and playwright; "digits" is the bundled model, the default)
 """
 
 from __future__ import annotations

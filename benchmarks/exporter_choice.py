@@ -5,14 +5,15 @@
 
 For each architecture × {unconditional, 10 classes} × {32, 64} px, the generator (seeded init,
 eval, parametrizations folded by ``exports.prepare``) is exported by
-  torchscript  ``exports.onnx._trace`` itself: ``torch.onnx.export(..., dynamo=False)``,
+  torchscript  ``exports.onnx.trace_generator`` itself: ``torch.onnx.export(..., dynamo=False)``,
                opset 17, ``dynamic_axes`` batch: what ganedge ships today;
   dynamo       ``torch.onnx.export(..., dynamo=True)`` (torch.export), opset 18 (its lowest
                native opset), ``dynamic_shapes`` with ``torch.export.Dim("batch")``,
                ``external_data=False``;
 and each file is checked for a symbolic batch axis, side .data files, graph size, parity with
 PyTorch in ONNX Runtime CPU (batch 1, 3, 64) and ORT latency (batch 1 and 64, one intra-op
-thread, the two exporters' sessions interleaved run by run so machine load hits both alike).
+thread, each exporter's file timed alone in its own worker process by ganedge.bench, the same
+timing every ganedge benchmark uses).
 
 Needs the dev extra plus onnxscript, the dynamo exporter's dependency (not one of ganedge's):
     pip install -e '.[dev]' onnxscript
@@ -38,16 +39,18 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 from torch import nn
 
-from exports.onnx import BATCH_AXIS, DEFAULT_OPSET, _infer_contract, _trace
+from exports.onnx import BATCH_AXIS, DEFAULT_OPSET, infer_contract, trace_generator
 from exports.parity import PARITY_BATCHES, check_parity, example_inputs
 from exports.prepare import prepare
+from exports.scratch import scratch_files
+from ganedge.bench import BenchConfig, run_bench
+from ganedge.bench.candidates import onnx_candidate
 from ganedge.bench.report import machine_info
+from ganedge.session import SessionSettings
 from ganedge.contract import ModelContract
 from trainer.config import ArchConfig
 from trainer.models import ARCHITECTURES, build_generator
@@ -60,8 +63,7 @@ SIZES = (32, 64)
 DYNAMO_OPSET = 18  # lowest opset torch 2.13's dynamo exporter implements; 17 needs a converter
 EXPORT_REPEATS = 3
 LATENCY_BATCHES = (1, 64)
-LATENCY_RUNS = 20
-WARMUP_RUNS = 3
+LATENCY = BenchConfig(batches=LATENCY_BATCHES, budget_s=0.5, warmup_s=0.1)
 EXPORTERS = ("torchscript", "dynamo")
 
 
@@ -128,7 +130,7 @@ def _cases(quick: bool) -> list[Case]:
 def _run_case(case: Case, n: int, total: int) -> dict[str, Any]:
     print(f"[{n}/{total}] {case.label}", file=sys.stderr, flush=True)
     module = build_module(case)
-    contract = _infer_contract(module, ArchConfig().latent_dim, case.num_classes)
+    contract = infer_contract(module, ArchConfig().latent_dim, case.num_classes)
     with tempfile.TemporaryDirectory() as tmp:
         results, models = {}, {}
         for name in EXPORTERS:
@@ -159,7 +161,7 @@ def build_module(case: Case) -> nn.Module:
 
 def export_torchscript(module: nn.Module, contract: ModelContract, path: Path) -> None:
     """ganedge's own export step, then saved as ``export_generator`` saves it."""
-    onnx.save_model(_trace(module, contract, DEFAULT_OPSET), str(path))
+    onnx.save_model(trace_generator(module, contract, DEFAULT_OPSET), str(path))
 
 
 def export_dynamo(module: nn.Module, contract: ModelContract, path: Path, opset: int = DYNAMO_OPSET,
@@ -259,35 +261,16 @@ def _opset(model: onnx.ModelProto) -> int:
 
 def _latencies(results: dict[str, Result], models: dict[str, bytes | None],
                contract: ModelContract) -> None:
-    sessions = {k: _session(m) for k, m in models.items() if m is not None}
-    for batch in LATENCY_BATCHES:
-        feed = dict(zip(_input_names(contract),
-                        (t.numpy() for t in example_inputs(batch, contract.latent_dim,
-                                                           contract.num_classes))))
-        for name, ms in interleaved_ms(sessions, feed).items():
-            results[name].latency_ms[str(batch)] = ms
-
-
-def _session(model: bytes) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # one thread: the machine is shared, and so are the figures
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-
-
-def interleaved_ms(sessions: dict[str, ort.InferenceSession],
-                   feed: dict[str, np.ndarray]) -> dict[str, float]:
-    """Median ms per session over LATENCY_RUNS runs, taking turns run by run after a warm-up."""
-    for session in sessions.values():
-        for _ in range(WARMUP_RUNS):
-            session.run(None, feed)
-    times: dict[str, list[float]] = {name: [] for name in sessions}
-    for _ in range(LATENCY_RUNS):
-        for name, session in sessions.items():
-            started = time.perf_counter()
-            session.run(None, feed)
-            times[name].append((time.perf_counter() - started) * 1e3)
-    return {name: statistics.median(t) for name, t in times.items()}
+    graphs = {name: onnx.load_from_string(m) for name, m in models.items() if m is not None}
+    # one thread: the machine is shared, and so are the figures
+    settings = SessionSettings(threads=1)
+    with scratch_files(graphs, contract) as paths:
+        candidates = [onnx_candidate(path, "cpu", label=name, settings=settings, plain=True)
+                      for name, path in paths.items()]
+        rows = run_bench(candidates, contract.latent_dim, LATENCY)
+    for row in rows:
+        if row.p50_ms is not None:
+            results[row.label].latency_ms[str(row.batch)] = row.p50_ms
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -355,8 +338,7 @@ def _write(rows: list[dict[str, Any]], summary: dict[str, Any], total_s: float) 
                     "onnxscript": version("onnxscript")},
         "settings": {"seed": SEED, "torchscript_opset": DEFAULT_OPSET, "dynamo_opset": DYNAMO_OPSET,
                      "export_repeats": EXPORT_REPEATS, "parity_batches": list(PARITY_BATCHES),
-                     "latency_batches": list(LATENCY_BATCHES), "latency_runs": LATENCY_RUNS,
-                     "warmup_runs": WARMUP_RUNS, "ort_intra_op_threads": 1},
+                     "latency": asdict(LATENCY), "ort_intra_op_threads": 1},
         "total_s": round(total_s, 1),
         "summary": summary,
         "rows": rows,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ganedge.bench import OK, BenchRow
-from ganedge.bench.report import render_markdown
+from ganedge.bench.report import flag_text, render_markdown
 from ganedge.files import atomic_path
 
 README_START = "<!-- bench:start -->"
@@ -71,9 +72,10 @@ def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -
     ceiling = report["ceilings_gflops"]
     out = [
         f"Measured {m['date_utc'][:10]} on {m['cpu']} ({m['physical_cores']} physical cores, flags "
-        f"{', '.join(m['cpu_flags'])}), Python {m['python']}, onnxruntime {m['onnxruntime']}, "
+        f"{flag_text(m)}), Python {m['python']}, onnxruntime {m['onnxruntime']}, "
         f"torch {m.get('torch', '?')}, numpy {m['numpy']}; {report['mode']} mode, "
-        f"{report['threads']} thread(s) for torch and ganedge, {report['config']['budget_s']} s "
+        f"{report['threads']} thread(s) for torch and ganedge, each candidate alone in its own "
+        f"worker process, {report['config']['rounds']} round(s) of {report['config']['budget_s']} s "
         "timed per row, medians.",
         "",
         f"fp32 matmul ceiling ({ceiling['size']}², {report['threads']} thread(s)): torch "
@@ -107,8 +109,9 @@ def update_readme(readme: Path, body: str) -> None:
         tmp.write_text(text)
 
 
-def chart(rows_by_model: dict[str, list[BenchRow]], path: Path) -> None:
-    """Speed-up over torch eager per variant and batch size, one panel per model."""
+def chart(rows_by_model: dict[str, list[BenchRow]], path: Path, caption: str) -> None:
+    """Speed-up over torch eager per variant and batch size, one panel per model; ``caption``
+    (the CPU and its flags) goes on top, since the figures only hold for that machine."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -118,6 +121,7 @@ def chart(rows_by_model: dict[str, list[BenchRow]], path: Path) -> None:
                              squeeze=False)
     for ax, (model, rows) in zip(axes[0], rows_by_model.items()):
         _panel(ax, model, rows)
+    fig.suptitle(textwrap.fill(caption, 60 * len(rows_by_model)), fontsize=8)
     fig.tight_layout()
     with atomic_path(path, "chart") as tmp:
         fig.savefig(tmp, format="png", dpi=110)

@@ -2,10 +2,12 @@
 
     python benchmarks/run.py                  # full suite → benchmarks/results/ + README section
     python benchmarks/run.py --quick          # smoke test: digits model, batches 1 and 8, short budget
+    python benchmarks/run.py --models dcgan-64-rgb --batch 1,64 --budget 1   # a reduced run
 
 Every model is timed against torch eager (the baseline), torch.compile, torch bf16+channels_last,
-plain ONNX Runtime and ganedge's tuned runner with its reduced-precision exports, all in the same
-run, interleaved. Needs the bench extra: pip install -e '.[bench]'.
+plain ONNX Runtime and ganedge's runtime with its reduced-precision exports, in the same run, each
+candidate alone in its own worker process (ganedge.bench), ``--rounds`` times in alternating
+order. Needs the bench extra: pip install -e '.[bench]'.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import argparse
 import json
 import sys
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,27 +25,29 @@ import torch  # noqa: E402
 
 from benchmarks import probes, report, suite  # noqa: E402
 from ganedge.bench import BenchConfig, BenchRow, run_bench  # noqa: E402
-from ganedge.bench.report import machine_info, table_cells  # noqa: E402
+from ganedge.bench.report import machine_info, machine_line, table_cells  # noqa: E402
 from ganedge.files import atomic_path  # noqa: E402
 from ganedge.cores import physical_cores  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-FULL = BenchConfig(batches=(1, 8, 64), budget_s=3.0, warmup_s=0.5)
+FULL = BenchConfig(batches=(1, 8, 64), budget_s=1.5, warmup_s=0.5, rounds=2)
 QUICK = BenchConfig(batches=(1, 8), budget_s=0.1, warmup_s=0.05)
 
 
 def main() -> None:
     args = _parse()
-    config = QUICK if args.quick else FULL
-    if args.budget:
-        config = BenchConfig(batches=config.batches, budget_s=args.budget, warmup_s=config.warmup_s)
-    names = suite.QUICK_SUITE if args.quick else [m.name for m in suite.SUITE]
+    config = replace(QUICK if args.quick else FULL,
+                     **{k: v for k, v in (("budget_s", args.budget), ("rounds", args.rounds),
+                                          ("batches", args.batch)) if v})
+    names = args.models or (suite.QUICK_SUITE if args.quick else [m.name for m in suite.SUITE])
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        rows_by_model, notes, cli = _run_models(names, config, Path(tmp), args.quick, args.threads)
+        rows_by_model, notes, cli = _run_models(names, config, Path(tmp), args.quick, args.threads,
+                                                args.torch_kinds, args.variants)
     result = {
         "schema": "ganedge.bench-suite/1",
-        "mode": "quick" if args.quick else "full",
+        "mode": "quick" if args.quick else "reduced" if args.models or args.batch or args.variants
+        else "full",
         "machine": machine_info(),
         "config": asdict(config),
         "threads": args.threads or physical_cores(),
@@ -55,10 +59,22 @@ def main() -> None:
     _write(args.out, result, rows_by_model, args.readme and not args.quick)
 
 
+def _batches(spec: str) -> tuple[int, ...]:
+    return tuple(int(b) for b in spec.split(","))
+
+
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: one small model, short budget")
-    parser.add_argument("--budget", type=float, default=None, help="timed seconds per row")
+    parser.add_argument("--budget", type=float, default=None, help="timed seconds per row and round")
+    parser.add_argument("--rounds", type=int, default=None, help="workers per candidate (default 2)")
+    parser.add_argument("--batch", type=_batches, default=None, help="batch sizes, e.g. 1,64")
+    parser.add_argument("--torch-kinds", type=lambda s: tuple(s.split(",")),
+                        default=suite.TORCH_KINDS, help="e.g. eager,bf16 (default: all)")
+    parser.add_argument("--variants", type=lambda s: tuple(s.split(",")), default=None,
+                        help="only these exports, e.g. int8/float,int8/float/w8 (default: all)")
+    parser.add_argument("--models", nargs="+", choices=[m.name for m in suite.SUITE],
+                        help="only these suite models (a reduced run)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for torch and ganedge (default: physical cores); 1 gives "
                              "per-core ratios that survive a machine shared with other work")
@@ -69,7 +85,8 @@ def _parse() -> argparse.Namespace:
 
 
 def _run_models(names: list[str] | tuple[str, ...], config: BenchConfig, folder: Path,
-                quick: bool, threads: int | None,
+                quick: bool, threads: int | None, torch_kinds: tuple[str, ...],
+                variants: tuple[str, ...] | None,
                 ) -> tuple[dict[str, list[BenchRow]], list[str], dict[str, float]]:
     rows_by_model: dict[str, list[BenchRow]] = {}
     notes: list[str] = []
@@ -81,14 +98,19 @@ def _run_models(names: list[str] | tuple[str, ...], config: BenchConfig, folder:
             print(reason, flush=True)
             continue
         print(f"building {model.name} …", flush=True)
-        built = suite.build(model, folder)
+        built = suite.build(model, folder, variants)
         notes += built.notes
         if not cli:
             cli = probes.cli_cold_start(built.fp32, 1 if quick else 5, folder)
-        rows = run_bench(suite.candidates(built, threads=threads), model.config.latent_dim, config,
-                         on_row=_print_row)
+        rows = run_bench(suite.candidates(built, torch_kinds, threads=threads),
+                         model.config.latent_dim, config,
+                         on_row=_print_row, on_progress=_progress)
         rows_by_model[model.name] = rows
     return rows_by_model, notes, cli
+
+
+def _progress(line: str) -> None:
+    print(f"  timing {line}", flush=True)
 
 
 def _print_row(row: BenchRow) -> None:
@@ -111,7 +133,8 @@ def _write(out: Path, result: dict, rows_by_model: dict[str, list[BenchRow]], re
     with atomic_path(out / "bench.md", "--out") as tmp:
         tmp.write_text(body + "\n")
     if rows_by_model:
-        report.chart(rows_by_model, out / "bench.png")
+        report.chart(rows_by_model, out / "bench.png", f"{machine_line(result['machine'])} · "
+                     f"{result['mode']} run, {result['threads']} thread(s)")
     if readme:
         report.update_readme(ROOT / "README.md", body)
     print(body)

@@ -39,8 +39,9 @@ SUITE = (
 )
 QUICK_SUITE = ("digits-32",)
 
-# Reduced-precision exports tried next to fp32: (precision, output dtype).
-VARIANTS = (("fp32", "uint8"), ("fp16", "float"), ("int8", "float"), ("int8", "uint8"))
+# Reduced-precision exports tried next to fp32: (precision, output dtype, int8 weight bits).
+VARIANTS = (("fp32", "uint8", 7), ("fp16", "float", 7), ("int8", "float", 7), ("int8", "uint8", 7),
+            ("int8", "float", 8))
 TORCH_KINDS = ("eager", "compile", "bf16")
 SEED = 0
 
@@ -64,9 +65,15 @@ def skip_reason(model: SuiteModel) -> str | None:
     return None
 
 
-def build(model: SuiteModel, folder: Path) -> BuiltModel:
+def variant_key(precision: str, output: str, bits: int) -> str:
+    """E.g. "int8/float", or "int8/float/w8" for 8-bit int8 weights."""
+    return f"{precision}/{output}" + ("" if bits == 7 else f"/w{bits}")
+
+
+def build(model: SuiteModel, folder: Path, only: tuple[str, ...] | None = None) -> BuiltModel:
     """Random-init checkpoint + fp32 ONNX export (parity-checked, graph rewrites applied), the
-    traced graph without rewrites (what they buy) + reduced-precision variants."""
+    traced graph without rewrites (what they buy) + reduced-precision variants (``only`` those
+    keys, or all)."""
     torch.manual_seed(SEED)
     generator = build_generator(model.arch, model.config).eval()
     ckpt = save_checkpoint(folder / f"{model.name}.pt", model.arch, model.config, generator, step=0)
@@ -75,10 +82,12 @@ def build(model: SuiteModel, folder: Path) -> BuiltModel:
     notes: list[str] = []
     variants["traced"] = export_checkpoint(ckpt, folder / f"{model.name}.traced.onnx",
                                            optimize=False).path
-    for precision, output in VARIANTS:
-        key = f"{precision}/{output}"
-        path, note = _export_variant(ckpt, folder / f"{model.name}.{precision}.{output}.onnx",
-                                     precision, output)
+    for precision, output, bits in VARIANTS:
+        key = variant_key(precision, output, bits)
+        if only is not None and key not in only:
+            continue
+        path, note = _export_variant(ckpt, folder / f"{model.name}.{key.replace('/', '.')}.onnx",
+                                     precision, output, bits)
         if path is not None:
             variants[key] = path
         else:
@@ -86,9 +95,11 @@ def build(model: SuiteModel, folder: Path) -> BuiltModel:
     return BuiltModel(model, ckpt, fp32, variants, notes)
 
 
-def _export_variant(ckpt: Path, out: Path, precision: str, output: str) -> tuple[Path | None, str]:
+def _export_variant(ckpt: Path, out: Path, precision: str, output: str,
+                    bits: int) -> tuple[Path | None, str]:
     try:
-        result = export_checkpoint(ckpt, out, precision=precision, output=output)
+        result = export_checkpoint(ckpt, out, precision=precision, output=output,
+                                   int8_weight_bits=bits)
     except Exception as exc:  # a variant the exporter refuses is reported, the suite goes on
         return None, f"export failed: {one_line(exc, 160)}"
     return result.path, ""

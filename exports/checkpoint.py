@@ -14,7 +14,7 @@ from trainer.checkpoint import file_sha256, generator_from_checkpoint, load_chec
 def export_checkpoint(ckpt_path: str | Path, out_path: str | Path | None = None, *,
                       weights: str = "ema", opset: int = DEFAULT_OPSET, precision: str = "fp32",
                       output: str = "float", allow_mismatch: bool = False, optimize: bool = True,
-                      grade_data: str | None = None,
+                      grade_data: str | None = None, int8_weight_bits: int = 7,
                       on_step: Callable[[Step], None] | None = None) -> ExportResult:
     """Export ``ckpt.pt`` to ``out_path`` (default: :func:`default_name` beside the checkpoint).
 
@@ -31,7 +31,7 @@ def export_checkpoint(ckpt_path: str | Path, out_path: str | Path | None = None,
                              allow_mismatch=allow_mismatch, optimize=optimize, on_step=on_step,
                              precision=precision, output=output, grade_data=grade_data)
     ckpt = load_checkpoint(ckpt_path)
-    generator = generator_from_checkpoint(ckpt, weights=weights)
+    generator = generator_from_checkpoint(ckpt, weights=weights, path=ckpt_path)
     out = Path(out_path) if out_path is not None else ckpt_path.with_name(default_name(precision, output))
     used = "ema" if weights == "ema" and "generator_ema" in ckpt else "raw"
     provenance = {
@@ -46,6 +46,7 @@ def export_checkpoint(ckpt_path: str | Path, out_path: str | Path | None = None,
                             num_classes=cfg.get("num_classes", 0), opset=opset,
                             provenance=provenance, allow_mismatch=allow_mismatch,
                             precision=precision, output=output, optimize=optimize,
+                            int8_weight_bits=int8_weight_bits,
                             grade_data=grade_data, on_step=on_step)
 
 

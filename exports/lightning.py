@@ -25,6 +25,7 @@ from torch import nn
 from exports.onnx import ExportResult, export_generator
 from exports.quantize import PRECISIONS
 from ganedge.errors import ConfigError, MissingExtraError
+from ganedge.files import make_folder
 from ganedge.imaging import make_grid, save_png
 
 LIGHTNING_EXTRA = "pip install 'ganedge[lightning]'"
@@ -114,7 +115,7 @@ class _OnnxExportHooks:
         # right after an epoch-end export has nothing new to write.
         if not trainer.is_global_zero or trainer.global_step == self.exported_step:
             return
-        self.dirpath.mkdir(parents=True, exist_ok=True)
+        make_folder(self.dirpath)
         provenance = {"source": "lightning", "epochs": epochs, "global_step": trainer.global_step,
                       "generator": self.generator, **_framework_version(trainer)}
         result = export_generator(self._generator_of(pl_module), self.path,

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganedge.errors import CheckpointError, ConfigError
 from exports.nvlabs_pickle import PARAM, NvlabsGenerator, read_generator
 from exports.onnx import DEFAULT_OPSET, ExportResult, export_generator
 from exports.report import Step
+from ganedge.errors import CheckpointError, ConfigError, one_line
 from trainer.checkpoint import file_sha256
 from trainer.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
@@ -43,8 +43,14 @@ def generator_from_pickle(checkpoint: str | Path, weights: str = "ema"
         config = StyleGAN2Config(**read.config)
     except ConfigError as exc:
         raise CheckpointError(f"{read.network}'s kwargs: {exc}", param=PARAM) from None
+    try:
+        with torch.device("meta"):  # shapes only: kwargs claiming a huge network allocate nothing
+            expected = StyleGAN2Generator(config).state_dict()
+    except (RuntimeError, ValueError, OverflowError) as exc:
+        raise CheckpointError(f"{read.network}'s kwargs describe no buildable StyleGAN2 "
+                              f"({one_line(exc, 80)})", param=PARAM) from None
+    _check_tensors(read, expected)
     model = StyleGAN2Generator(config)
-    _check_tensors(read, model.state_dict())
     state = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
              for k, v in read.tensors.items()}
     model.load_state_dict(state, strict=True)

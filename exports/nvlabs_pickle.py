@@ -90,9 +90,11 @@ def _reconstruct_persistent_obj(meta: Any) -> PersistentRecord:
 
 
 def _numpy_scalar(dtype: Any, data: Any = None) -> int | float | bool:
-    if not isinstance(dtype, _DType) or not isinstance(data, bytes) or len(data) != dtype.dtype.itemsize:
+    if (not isinstance(dtype, _DType) or not isinstance(data, bytes)
+            or len(data) != dtype.dtype.itemsize):
         raise CheckpointError("a numpy scalar in the file is malformed", param=PARAM)
-    return np.frombuffer(data, dtype=dtype.dtype.newbyteorder("<"))[0].item()  # type: ignore[no-any-return]
+    value = np.frombuffer(data, dtype=dtype.dtype.newbyteorder("<"))[0]
+    return value.item()  # type: ignore[no-any-return]
 
 
 class _TensorBudget:
@@ -189,7 +191,8 @@ def _load_from_bytes(data: Any) -> np.ndarray:
         raise CheckpointError("a tensor storage is not bytes", param=PARAM)
     f = io.BytesIO(data)
     plain: dict[tuple[str, str], Any] = {}
-    if _Restricted(f, plain).load() != _LEGACY_MAGIC or _Restricted(f, plain).load() != _LEGACY_PROTOCOL:
+    magic, protocol = _Restricted(f, plain).load(), _Restricted(f, plain).load()
+    if magic != _LEGACY_MAGIC or protocol != _LEGACY_PROTOCOL:
         raise CheckpointError("a tensor storage is not in torch's legacy format", param=PARAM)
     info = _Restricted(f, plain).load()
     if not isinstance(info, dict) or info.get("little_endian") is not True:
@@ -213,7 +216,8 @@ def _load_from_bytes(data: Any) -> np.ndarray:
 def _apply_view(array: np.ndarray, view: Any) -> np.ndarray:
     if view is None:
         return array
-    if not isinstance(view, tuple) or len(view) != 3 or not _naturals(view[1:]) or view[1] + view[2] > array.size:
+    if (not isinstance(view, tuple) or len(view) != 3 or not _naturals(view[1:])
+            or view[1] + view[2] > array.size):
         raise CheckpointError("a tensor storage view is malformed", param=PARAM)
     return array[view[1]:view[1] + view[2]]
 
@@ -271,6 +275,9 @@ _SYNTHESIS = {"channel_base": "channel_base", "channel_max": "channel_max",
 # NVlabs options whose only supported value is the one every released StyleGAN2 uses.
 _FIXED = {"activation": "lrelu", "architecture": "skip", "resample_filter": [1, 3, 3, 1],
           "use_noise": True, "kernel_size": 3}
+_INTEGER_OPTIONS = frozenset({"num_layers", "embed_features", "layer_features", "channel_base",
+                              "channel_max"})
+MAX_DEPTH = 32  # far beyond any StyleGAN2's module tree (4 levels) or kwargs (2 levels)
 # Memory-layout, mixed-precision and conv-form options: the same math; ganedge runs it in float32.
 _IGNORED = frozenset({"num_fp16_res", "fp16_channels_last", "channels_last",
                       "fused_modconv_default"})
@@ -327,6 +334,9 @@ def read_generator(checkpoint: str | Path, weights: str = "ema") -> NvlabsGenera
 def _flatten(record: PersistentRecord, prefix: str, tensors: dict[str, np.ndarray],
              classes: dict[str, str]) -> None:
     """Parameters and buffers under dotted names, as torch's state_dict lists them."""
+    if prefix.count(".") > MAX_DEPTH:  # also stops a record that contains itself
+        raise CheckpointError(f"the network's modules nest deeper than {MAX_DEPTH} levels",
+                              param=PARAM)
     classes[prefix.rstrip(".")] = record.class_name
     state = record.state
     for key in ("_parameters", "_buffers"):
@@ -363,13 +373,19 @@ def _init_kwargs(record: PersistentRecord) -> dict[str, Any]:
     return _plain({**dict(zip(names, args)), **kwargs})
 
 
-def _plain(value: Any) -> Any:
-    """EasyDicts and OrderedDicts as plain dicts, tuples as lists (JSON-ready provenance)."""
+def _plain(value: Any, depth: int = 0) -> Any:
+    """EasyDicts and OrderedDicts as plain dicts, tuples as lists (JSON-ready provenance); only
+    numbers, strings, booleans and None as leaves."""
+    if depth > MAX_DEPTH:  # also stops a container that contains itself
+        raise CheckpointError("the constructor kwargs nest too deep", param=PARAM)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+        return [_plain(v, depth + 1) for v in value]
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    raise CheckpointError(f"the constructor kwargs hold a {type(value).__name__}, not plain data",
+                          param=PARAM)
 
 
 def _config(kwargs: dict[str, Any], network: str) -> dict[str, Any]:
@@ -393,12 +409,26 @@ def _config(kwargs: dict[str, Any], network: str) -> dict[str, Any]:
         for key, value in options.items():
             _check_option(network, key, value, fields)
             if key in fields:
-                config[fields[key]] = value
+                config[fields[key]] = _option_number(network, key, value)
     return config
 
 
+def _option_number(network: str, key: str, value: Any) -> int | float | None:
+    """A size, rate or clamp: a finite number (None where NVlabs allows it: 'same as w_dim', no
+    tracking, no clamp)."""
+    if value is None and key in ("embed_features", "layer_features", "conv_clamp"):
+        return None
+    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+        raise CheckpointError(f"{network}'s {key} is {value!r}, not a finite number >= 0",
+                              param=PARAM)
+    if key in _INTEGER_OPTIONS and type(value) is not int:
+        raise CheckpointError(f"{network}'s {key} is {value!r}, not a whole number", param=PARAM)
+    return value  # type: ignore[no-any-return]
+
+
 def _check_option(network: str, key: str, value: Any, fields: dict[str, str]) -> None:
-    if key in fields or key in _IGNORED or (key in _FIXED and value == _FIXED[key]):
+    fixed = _FIXED.get(key)
+    if key in fields or key in _IGNORED or (type(value) is type(fixed) and value == fixed):
         return
     if key in _FIXED:
         raise CheckpointError(f"{network} uses {key}={value!r}; ganedge's StyleGAN2 supports "

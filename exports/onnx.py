@@ -30,7 +30,7 @@ from exports.optimize import optimize as optimize_graph
 from exports.output_tail import add_uint8_tail
 from exports.parity import UINT8_TOLERANCE, ParityReport, check_parity, example_inputs
 from exports.prepare import check_no_random_ops, prepare
-from exports.quantize import PRECISIONS, TOLERANCES, reduce_precision
+from exports.quantize import INT8_WEIGHT_BITS, PRECISIONS, TOLERANCES, reduce_precision
 from exports.stylegan import check_stylegan_parity, stylegan_contract, trace_stylegan
 from exports.report import Step, StepLog, StepNote
 
@@ -39,6 +39,7 @@ DEFAULT_OPSET = 17
 OPSETS = range(11, 21)
 BATCH_AXIS = "batch"
 TRACE_BATCH = 2  # not 1, so nothing can special-case a singleton batch while tracing
+RANGE_PROBE_BATCH = 8  # parity latents whose outputs decide the output range
 EXPORTER = "torchscript"
 OUTPUTS = ("float", "uint8")
 TIME_IT = "time it on the target machine: ganedge bench FP32.onnx VARIANT.onnx"
@@ -64,8 +65,11 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
                      opset: int = DEFAULT_OPSET, provenance: dict[str, Any] | None = None,
                      allow_mismatch: bool = False, *, precision: str = "fp32",
                      output: str = "float", optimize: bool = True, grade_data: str | None = None,
+                     int8_weight_bits: int = 7,
                      on_step: Callable[[Step], None] | None = None) -> ExportResult:
-    """Export a generator mapping (B, latent_dim) [+ labels (B,) int64] → (B, C, H, W) in [-1, 1].
+    """Export a generator mapping (B, latent_dim) [+ labels (B,) int64] → (B, C, H, W) in [-1, 1]
+    (tanh) or [0, 1] (sigmoid: inferred from its outputs on the parity latents, recorded as the
+    contract's output_range).
 
     The module is deep-copied, put in eval mode and its parametrizations (spectral/weight norm)
     folded into plain weights; the caller's module is left untouched. The traced graph must match
@@ -73,7 +77,7 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     whenever parity holds — a rule, never a timing, so one checkpoint and one set of options give
     the same bytes on every machine (speed is for ``ganedge bench`` on the target machine);
     ``precision`` "fp16"/"int8" makes a reduced variant, measured for 8-bit error against fp32;
-    ``output`` "uint8" appends the display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits")
+    ``int8_weight_bits`` 8 suits VNNI/AMX targets (see exports.quantize); ``output`` "uint8" appends the display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits")
     also scores the variant and fp32 with the offline evaluation metric. The file is written
     atomically, only when every check passed (unless ``allow_mismatch``), with the contract,
     provenance and parity figures in its metadata (no time stamp).
@@ -81,6 +85,9 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     """
     _check_choice("--precision", precision, PRECISIONS)
     _check_choice("--output", output, OUTPUTS)
+    if int8_weight_bits not in INT8_WEIGHT_BITS:
+        raise ConfigError(f"must be one of {list(INT8_WEIGHT_BITS)} (got {int8_weight_bits})",
+                          param="int8_weight_bits")
     if is_stylegan(module) and (precision, output) != ("fp32", "float"):
         raise ConfigError("--precision/--output: StyleGAN models export as fp32 with float "
                           "output only: drop --precision and --output")
@@ -107,7 +114,7 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
         with log.step(precision) as note:
             fp32 = model
             model, parity, facts[precision] = _reduced(prepared, model, contract, precision, note,
-                                                        allow_mismatch)
+                                                        allow_mismatch, int8_weight_bits)
         if grade_data is not None:
             with log.step("grade") as note:
                 facts[precision]["metric"] = figures = grade({"fp32": fp32, precision: model},
@@ -172,8 +179,8 @@ def _traced(log: StepLog, module: nn.Module, latent_dim: int, num_classes: int, 
         prepared = prepare(module)
         note.detail = f"eval mode, parametrizations folded; {_parameters(prepared):,} parameters"
     with log.step("trace") as note:
-        contract = _infer_contract(prepared, latent_dim, num_classes)
-        traced = _trace(prepared, contract, opset)
+        contract = infer_contract(prepared, latent_dim, num_classes)
+        traced = trace_generator(prepared, contract, opset)
         check_no_random_ops(traced)
         _check_symbolic_batch(traced)
         note.detail = (f"{EXPORTER} exporter, opset {opset}, batch axis symbolic, "
@@ -236,19 +243,23 @@ def _optimized(module: nn.Module, traced: onnx.ModelProto, contract: ModelContra
 
 
 def _reduced(module: nn.Module, source: onnx.ModelProto, contract: ModelContract, precision: str,
-             note: StepNote, allow_mismatch: bool
+             note: StepNote, allow_mismatch: bool, int8_weight_bits: int = 7
              ) -> tuple[onnx.ModelProto, ParityReport, dict[str, Any]]:
     """The variant of ``source`` and its error against PyTorch fp32 (speed: ``ganedge bench``)."""
-    variant = reduce_precision(source, contract, precision)
+    variant = reduce_precision(source, contract, precision, int8_weight_bits)
     parity = check_parity(module, variant.SerializeToString(), contract, TOLERANCES[precision])
     note.detail = f"{parity.summary()}; {TIME_IT}"
     note.warning = not parity.ok
     if not (parity.ok or allow_mismatch):
         parity.raise_if_failed(contract.output_name, what=f"{precision} quality")
-    return variant, parity, {"error_levels": {"max": parity.max_err, "mean": parity.mean_err}}
+    facts: dict[str, Any] = {"error_levels": {"max": parity.max_err, "mean": parity.mean_err}}
+    if precision == "int8":
+        facts["weight_bits"] = int8_weight_bits
+    return variant, parity, facts
 
 
-def _infer_contract(module: nn.Module, latent_dim: int, num_classes: int) -> ModelContract:
+def infer_contract(module: nn.Module, latent_dim: int, num_classes: int) -> ModelContract:
+    """The contract of a prepared generator, from one forward pass at the trace batch size."""
     if latent_dim < 1:
         raise ConfigError(f"latent_dim: must be at least 1 (got {latent_dim})")
     if num_classes < 0:
@@ -262,10 +273,20 @@ def _infer_contract(module: nn.Module, latent_dim: int, num_classes: int) -> Mod
         )
     _, channels, height, width = out.shape
     return ModelContract(latent_dim=latent_dim, channels=channels, height=height, width=width,
-                         num_classes=num_classes)
+                         num_classes=num_classes,
+                         output_range=_output_range(module, latent_dim, num_classes))
 
 
-def _trace(module: nn.Module, contract: ModelContract, opset: int) -> onnx.ModelProto:
+def _output_range(module: nn.Module, latent_dim: int, num_classes: int) -> str:
+    """"0,1" when the generator's outputs on the parity latents all lie in [0, 1] (a sigmoid
+    head), else "-1,1" (tanh): a tanh generator always produces some negative pixels."""
+    with torch.no_grad():
+        out = module(*example_inputs(RANGE_PROBE_BATCH, latent_dim, num_classes))
+    return "0,1" if 0.0 <= float(out.min()) and float(out.max()) <= 1.0 else "-1,1"
+
+
+def trace_generator(module: nn.Module, contract: ModelContract, opset: int) -> onnx.ModelProto:
+    """The TorchScript exporter's graph of a prepared generator, batch axis symbolic."""
     buffer = io.BytesIO()
     inputs = [contract.input_name] + ([contract.label_input_name] if contract.conditional else [])
     names = [*inputs, contract.output_name]

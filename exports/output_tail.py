@@ -31,9 +31,10 @@ def add_uint8_tail(model: onnx.ModelProto, contract: ModelContract) -> ModelCont
     images = f"{out}.float"
     for node in graph.node:
         node.output[:] = [images if name == out else name for name in node.output]
+    low, high = contract.value_range  # (-1, 1) → (x + 1) · 127.5; (0, 1) → (x + 0) · 255
     graph.initializer.extend([numpy_helper.from_array(np.array(v, np.float32), f"{out}.{name}")
-                              for name, v in (("one", 1.0), ("scale", 127.5), ("lo", 0.0),
-                                              ("hi", 255.0))])
+                              for name, v in (("one", -low), ("scale", 255.0 / (high - low)),
+                                              ("lo", 0.0), ("hi", 255.0))])
     steps = [
         ("Add", [images, f"{out}.one"], {}),
         ("Mul", [f"{out}.shifted", f"{out}.scale"], {}),

@@ -15,7 +15,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from ganedge.contract import ModelContract
+from ganedge.contract import OUTPUT_RANGES, ModelContract
 from ganedge.errors import ParityError
 from ganedge.imaging import to_uint8_nhwc
 from ganedge.latents import latents_for_seeds
@@ -136,15 +136,18 @@ def check_parity(module: nn.Module, onnx_bytes: bytes, contract: ModelContract,
             expected = module(*inputs).numpy()
         feed = {name: t.numpy() for name, t in zip(names, inputs)}
         (got,) = session.run([contract.output_name], feed)
-        results.append(_compare(batch, expected, got, tolerance.unit))
+        results.append(_compare(batch, expected, got, tolerance.unit, contract.output_range))
     return ParityReport(tolerance, tuple(results))
 
 
-def _compare(batch: int, expected: np.ndarray, got: np.ndarray, unit: str) -> BatchParity:
+def _compare(batch: int, expected: np.ndarray, got: np.ndarray, unit: str,
+             output_range: str = "-1,1") -> BatchParity:
+    low, high = OUTPUT_RANGES[output_range]
     if got.dtype == np.uint8:
-        expected, scale = to_uint8_nhwc(expected), 1.0
+        expected, scale = to_uint8_nhwc(expected, (low, high)), 1.0
     else:
-        scale = LEVELS_PER_UNIT if unit == LEVELS else 1.0
+        # 8-bit levels per unit of the model's own scale (127.5 for [-1, 1], 255 for [0, 1])
+        scale = LEVELS_PER_UNIT * 2.0 / (high - low) if unit == LEVELS else 1.0
     shape_ok = expected.shape == got.shape
     finite = bool(np.isfinite(got).all())
     if not shape_ok:

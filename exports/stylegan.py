@@ -56,15 +56,20 @@ def stylegan_contract(generator: nn.Module) -> ModelContract:
                          w_dim=generator.w_dim, w_avg=tuple(float(v) for v in w_avg))
 
 
-def trace_stylegan(generator: nn.Module, contract: ModelContract, opset: int) -> onnx.ModelProto:
-    """Trace both halves into one graph with independent symbolic batch axes."""
+def trace_stylegan(generator: nn.Module, contract: ModelContract, opset: int,
+                   fixed_batch: int | None = None) -> onnx.ModelProto:
+    """Trace both halves into one graph with independent symbolic batch axes, or with the
+    synthesis batch fixed at ``fixed_batch`` (needed by the 'grouped' modulated convolution,
+    whose group count is the batch; used to benchmark it)."""
     wrapper = MappingAndSynthesis(generator, contract.conditional).eval()
     z_inputs = example_inputs(2, contract.latent_dim, contract.num_classes)
-    ws = torch.zeros(3, contract.num_ws, contract.w_dim)  # a different batch: nothing ties them
+    # a different batch: nothing ties the halves
+    ws = torch.zeros(fixed_batch or 3, contract.num_ws, contract.w_dim)
     names = [contract.input_name] + ([contract.label_input_name] if contract.conditional else [])
     axes = {name: {0: "batch"} for name in [*names, contract.ws_output_name]}
-    axes.update({name: {0: WS_BATCH_AXIS} for name in (contract.ws_input_name,
-                                                        contract.output_name)})
+    if fixed_batch is None:
+        axes.update({name: {0: WS_BATCH_AXIS} for name in (contract.ws_input_name,
+                                                            contract.output_name)})
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning, UserWarning,
@@ -74,7 +79,8 @@ def trace_stylegan(generator: nn.Module, contract: ModelContract, opset: int) ->
                           output_names=[contract.ws_output_name, contract.output_name],
                           opset_version=opset, dynamic_axes=axes, dynamo=False)
     model = onnx.load_from_string(buffer.getvalue())
-    _check_symbolic(model)
+    if fixed_batch is None:
+        _check_symbolic(model)
     return model
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ganedge.budgets import MAX_SIDE, check_int
 from ganedge.errors import InputError, MissingExtraError
 
 STACKED = "stacked-digits"
@@ -69,8 +70,7 @@ def load_dataset(spec: str | Path, image_size: int, channels: int | None = None)
 
     ``channels`` (1 or 3), when given, converts every image to that many channels.
     """
-    if image_size < 1:
-        raise InputError(f"image_size: must be at least 1 (got {image_size})")
+    check_int(image_size, "image_size", 1, MAX_SIDE)
     if channels not in (None, 1, 3):
         raise InputError(f"--channels: must be 1 or 3 (got {channels})")
     check_spec(spec)

@@ -4,7 +4,7 @@ A file is written under a temporary name beside its final one (``.ckpt.pt.<host>
 and renamed onto it only when complete. The temporary is created with mode 0666 and the kernel
 applies the umask, so results get the same permissions as any other file the user writes. A run
 killed mid-write leaves its temporary behind; the next write into that folder removes the
-temporaries of dead processes (see :func:`sweep_stale`).
+temporaries of dead processes (see :func:`sweep_stale`), once per folder and process.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import socket
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -67,8 +68,8 @@ def check_writable(path: str | Path, what: str = "output") -> Path:
     folder = path.parent
     size = len(os.fsencode(path.name))
     if size > 255:
-        raise InputError(f"{what}: file name {path.name[:40]!r}… is {size} bytes, over the 255 "
-                         "a file system allows: choose a shorter name")
+        raise InputError(f"file name {path.name[:40]!r}… is {size} bytes, over the 255 a file "
+                         "system allows: choose a shorter name", param=what)
     if path.is_dir():
         raise InputError(f"{str(path)!r} is a folder: give a file name", param=what)
     if not folder.is_dir():
@@ -128,7 +129,7 @@ def atomic_path(path: str | Path, what: str = "output") -> Iterator[Path]:
         ...     _ = tmp.write_text("done")
     """
     path = check_writable(path, what)
-    sweep_stale(path.parent)
+    _sweep_once(path.parent)
     tmp = _create_temp(path)
     try:
         yield tmp
@@ -148,6 +149,24 @@ def _create_temp(path: Path) -> Path:
     except OSError as exc:
         raise os_error(path, exc) from None
     return tmp
+
+
+# Folders already swept by this process: a folder of 10^5 per-seed PNGs must not be listed again
+# for each file. What dies after the sweep is left to the next process that writes there.
+_swept: set[str] = set()
+_swept_lock = threading.Lock()
+_SWEPT_MAX = 4096  # forget them all past this many, so a long-lived host does not grow a set
+
+
+def _sweep_once(folder: Path) -> None:
+    key = os.path.abspath(folder)
+    with _swept_lock:
+        if key in _swept:
+            return
+        if len(_swept) >= _SWEPT_MAX:
+            _swept.clear()
+        _swept.add(key)
+    sweep_stale(folder)
 
 
 def sweep_stale(folder: Path) -> list[Path]:

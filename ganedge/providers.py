@@ -9,7 +9,6 @@ asked for with what the session reports, and warns once with the likely cause, o
 from __future__ import annotations
 
 import ctypes
-import importlib.metadata as md
 import sys
 import warnings
 
@@ -65,6 +64,8 @@ def check_in_use(provider: str, requested: list[str], in_use: list[str], strict:
 
 def installed_ort_packages() -> list[str]:
     """Which of the onnxruntime packages are installed (normally exactly one)."""
+    import importlib.metadata as md  # slow to import, and only needed to explain a fallback
+
     installed = []
     for name in ORT_PACKAGES:
         try:

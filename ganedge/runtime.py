@@ -195,7 +195,7 @@ class GeneratorModel:
     def _run_half(self, output: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """One half of a StyleGAN graph (the other fed an empty batch)."""
         try:
-            return self.session.run([output], feeds)
+            return self.session.run([output], feeds, _quiet_run())
         except Exception as exc:  # ORT's own errors: the graph itself failed on valid inputs
             raise ContractError(f"model: the graph failed to run ({_first_line(exc)}): "
                                 "re-export it or check it with `ganedge info`") from None
@@ -280,7 +280,9 @@ class GeneratorModel:
                             interpolation=interpolation or ("lerp" if stylegan else "slerp"))
         total = check_int(config.num_frames(len(keys)), "frames", high=budgets.MAX_WALK_FRAMES,
                           hint=": frames of the whole walk; use fewer keyframes or frames")
-        check_bytes(total, 8 * self.contract.latent_dim, "frames", budgets.MAX_IN_MEMORY_BYTES,
+        c = self.contract
+        width = c.num_ws * c.w_dim if stylegan else c.latent_dim  # float64 while interpolating
+        check_bytes(total, 8 * width, "frames", budgets.MAX_IN_MEMORY_BYTES,
                     f"the latents of {total:,} frames", "fewer frames")
         self._check_result_bytes(total, "frames")
         batch_size = self._check_batch_size(batch_size)
@@ -298,12 +300,15 @@ class GeneratorModel:
     def _check_z(self, z: np.ndarray) -> np.ndarray:
         """z as contiguous float32 (B, latent_dim), B >= 1."""
         try:
-            z = np.ascontiguousarray(z, dtype=np.float32)
+            with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: refused below
+                z = np.ascontiguousarray(z, dtype=np.float32)
         except (TypeError, ValueError):
             raise InputError(f"must be a float array (got {type(z).__name__})", param="z") from None
         if z.ndim != 2 or z.shape[1] != self.contract.latent_dim or not len(z):
             raise InputError(f"expected shape (B, {self.contract.latent_dim}) with B >= 1 "
                              f"(got {tuple(z.shape)})", param="z")
+        if not np.isfinite(z).all():
+            raise InputError("holds NaN or Inf: latents must be finite", param="z")
         return z
 
     def _check_batch_size(self, batch_size: int) -> int:
@@ -360,7 +365,7 @@ class GeneratorModel:
         return to_uint8_nhwc(out, self.contract.value_range)
 
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        (out,) = self.session.run([self.contract.output_name], feeds)
+        (out,) = self.session.run([self.contract.output_name], feeds, _quiet_run())
         return out
 
     def _run_bound(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
@@ -432,6 +437,14 @@ def _model_path(path: str | Path | None) -> Path:
         raise InputError(f"{str(model)!r} does not exist: give a .onnx or .ort file path",
                          param="path")
     return model
+
+
+def _quiet_run() -> ort.RunOptions:
+    """Run options whose failures ORT does not also log to the host's stderr: ganedge raises
+    them as one ContractError line (a per-run setting, not ORT's global logger)."""
+    options = ort.RunOptions()
+    options.log_severity_level = 4
+    return options
 
 
 def _first_line(exc: BaseException) -> str:

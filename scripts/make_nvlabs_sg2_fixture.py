@@ -6,7 +6,7 @@ small generators with random weights, and writes, per fixture, only data:
   <name>_network.json    each network's module tree: class names, constructor args/kwargs and the
                          plain attributes of every module (the fields a persistence record holds)
   <name>_tensors.npz     every parameter and buffer, keyed "<network>/<dotted.name>"
-  <name>_reference.npz   NVlabs' outputs (ws and float images, noise_mode='const') for fixed z/labels
+  <name>_reference.npz   NVlabs' outputs (ws, float images; noise_mode='const') for fixed z/labels
 
 The tests rebuild a pickle in NVlabs' persistence layout from these files (with a stub module
 source), so neither NVIDIA source nor a pickle is committed.
@@ -79,7 +79,9 @@ def build(c_dim: int, seed: int) -> tuple[Any, Any, Any]:
         img_channels=SMALL["img_channels"],
         **DISCRIMINATOR,
     )
-    return tuple(copy.deepcopy(n).eval().requires_grad_(False) for n in (*nets, D))  # type: ignore[return-value]
+    # as the training loop snapshots them: copies in eval mode without gradients
+    G, G_ema = (copy.deepcopy(n).eval().requires_grad_(False) for n in nets)
+    return G, G_ema, copy.deepcopy(D).eval().requires_grad_(False)
 
 
 def write_fixture(out: Path, name: str, c_dim: int) -> None:
@@ -137,7 +139,9 @@ def references(G: Any, G_ema: Any, c_dim: int) -> dict[str, np.ndarray]:
 
     def run(net: Any, idx: list[int], psi: float, cutoff: int | None = None) -> tuple:
         zt = torch.from_numpy(z[idx])
-        c = torch.nn.functional.one_hot(torch.from_numpy(labels[idx]), c_dim).float() if c_dim else None
+        c = None
+        if c_dim:  # one-hot class labels, as NVlabs' generate.py --class builds them
+            c = torch.nn.functional.one_hot(torch.from_numpy(labels[idx]), c_dim).float()
         ws = net.mapping(zt, c, truncation_psi=psi, truncation_cutoff=cutoff)
         img = net.synthesis(ws, noise_mode="const")
         return ws.numpy(), img.numpy()

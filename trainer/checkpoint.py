@@ -18,8 +18,9 @@ from torch import nn
 
 from ganedge.errors import CheckpointError, ConfigError, InputError
 from ganedge.files import atomic_path, os_errors
-from trainer.config import ArchConfig
-from trainer.models import ARCHITECTURES, build_generator
+from trainer import checkpoint_schema as schema
+from trainer.config import ArchConfig, TrainConfig
+from trainer.models import build_generator
 
 CHECKPOINT_FORMAT = "ganedge.checkpoint"
 CHECKPOINT_VERSION = 2  # 2: optimizers, EMA, RNG, metrics, callbacks for exact resume
@@ -129,10 +130,15 @@ def save_generator(generator: nn.Module, path: str | Path, *, arch: str, arch_co
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read and validate a checkpoint with ``weights_only=True``; raises CheckpointError."""
+    """Read a checkpoint with ``weights_only=True`` (data, never code) and check what every use
+    needs — format, version, architecture, config, step, the generator's weight names and shapes
+    and the model's size against a budget — before anything is built; raises CheckpointError.
+    A resume checks the training state as well (:func:`trainer.checkpoint_schema.check_resumable`).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"checkpoint: {str(path)!r} does not exist: give a ckpt.pt path")
+    schema.check_archive(path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt or foreign files
@@ -145,34 +151,50 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"checkpoint: {str(path)!r} is not a ganedge checkpoint: "
             "give a ckpt.pt written by `ganedge train` or trainer.save_generator"
         )
-    version = ckpt.get("format_version")
-    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
-        raise CheckpointError(
-            f"checkpoint: {str(path)!r} is format {version}, this ganedge reads up to "
-            f"{CHECKPOINT_VERSION}: upgrade ganedge (pip install -U ganedge)"
-        )
+    schema.check_payload(ckpt, path, CHECKPOINT_VERSION)
     return ckpt
+
+
+def load_resumable(path: str | Path) -> dict[str, Any]:
+    """:func:`load_checkpoint` plus the training state a resume restores (discriminator,
+    optimizers, scalers, RNG, counters, the training config); raises CheckpointError."""
+    ckpt = load_checkpoint(path)
+    schema.check_resumable(ckpt, path)
+    return ckpt
+
+
+def resume_config(path: str | Path) -> TrainConfig:
+    """The training config a resumable checkpoint was written with, checked like its weights."""
+    data = load_resumable(path)["train_config"]
+    schema.check_fields(data, TrainConfig, path, "train_config", skip=("model",))
+    schema.arch_config(data.get("model", {}), path, "train_config.model")
+    try:
+        return TrainConfig.from_dict(data)
+    except ConfigError as exc:
+        raise schema.bad(path, f"train_config: {exc.render()}") from None
 
 
 WEIGHTS = ("ema", "raw")
 
 
-def generator_from_checkpoint(ckpt: dict[str, Any], weights: str = "ema") -> nn.Module:
+def generator_from_checkpoint(ckpt: dict[str, Any], weights: str = "ema",
+                              path: str | Path = "(in memory)") -> nn.Module:
     """Rebuild the generator a checkpoint describes, in eval mode.
 
     ``weights="ema"`` loads the EMA generator (``generator_ema``) when the checkpoint has one and
     the raw generator otherwise; ``"raw"`` always loads the raw generator (``generator``).
+    The checkpoint is checked first as :func:`load_checkpoint` does (``path`` names it in errors).
     """
     if weights not in WEIGHTS:
-        raise InputError(f"--weights: must be one of {list(WEIGHTS)} (got {weights!r})")
-    arch = ckpt["arch"]
-    if arch not in ARCHITECTURES.names():
-        raise CheckpointError(
-            f"checkpoint: unknown architecture {arch!r}: known ones are {ARCHITECTURES.names()}"
-        )
-    generator = build_generator(arch, ArchConfig(**ckpt["arch_config"]))
+        raise InputError(f"must be one of {list(WEIGHTS)} (got {weights!r})", param="weights")
+    cfg = schema.check_payload(ckpt, path, CHECKPOINT_VERSION)
     key = "generator_ema" if weights == "ema" and "generator_ema" in ckpt else "generator"
-    generator.load_state_dict(ckpt[key])
+    generator = build_generator(ckpt["arch"], cfg)
+    try:
+        generator.load_state_dict(ckpt[key])
+    except RuntimeError as exc:  # an architecture that could not be checked on the meta device
+        raise schema.bad(path, f"{key} does not fit its architecture "
+                         f"({str(exc).splitlines()[0][:120]})") from None
     return generator.eval()
 
 

@@ -8,6 +8,10 @@ from typing import Any
 from ganedge.errors import ConfigError
 
 
+ARCH_LIMITS = {"latent_dim": 1 << 16, "base_channels": 1 << 13, "num_classes": 1 << 20,
+               "w_dim": 1 << 16, "mapping_layers": 64, "channel_max": 1 << 13}
+
+
 @dataclass(frozen=True)
 class ArchConfig:
     """Shape and width of a generator/discriminator pair."""
@@ -46,6 +50,11 @@ class ArchConfig:
         for name in ("mapping_layers", "channel_max"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1 (got {getattr(self, name)})")
+        # far above any real model; a config from a hostile checkpoint must not build millions of
+        # layers before the size budget (trainer.checkpoint_schema) can be checked
+        for name, top in ARCH_LIMITS.items():
+            if getattr(self, name) > top:
+                raise ConfigError(f"{name}: must be at most {top} (got {getattr(self, name)})")
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,8 @@ class TrainConfig:
     gp_weight: float = 10.0  # λ of wgan_gp
     r1_gamma: float = 1.0  # γ of r1
     r1_every: int = 16  # lazy R1: penalty every this many D steps, scaled up to match
+    pl_weight: float = 2.0  # weight of path_length (StyleGAN2's path-length regularization)
+    pl_every: int = 4  # lazy path_length: every this many G steps, scaled up to match
     clip_value: float = 0.01  # bound of weight_clipping
     label_smoothing: float = 0.1  # real target becomes 1 - this with label_smoothing
     diffaugment: str = "color,translation,cutout"  # DiffAugment policy
@@ -90,11 +101,12 @@ class TrainConfig:
     rollback_lr_factor: float = 0.5  # learning rates are multiplied by this on each rollback
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "n_critic", "r1_every", "mbd_kernels", "pack"):
+        for name in ("steps", "batch_size", "n_critic", "r1_every", "pl_every", "mbd_kernels",
+                     "pack"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{_flag(name)}: must be at least 1 (got {getattr(self, name)})")
-        for name in ("lr_g", "lr_d", "gp_weight", "r1_gamma", "clip_value", "fm_weight",
-                     "ha_weight"):
+        for name in ("lr_g", "lr_d", "gp_weight", "r1_gamma", "clip_value", "pl_weight",
+                     "fm_weight", "ha_weight"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"--{_flag(name)}: must be positive (got {getattr(self, name)})")
         for name in ("log_every", "sample_every", "checkpoint_every", "max_rollbacks"):

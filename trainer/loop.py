@@ -18,12 +18,13 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ganedge.errors import ConfigError
+from ganedge.errors import ConfigError, one_line
 from ganedge.files import atomic_path, check_folder, make_folder
 from ganedge.imaging import make_grid, save_png, to_uint8_nhwc
 from trainer import distributed, health
 from trainer.callbacks import Callback
-from trainer.checkpoint import publish, save_checkpoint
+from trainer.checkpoint import load_resumable, publish, save_checkpoint
+from trainer.checkpoint_schema import bad, check_model_budget
 from trainer.config import ArchConfig, TrainConfig
 from trainer.data import batch_indices, load_dataset
 from trainer.ema import make_ema, update_ema
@@ -58,12 +59,11 @@ def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
         >>> train(preset("digits-dcgan", steps=10), "runs/demo")   # doctest: +SKIP
     """
     check_folder(out_dir, param="out_dir")
+    state = load_resumable(resume) if resume is not None else None
     trainer = Trainer(cfg, out_dir, callbacks, show_progress)
     try:
-        if resume is not None:
-            from trainer.checkpoint import load_checkpoint
-
-            trainer.load_state_dict(load_checkpoint(resume))
+        if state is not None:
+            trainer.resume_from(state, resume)
         return trainer.fit()
     finally:
         distributed.teardown(trainer.env)
@@ -116,6 +116,7 @@ class Trainer:
 
     def _build_models(self) -> None:
         cfg, dev = self.cfg, self.env.device
+        check_model_budget(cfg.arch, self.arch_config)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             self.gen = build_generator(cfg.arch, self.arch_config).to(dev)
@@ -154,6 +155,10 @@ class Trainer:
 
     def _critic(self, x: Tensor, labels: Tensor | None) -> Tensor:
         return (self.d(x, labels) if labels is not None else self.d(x)).float()
+
+    def _features(self, x: Tensor) -> Tensor:
+        # only feature_matching calls this, and it checked at bind time that D has features()
+        return self.disc.features(x)
 
     def _augment(self, x: Tensor, gen: torch.Generator) -> Tensor:
         for reg in self.regs:
@@ -214,8 +219,9 @@ class Trainer:
             loss = self.loss.g_loss(f, r)
         total = loss
         for reg in self.regs:
-            term = reg.g_penalty(self.disc.features, real_aug, fake_aug)
-            total = total + term if term is not None else total
+            for term in (reg.g_penalty(self.gen, labels, self.step + 1, gen),
+                         reg.feature_penalty(self._features, real_aug, fake_aug)):
+                total = total + term if term is not None else total
         norm = _optimize(self.opt_g, self.scaler_g, total, self.gen)
         for reg in self.regs:
             reg.after_g_step(self.gen)
@@ -376,11 +382,21 @@ class Trainer:
             state["generator_ema"] = self.ema.state_dict()
         return state
 
+    def resume_from(self, state: dict[str, Any], path: str | Path) -> None:
+        """Restore a checkpoint checked by :func:`trainer.checkpoint.load_resumable`; state that
+        does not fit this run's models or optimizers is one CheckpointError naming the file."""
+        if state["arch"] != self.cfg.arch or state["arch_config"] != asdict(self.arch_config):
+            raise ConfigError(f"checkpoint is {state['arch']} {state['arch_config']}, the run is "
+                              "configured differently: resume with the checkpoint's config",
+                              param="resume")
+        try:
+            self.load_state_dict(state)
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+            raise bad(path, f"its training state does not fit this run ({one_line(exc, 120)})",
+                      "resume from a last.pt written by `ganedge train`") from None
+
     def load_state_dict(self, state: dict[str, Any], restore_health: bool = True) -> None:
         """Restore :meth:`state_dict` output (from a checkpoint or an in-memory snapshot)."""
-        if state["arch"] != self.cfg.arch or state["arch_config"] != asdict(self.arch_config):
-            raise ConfigError(f"--resume: checkpoint is {state['arch']} {state['arch_config']}, the "
-                              "run is configured differently: resume with the checkpoint's config")
         self.gen.load_state_dict(state["generator"])
         self.disc.load_state_dict(state["discriminator"])
         if self.ema is not None:

@@ -26,7 +26,7 @@ Critic = Callable[[Tensor], Tensor]  # images (B, C, H, W) → logits (B,)
 class Regularizer:
     """Base: every hook is a no-op."""
 
-    needs_real_in_g = False  # g_penalty reads the (augmented) real batch
+    needs_real_in_g = False  # feature_penalty reads the (augmented) real batch
 
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
@@ -54,6 +54,11 @@ class Regularizer:
     def after_d_step(self, disc: nn.Module) -> None:
         """Act on the discriminator right after its optimizer step."""
 
+    def g_penalty(self, generator: nn.Module, labels: Tensor | None, g_step: int,
+                  gen: torch.Generator) -> Tensor | None:
+        """An extra generator loss term, or None this step."""
+        return None
+
     def real_label(self) -> float:
         """Target for real images in target-based losses."""
         return 1.0
@@ -61,9 +66,10 @@ class Regularizer:
     def bind(self, gen: nn.Module, disc: nn.Module) -> None:
         """See the built (unwrapped) models once, before training starts."""
 
-    def g_penalty(self, features: Critic, real: Tensor, fake: Tensor) -> Tensor | None:
-        """An extra generator loss term, or None; ``features`` maps images (B, C, H, W) to D's
-        intermediate features (B', F); ``real`` and ``fake`` are augmented like D sees them."""
+    def feature_penalty(self, features: Critic, real: Tensor, fake: Tensor) -> Tensor | None:
+        """An extra generator loss term on D's features, or None; ``features`` maps images
+        (B, C, H, W) to D's intermediate features (B', F); ``real`` and ``fake`` are augmented
+        like D sees them."""
         return None
 
     def after_g_step(self, gen: nn.Module) -> None:
@@ -103,6 +109,37 @@ class LazyR1(Regularizer):
         x = real.detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
         return self.cfg.r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean() * self.cfg.r1_every
+
+
+@REGULARIZERS.register("path_length")
+class PathLength(Regularizer):
+    """StyleGAN2's path-length penalty (Karras et al. 2020): a fixed step in W should move the
+    image by a fixed amount, E[(‖J_wᵀ y‖ − a)²] with y ~ N(0, 1/(H·W)) and a the running mean of
+    the lengths; on half a batch every pl_every G steps, scaled by pl_every. Needs a generator
+    with ``mapping`` and ``synthesis`` (stylegan2). The running mean is not checkpointed: a
+    resumed run restarts it at 0."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__(cfg)
+        self.pl_mean = torch.zeros([])  # the running mean a, decay 0.01 as NVlabs
+
+    def g_penalty(self, generator: nn.Module, labels: Tensor | None, g_step: int,
+                  gen: torch.Generator) -> Tensor | None:
+        if g_step % self.cfg.pl_every:
+            return None
+        if not (hasattr(generator, "mapping") and hasattr(generator, "synthesis")):
+            raise ConfigError("path_length needs a mapping + synthesis generator (stylegan2)",
+                              param="regularizers")
+        device = next(generator.parameters()).device
+        batch = max(1, self.cfg.batch_size // 2)
+        z = torch.randn(batch, generator.z_dim, generator=gen).to(device)
+        ws = generator.mapping(z, None if labels is None else labels[:batch], update_w_avg=False)
+        images = generator.synthesis(ws)
+        y = torch.randn(images.shape, generator=gen).to(device) / (images[0, 0].numel() ** 0.5)
+        (grad,) = torch.autograd.grad((images * y).sum(), ws, create_graph=True)
+        lengths = grad.square().sum(2).mean(1).sqrt()  # (batch,)
+        self.pl_mean = self.pl_mean.to(device).lerp(lengths.mean().detach(), 0.01)
+        return self.cfg.pl_weight * self.cfg.pl_every * (lengths - self.pl_mean).square().mean()
 
 
 @REGULARIZERS.register("weight_clipping")
@@ -173,7 +210,7 @@ class FeatureMatching(Regularizer):
                               "architecture built on trainer.models.layers.Discriminator",
                               param="regularizers")
 
-    def g_penalty(self, features: Critic, real: Tensor, fake: Tensor) -> Tensor:
+    def feature_penalty(self, features: Critic, real: Tensor, fake: Tensor) -> Tensor:
         target = features(real).detach().float().mean(0)
         return self.cfg.fm_weight * (features(fake).float().mean(0) - target).pow(2).sum()
 
@@ -226,7 +263,8 @@ class HistoricalAveraging(Regularizer):
                 gen: torch.Generator) -> Tensor:
         return self._pull("d")
 
-    def g_penalty(self, features: Critic, real: Tensor, fake: Tensor) -> Tensor:
+    def g_penalty(self, generator: nn.Module, labels: Tensor | None, g_step: int,
+                  gen: torch.Generator) -> Tensor:
         return self._pull("g")
 
     def after_d_step(self, disc: nn.Module) -> None:

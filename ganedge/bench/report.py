@@ -56,6 +56,9 @@ _FLAGS_OF_INTEREST = ("avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx512_b
                       "amx_bf16", "amx_int8", "avx_vnni")
 
 
+_KEY_FLAGS = ("avx2", "avx512_vnni", "amx_int8")  # what decides fp32 and int8 speed on x86
+
+
 def _cpu_flags() -> list[str]:
     for line in _cpuinfo().splitlines():
         if line.startswith("flags"):
@@ -104,12 +107,17 @@ def render_csv(rows: Sequence[BenchRow]) -> str:
 
 
 def machine_line(info: dict[str, Any] | None = None) -> str:
-    """E.g. "AMD EPYC · 2 physical cores · avx2, avx512_vnni · onnxruntime 1.31.1": what every
-    figure needs beside it."""
+    """E.g. "AMD EPYC · 2 physical cores · avx2, avx512_vnni, no amx_int8 · onnxruntime 1.31.1":
+    what every figure needs beside it."""
     info = info or machine_info()
-    flags = ", ".join(info["cpu_flags"]) or "no AVX2/AVX-512/AMX"
-    return (f"{info['cpu']} · {info['physical_cores']} physical cores · {flags} · onnxruntime "
-            f"{info['onnxruntime']}")
+    return (f"{info['cpu']} · {info['physical_cores']} physical cores · {flag_text(info)} · "
+            f"onnxruntime {info['onnxruntime']}")
+
+
+def flag_text(info: dict[str, Any]) -> str:
+    """The CPU's speed-relevant flags, naming the key ones it lacks ("…, no amx_int8")."""
+    missing = [f for f in _KEY_FLAGS if f not in info["cpu_flags"]]
+    return ", ".join([*info["cpu_flags"], *(["no " + "/".join(missing)] if missing else [])])
 
 
 def _short(provider: str) -> str:

@@ -67,9 +67,10 @@ class BenchConfig:
             check_int(batch, "batches", 1, MAX_BATCH)
         check_float(self.budget_s, "budget_s", MIN_BUDGET_S, MAX_BENCH_BUDGET_S,
                     hint=": timed seconds per row")
-        if self.warmup_s < 0 or self.rounds < 1:
-            raise ConfigError(f"warmup_s >= 0 and rounds >= 1 needed (got {self.warmup_s}, "
-                              f"{self.rounds})")
+        if self.rounds < 1:
+            raise InputError(f"must be at least 1 (got {self.rounds})", param="rounds")
+        if self.warmup_s < 0:
+            raise ConfigError(f"must be >= 0 (got {self.warmup_s})", param="warmup_s")
         if not 1 <= self.min_reps <= self.max_reps:
             raise ConfigError(f"min_reps/max_reps: need 1 <= min <= max (got {self.min_reps}, "
                               f"{self.max_reps})")

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from ganedge.evaluation import EvalResult
 
 
-@functools.partial(one_line_errors, aliases={"batches": "--batch", "budget_s": "--budget"})
+@functools.partial(one_line_errors, aliases={"batches": "--batch", "budget_s": "--budget",
+                                                    "rounds": "--rounds"})
 def bench(
     models: list[Path] = typer.Argument(..., help="ONNX models: the fp32 one first, then variants "
                                         "(int8, fp16, uint8 output) of the same generator."),
@@ -30,7 +31,10 @@ def bench(
     provider: list[str] = typer.Option(None, "--provider", help="cpu or cuda, repeatable (default: "
                                        "cpu, plus cuda when available)."),
     budget: float = typer.Option(1.0, "--budget", help="Timed seconds per row, after warm-up."),
-    threads: int = typer.Option(None, "--threads", help="Intra-op threads (default: ORT's, one per physical core)."),
+    rounds: int = typer.Option(1, "--rounds", help="Workers per candidate, in alternating order, "
+                               "samples pooled: more rounds even out a busy machine's drift."),
+    threads: int = typer.Option(None, "--threads", help="Intra-op threads of each model, ONNX "
+                                "Runtime and torch alike (default: one per physical core)."),
     ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add rows for plain ONNX Runtime."),
     compare_torch: Path = typer.Option(None, "--compare-torch", help="ckpt.pt of the same weights: "
                                        "time PyTorch eager (and torch.compile) in the same run."),
@@ -52,7 +56,7 @@ def bench(
     from ganedge.bench.candidates import default_providers, model_candidates
     from ganedge.session import SessionSettings
 
-    config = BenchConfig(batches=_parse_batches(batch), budget_s=budget)
+    config = BenchConfig(batches=_parse_batches(batch), budget_s=budget, rounds=rounds)
     for model in models:
         if not model.is_file():
             raise InputError(f"model: {str(model)!r} does not exist: give a .onnx file path")

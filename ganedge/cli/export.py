@@ -25,7 +25,10 @@ def export(
     output: str = typer.Option("float", "--output", help="float: (B, C, H, W) in [-1, 1]; uint8: "
                                "display-ready (B, H, W, C) pixels computed in the graph."),
     optimize: bool = typer.Option(True, "--optimize/--no-optimize", help="Graph rewrites "
-                                  "(ConvTranspose → Conv, ORT basic level), kept if exact and not slower."),
+                                  "(ConvTranspose → Conv, ORT basic level), kept whenever exact."),
+    int8_weight_bits: int = typer.Option(7, "--int8-weight-bits", help="int8 weights: 7 bits run "
+                                         "exactly on every x86 CPU; 8 bits are more precise on "
+                                         "CPUs with AVX-512 VNNI, AVX-VNNI or AMX."),
     grade: str = typer.Option(None, "--grade", help="Also score the fp16/int8 variant and fp32 "
                               "with the offline metric on this data: digits, a folder or a .npz."),
     allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Write the file even if parity fails."),
@@ -35,7 +38,8 @@ def export(
     """Export a checkpoint's generator to ONNX with a dynamic batch axis and the ganedge contract.
 
     Prints one timed ✓/✗ line per step: trace, parity with PyTorch at batch 1/3/64, graph rewrites,
-    the reduced-precision variant's speed and error against fp32, the write.
+    the reduced-precision variant's error against fp32, the write. The same checkpoint and options
+    give the same file on any machine; time it with `ganedge bench` where it will run.
     """
     if fmt not in ("onnx", *TARGETS):
         raise InputError(f"unknown format {fmt!r}: choose one of {['onnx', *TARGETS]}", param="fmt")
@@ -45,6 +49,7 @@ def export(
     typer.echo(f"exporting {checkpoint}")
     result = export_checkpoint(checkpoint, out, weights=weights, opset=opset, precision=precision,
                                output=output, allow_mismatch=allow_mismatch, optimize=optimize,
+                               int8_weight_bits=int8_weight_bits,
                                grade_data=grade, on_step=lambda step: typer.echo(step.format()))
     c = result.contract
     status = "parity ok" if result.parity.ok else "PARITY MISMATCH (written with --allow-mismatch)"

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
 
 from ganedge.providers import PROVIDER_CHOICES
 from ganedge.runtime import GeneratorModel, load
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 MODEL = typer.Argument(None, help="ONNX (or .ort) model written by `ganedge export` "
                                   "(default: the bundled digits model).", show_default=False)
 PROVIDER = typer.Option("auto", "--provider", help=f"One of {', '.join(PROVIDER_CHOICES)}.")
 THREADS = typer.Option(None, "--threads", help="ONNX Runtime intra-op threads "
-                                               "(default: the cores this process may use).")
+                                               "(default: one per physical core).")
 STRICT_PROVIDER = typer.Option(False, "--strict-provider",
                                help="Fail instead of warning when the session does not run on "
                                     "the provider asked for.")
@@ -51,10 +53,33 @@ def open_model(model: Path | None, provider: str, threads: int | None, strict: b
     return gen
 
 
-def progress_bar(enabled: bool) -> Progress:
+class _NoBar:
+    """What ``progress_bar`` gives when nothing is shown: the same calls, no rich import."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: int) -> int:
+        return 0
+
+    def advance(self, task: int, advance: float = 1) -> None:
+        pass
+
+
+def progress_bar(enabled: bool) -> Progress | Any:
     """A rich progress bar on stderr (stdout stays for the result line)."""
+    # off when stderr is not a terminal: logs and pipes get the result line, not bar residue;
+    # rich loads only for a bar that is shown (its import is a third of `sample -n 1`'s start-up)
+    if not enabled or not sys.stderr.isatty():
+        return _NoBar()
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
     console = Console(stderr=True)
-    # off when stderr is not a terminal: logs and pipes get the result line, not bar residue
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=console,
                     disable=not enabled or not console.is_terminal, transient=True)

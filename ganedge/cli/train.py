@@ -19,20 +19,21 @@ MODEL_FIELDS = ("image_size", "latent_dim", "base_channels")
 @one_line_errors
 def train(
     out: Path = typer.Option(Path("runs/digits"), "--out", help="Folder for ckpt.pt, run.json, samples/."),
-    preset: str = typer.Option("digits-dcgan", "--preset", help="Named preset: digits-dcgan, digits-edge."),
+    preset: str = typer.Option("digits-dcgan", "--preset", help="Named preset: digits-dcgan, digits-edge, digits-stylegan2."),
     resume: Path = typer.Option(None, "--resume", help="Continue exactly from this checkpoint (last.pt)."),
     steps: int = typer.Option(None, "--steps", help="Generator updates (preset's by default)."),
     batch_size: int = typer.Option(None, "--batch-size", help="Images per step (per process)."),
     seed: int = typer.Option(None, "--seed", help="Seed for init, data order, latents."),
     data: str = typer.Option(None, "--data", help="Dataset: digits, stacked-digits, an image "
                              "folder or a .npz."),
-    arch: str = typer.Option(None, "--arch", help="Architecture: mlp, dcgan, resize_conv, resnet."),
+    arch: str = typer.Option(None, "--arch", help="Architecture: mlp, dcgan, resize_conv, resnet, stylegan2."),
     loss: str = typer.Option(None, "--loss", help="Loss: nonsaturating, minimax, wasserstein, hinge, "
                              "least_squares, relativistic_average."),
     reg: list[str] = typer.Option(None, "--reg", help="Regularizer (repeatable): wgan_gp, r1, "
                                   "weight_clipping, spectral_norm, minibatch_stddev, "
-                                  "label_smoothing, diffaugment, feature_matching, "
-                                  "minibatch_discrimination, historical_averaging."),
+                                  "label_smoothing, diffaugment, path_length (stylegan2), "
+                                  "feature_matching, minibatch_discrimination, "
+                                  "historical_averaging."),
     pack: int = typer.Option(None, "--pack", help="PacGAN: D judges this many samples at once "
                              "(1: off)."),
     fm_weight: float = typer.Option(None, "--fm-weight", help="λ of feature_matching."),
@@ -128,11 +129,10 @@ def _config(preset: str, resume: Path | None, overrides: dict[str, Any], eval_ev
     with --eval-every: best.pt by fd unless a best metric is set, checkpoints on eval steps."""
     from dataclasses import replace
 
-    from trainer.checkpoint import load_checkpoint
-    from trainer.config import TrainConfig, preset as make_preset
+    from trainer.checkpoint import resume_config
+    from trainer.config import preset as make_preset
 
-    base = (TrainConfig.from_dict(load_checkpoint(resume)["train_config"]) if resume
-            else make_preset(preset))
+    base = resume_config(resume) if resume else make_preset(preset)
     model = {k: overrides.pop(k) for k in MODEL_FIELDS if k in overrides}
     if "data" in overrides:
         overrides["dataset"] = overrides.pop("data")

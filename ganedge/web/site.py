@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ganedge.contract import KEY_PREFIX
 from ganedge.errors import InputError
+from ganedge.files import make_folder, os_error
 from ganedge.runtime import GeneratorModel, load
 
 STATIC_FILES = ("index.html", "app.mjs", "latents.mjs", "ziggurat.mjs", "style.css")
@@ -52,17 +53,19 @@ def build_site(model: str | Path | None, out: str | Path) -> SiteReport:
     """
     gen = load(model)  # checks the file and its contract before anything is written
     out = _check_out(Path(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(out.parent)
     tmp = out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp"
-    tmp.mkdir()  # not mkdtemp: its 0700 would ignore the umask, and a site is meant to be served
-    try:
+    try:  # disk full, read-only, permissions: one line naming the site, nothing half-written
+        tmp.mkdir()  # not mkdtemp: its 0700 would ignore the umask, and a site is to be served
         report = _assemble(gen, tmp)
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
+    except OSError as exc:
+        raise os_error(out, exc) from None
     finally:
         if tmp.exists():
-            shutil.rmtree(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
     return SiteReport(out, report.model_file, report.ort_version, report.sizes)
 
 
@@ -84,7 +87,7 @@ def _assemble(gen: GeneratorModel, site: Path) -> SiteReport:
                             else ".onnx")
     shutil.copyfile(gen.path, site / model_file)
     props = gen.session.get_modelmeta().custom_metadata_map
-    meta = {k: v for k, v in props.items() if k.startswith(KEY_PREFIX)} or gen.contract.to_metadata()
+    meta = {k: v for k, v in props.items() if k.startswith(KEY_PREFIX)}  # load() checked them
     (site / CONTRACT_FILE).write_text(json.dumps({"model": model_file, "metadata": meta},
                                                  indent=2, sort_keys=True))
     for name in STATIC_FILES:

@@ -1,6 +1,6 @@
 """A tiny ONNX file shaped like an exported StyleGAN (ganedge.contract's num_ws > 0): a mapping
 z (+ label) → mapped_ws (B, num_ws, w_dim) and a synthesis ws (B', num_ws, w_dim) → images,
-side by side in one graph, with its contract and a reference sampler written with numpy."""
+side by side in one graph, with its contract."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from ganedge.contract import ModelContract
-from ganedge.imaging import to_uint8_nhwc
-from ganedge.latents import latents_for_seeds
 
 NUM_WS, W_DIM = 4, 6
 
@@ -60,23 +57,3 @@ def tiny_stylegan(path: Path, *, latent_dim: int = 8, channels: int = 3, size: i
     onnx.save(model, str(path))
     return path
 
-
-def reference_sample(path: Path, seeds: list[int], truncation: float,
-                     labels: list[int] | None = None) -> np.ndarray:
-    """uint8 (N, H, W, C): seeds' latents → mapping → w_avg + ψ (w − w_avg) → synthesis."""
-    contract = ModelContract.from_metadata({p.key: p.value
-                                            for p in onnx.load(str(path)).metadata_props})
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    z = latents_for_seeds(seeds, contract.latent_dim)
-    feeds = {"z": z, "ws": np.zeros((0, NUM_WS, W_DIM), np.float32)}
-    if contract.num_classes:
-        feeds["label"] = np.asarray(labels, np.int64)
-    (ws,) = session.run(["mapped_ws"], feeds)
-    avg = np.asarray(contract.w_avg, np.float32)
-    if truncation != 1.0:
-        ws = avg + np.float32(truncation) * (ws - avg)
-    idle = {"z": np.zeros((0, contract.latent_dim), np.float32), "ws": ws}
-    if contract.num_classes:
-        idle["label"] = np.zeros(0, np.int64)
-    (images,) = session.run(["images"], idle)
-    return to_uint8_nhwc(images)

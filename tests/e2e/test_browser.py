@@ -15,6 +15,7 @@ from PIL import Image
 
 import ganedge
 from ganedge.imaging import make_grid
+from ganedge.web import build_site
 from tests.conftest import run_cli
 from tests.e2e.browser import CHROMIUM_FLAGS, SitePage, assert_same_pixels, chromium_path, serve
 
@@ -49,15 +50,27 @@ def rgb64_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextlib.contextmanager
-def open_site(browser: Any, model: Path | None, tmp_path: Path) -> Iterator[SitePage]:
+def open_site(browser: Any, model: Path | None, tmp_path: Path, cli: bool = False
+              ) -> Iterator[SitePage]:
+    """Build the model's site (through the real CLI when ``cli``), serve it and open it."""
     site = tmp_path / "site"
-    run_cli("web", *([str(model)] if model else []), "-o", str(site), "-q")
+    if cli:
+        run_cli("web", *([str(model)] if model else []), "-o", str(site), "-q")
+    else:
+        build_site(model, site)
     with serve(site) as url:
         page = SitePage(browser.new_page())
         info = page.open(url)
         assert info["backend"] == "wasm"  # headless, GPU off: the CPU fallback
         yield page
         page.page.close()
+
+
+@pytest.fixture(scope="module")
+def digits_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SitePage]:
+    """The bundled model's site, opened once for the tests that look at it."""
+    with open_site(browser, None, tmp_path_factory.mktemp("digits"), cli=True) as page:
+        yield page
 
 
 def check_against_python(page: SitePage, gen: ganedge.GeneratorModel) -> None:
@@ -68,30 +81,31 @@ def check_against_python(page: SitePage, gen: ganedge.GeneratorModel) -> None:
     assert page.errors() == []
 
 
-def test_bundled_model_in_the_browser_matches_python(browser: Any, tmp_path: Path) -> None:
-    with open_site(browser, None, tmp_path) as page:
-        check_against_python(page, ganedge.load())
-        status = page.page.inner_text("#status")
-        assert status.startswith("backend: wasm") and "ms per image" in status
-        shot = Path(os.environ.get("GANEDGE_ARTIFACTS", tmp_path)) / "web-digits.png"
-        page.page.screenshot(path=str(shot), full_page=True)
-        assert shot.stat().st_size > 10_000
+def test_bundled_model_in_the_browser_matches_python(digits_page: SitePage,
+                                                     tmp_path: Path) -> None:
+    page = digits_page
+    check_against_python(page, ganedge.load())
+    status = page.page.inner_text("#status")
+    assert status.startswith("backend: wasm") and "ms per image" in status
+    shot = Path(os.environ.get("GANEDGE_ARTIFACTS", tmp_path)) / "web-digits.png"
+    page.page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
 
 
-def test_page_renders_downloads_and_walks(browser: Any, tmp_path: Path) -> None:
-    with open_site(browser, None, tmp_path) as page:
-        page.page.fill("#seeds", "3-11")
-        page.page.click("#render")
-        with page.page.expect_download() as download:
-            page.page.click("#download")
-        download.value.save_as(tmp_path / "grid.png")
-        expected = make_grid(ganedge.load().sample(range(3, 12)))
-        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "grid.png"))[..., 0],
-                                      expected[..., 0])
-        page.page.click("#play")
-        page.page.wait_for_function("window.ganedge.framesShown >= 3")
-        page.page.click("#play")
-        assert page.errors() == []
+def test_page_renders_downloads_and_walks(digits_page: SitePage, tmp_path: Path) -> None:
+    page = digits_page
+    page.page.fill("#seeds", "3-11")  # after the screenshot above, which shows the page as loaded
+    page.page.click("#render")
+    with page.page.expect_download() as download:
+        page.page.click("#download")
+    download.value.save_as(tmp_path / "grid.png")
+    expected = make_grid(ganedge.load().sample(range(3, 12)))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "grid.png"))[..., 0],
+                                  expected[..., 0])
+    page.page.click("#play")
+    page.page.wait_for_function("window.ganedge.framesShown >= 3")
+    page.page.click("#play")
+    assert page.errors() == []
 
 
 def test_rgb64_model_in_the_browser_matches_python(browser: Any, rgb64_model: Path,
@@ -117,16 +131,18 @@ def test_conditional_ort_model_takes_labels_in_the_browser(browser: Any, tmp_pat
 
 
 def test_stylegan_model_truncates_in_w_in_the_browser(browser: Any, tmp_path: Path) -> None:
-    from tests.e2e.stylegan_graph import reference_sample, tiny_stylegan
+    from tests.e2e.stylegan_graph import tiny_stylegan
 
     model = tiny_stylegan(tmp_path / "sg.onnx", num_classes=2)
+    gen = ganedge.load(model)
     with open_site(browser, model, tmp_path) as page:
-        labels = [s % 2 for s in SEEDS]
         for psi in (1.0, 0.5):
             assert_same_pixels(page.sample(SEEDS, truncation=psi),
-                               reference_sample(model, SEEDS, psi, labels))
+                               gen.sample(SEEDS, truncation=psi))
         assert_same_pixels(page.sample(SEEDS, truncation=0.5, label=1),
-                           reference_sample(model, SEEDS, 0.5, [1] * len(SEEDS)))
+                           gen.sample(SEEDS, truncation=0.5, labels=1))
+        z = gen.latents([5, 6])
+        assert_same_pixels(page.generate(z, labels=[0, 1]), gen.images(z, labels=[0, 1]))
         page.page.click("#play")
         page.page.wait_for_function("window.ganedge.framesShown >= 3")
         page.page.click("#play")

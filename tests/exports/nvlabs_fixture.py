@@ -136,7 +136,9 @@ def _tensors(spec: dict[str, Any], net: str, prefix: str, tensors: dict[str, np.
     for name in spec["tensors"]:
         array = tensors.get(f"{net}/{prefix}{name}")
         t = None if array is None else torch.from_numpy(array.copy())
-        out[name] = torch.nn.Parameter(t, requires_grad=False) if parameters and t is not None else t
+        if parameters and t is not None:
+            t = torch.nn.Parameter(t, requires_grad=False)
+        out[name] = t
     return out
 
 

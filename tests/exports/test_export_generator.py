@@ -102,3 +102,29 @@ def test_random_ops_in_forward_fail_clearly(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="draws random numbers.*RandomNormalLike"):
         export_generator(Noisy(), tmp_path / "n.onnx", latent_dim=Z, allow_mismatch=True)
     assert not list(tmp_path.iterdir())
+
+
+class Sigmoid(UpsampleConv):
+    """The same generator with a sigmoid head: output in [0, 1]."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(super().forward(z) * 4.0)
+
+
+@pytest.mark.parametrize("output", ["float", "uint8"])
+def test_a_sigmoid_generator_records_its_range_and_samples_full_contrast(
+        tmp_path: Path, output: str) -> None:
+    import ganedge
+
+    torch.manual_seed(0)
+    module = Sigmoid()
+    result = export_generator(module, tmp_path / "g.onnx", latent_dim=Z, output=output)
+    assert result.contract.output_range == "0,1" and result.parity.ok
+    gen = ganedge.load(tmp_path / "g.onnx")
+    with torch.no_grad():
+        expected = module(*example_inputs(4, Z, 0)).numpy()
+    pixels = np.clip(np.rint(expected * 255.0), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    assert np.abs(gen.sample(4).astype(int) - pixels).max() <= 1
+    assert pixels.min() < 64  # read as [-1, 1] it could never go below 127
+    tanh = export_generator(UpsampleConv(), tmp_path / "t.onnx", latent_dim=Z)
+    assert tanh.contract.output_range == "-1,1"

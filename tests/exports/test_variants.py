@@ -51,6 +51,24 @@ def test_int8_is_quantized_calibrated_and_within_tolerance(trained_run: Path, tm
     step = next(s for s in result.steps if s.name == "int8")
     # speed is machine-dependent: export never measures it, it says how to (see ganedge bench)
     assert "speedup_vs_fp32" not in facts and "ganedge bench" in step.detail
+    assert facts["weight_bits"] == 7 and _largest_weight_level(result.path) <= 64
+
+
+def test_int8_weight_bits_are_an_explicit_option(trained_run: Path, tmp_path: Path) -> None:
+    result = export_checkpoint(trained_run / "ckpt.pt", tmp_path / "int8w8.onnx", precision="int8",
+                               int8_weight_bits=8)
+    assert result.parity.ok and result.provenance["int8"]["weight_bits"] == 8
+    assert _largest_weight_level(result.path) > 64  # the full signed 8-bit range is used
+    with pytest.raises(ConfigError, match="int8_weight_bits: must be one of \\[7, 8\\] \\(got 6\\)"):
+        export_checkpoint(trained_run / "ckpt.pt", tmp_path / "x.onnx", precision="int8",
+                          int8_weight_bits=6)
+
+
+def _largest_weight_level(path: Path) -> int:
+    """max |q| over the int8 weight initializers of a quantized file."""
+    inits = onnx.load(str(path)).graph.initializer
+    return max(int(np.abs(onnx.numpy_helper.to_array(t).astype(np.int16)).max()) for t in inits
+               if t.data_type == onnx.TensorProto.INT8 and t.name.endswith("_quantized"))
 
 
 def test_fp16_keeps_fp32_io_and_is_within_tolerance(trained_run: Path, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from onnx import TensorProto, helper, numpy_helper
 from ganedge.contract import FORMAT_VERSION, KEY_CONTRACT, KEY_FORMAT_VERSION, KEY_PROVENANCE, ModelContract
 
 LATENT, SIZE = 8, 4
+STATIC_BATCHES = {"static_batch": "1", "static_batch_bare": "3"}  # files with a fixed batch
 Dim = int | str
 
 
@@ -188,14 +189,17 @@ def build_corpus(folder: Path) -> dict[str, Path]:
 
 
 def commands(model: Path, out: Path) -> dict[str, list[str]]:
-    """One quick invocation of every model-reading command on ``model``."""
+    """One quick invocation of every model-reading command on ``model`` (a third-party file,
+    named ``*_bare``, gets its latent size)."""
     m = str(model)
+    bare = ["--latent-dim", str(LATENT)] if model.stem.endswith("_bare") else []
     return {
-        "sample": ["sample", m, "-n", "3", "-o", str(out / "s.png"), "--no-progress"],
-        "walk": ["walk", m, "--frames", "2", "-o", str(out / "w.gif"), "--no-progress"],
-        "info": ["info", m],
-        "bench": ["bench", m, "--batch", "1", "--budget", "0.001", "--provider", "cpu"],
-        "eval": ["eval", m, "-n", "8"],
+        "sample": ["sample", m, "-n", "3", "-o", str(out / "s.png"), "--no-progress", *bare],
+        "walk": ["walk", m, "--frames", "2", "-o", str(out / "w.gif"), "--no-progress", *bare],
+        "info": ["info", m, *bare],
+        "bench": ["bench", m, "--batch", STATIC_BATCHES.get(model.stem, "1,2"),
+                  "--budget", "0.001", "--provider", "cpu", *bare],
+        "eval": ["eval", m, "-n", "8", *bare],
     }
 
 

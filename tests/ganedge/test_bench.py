@@ -89,6 +89,7 @@ def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, export
     (("--batch", "1,x"), "error: --batch: '1,x' is not a list of integers: use e.g. 1,8,64"),
     (("--budget", "0"), "error: --budget: must be in [0.001, 3600] (got 0): timed seconds per row"),
         (("--budget", "nan"), "error: --budget: must be in [0.001, 3600] (got nan): timed seconds per row"),
+    (("--rounds", "0"), "error: --rounds: must be at least 1 (got 0)"),
         (("--batch", "100000000"), "error: --batch: must be at most 65,536 (got 100,000,000)"),
     (("--provider", "tpu"), "error: --provider: must be one of ['cpu', 'cuda'] (got 'tpu')"),
     (("--compare-torch", "nope.pt"), "error: --compare-torch: 'nope.pt' does not exist: give a ckpt.pt path"),
@@ -149,3 +150,17 @@ def test_eval_puts_quality_beside_speed(exported_model: Path, tmp_path: Path,
     assert 0 <= figures["modes covered"]["value"] <= 10
     table = run_cli("bench", str(exported_model), "--batch", "2", *QUICK, "--eval", "digits").stdout
     assert f"{exported_model.name}: FD " in table and "(real-vs-real " in table
+
+
+def test_files_progress_and_markdown_off_a_terminal(exported_model: Path, tmp_path: Path) -> None:
+    files = {kind: tmp_path / f"report.{kind}" for kind in ("json", "csv", "md")}
+    result = run_cli("bench", str(exported_model), "--batch", "1,2", *QUICK,
+                     *(arg for kind, path in files.items() for arg in (f"--{kind}", str(path))))
+    table = result.stdout  # a pipe, not a terminal: full-width Markdown, nothing cut short
+    assert "| ✓ | ganedge | " in table and "…" not in table and "avx" in table.splitlines()[0].lower()
+    assert "timing round 1/1, 1/1: ganedge" in result.stderr
+    header, *lines = files["csv"].read_text().splitlines()
+    assert header.split(",")[:3] == ["label", "model", "precision"] and len(lines) == 2
+    size = exported_model.stat().st_size / 1e6
+    assert json.loads(files["json"].read_text())["rows"][0]["size_mb"] == pytest.approx(size)
+    assert files["md"].read_text().strip().endswith(table.strip().splitlines()[-1])

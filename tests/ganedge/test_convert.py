@@ -40,7 +40,8 @@ def test_ort_model_samples_the_same_images(digits_ort: Path) -> None:
 def test_every_command_takes_an_ort_model(digits_ort: Path, tmp_path: Path) -> None:
     info = invoke("info", str(digits_ort), "--json")
     assert json.loads(info.stdout)["contract"]["latent_dim"] == 64
-    assert invoke("sample", str(digits_ort), "-n", "4", "-o", str(tmp_path / "g.png")).exit_code == 0
+    sample = invoke("sample", str(digits_ort), "-n", "4", "-o", str(tmp_path / "g.png"))
+    assert sample.exit_code == 0, sample.output
     walk = invoke("walk", str(digits_ort), "--seeds", "0-1", "--frames", "2",
                   "-o", str(tmp_path / "w.gif"), "--no-progress")
     assert walk.exit_code == 0, walk.output

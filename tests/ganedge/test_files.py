@@ -68,6 +68,14 @@ def test_a_write_sweeps_temporaries_of_dead_writers_and_nothing_else(tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["seed0000.png"])
 
 
+def test_a_folder_is_swept_once_per_process_not_once_per_file(tmp_path: Path) -> None:
+    save_png(IMAGE, tmp_path / "seed0000.png")
+    late = temp_name("seed0001.png", dead_pid())  # died after this process swept the folder
+    (tmp_path / late).write_bytes(b"partial")
+    save_png(IMAGE, tmp_path / "seed0002.png")
+    assert (tmp_path / late).exists(), "10^5 per-seed files must not list the folder 10^5 times"
+
+
 def test_the_temporary_a_kill_9_leaves_is_removed_by_the_next_write(tmp_path: Path) -> None:
     code = ("import sys, time; from ganedge.files import atomic_path\n"
             "with atomic_path(sys.argv[1]) as tmp:\n"
@@ -136,4 +144,19 @@ def test_cli_file_name_over_255_bytes_is_one_line(models: dict[str, Path],
                     "-o", str(tmp_path / ("é" * 130 + ".png")))
     assert result.exit_code == 2
     assert "264 bytes, over the 255" in result.stderr and result.stderr.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_site_that_cannot_be_written_is_one_line_and_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from ganedge.web.site import build_site
+
+    def disk_full(src: object, dst: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    with pytest.raises(OutputError, match=f"cannot write {str(tmp_path / 'site')!r}: no space"):
+        build_site(None, tmp_path / "site")
     assert not list(tmp_path.iterdir())

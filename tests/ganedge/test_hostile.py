@@ -84,7 +84,7 @@ def test_absurd_arguments_are_refused_in_one_line(corpus_run: dict[str, Any], na
 
 
 def test_odd_but_sound_files_work(corpus_run: dict[str, Any]) -> None:
-    for name in ("sound", "static_batch", "sigmoid"):
+    for name in ("sound", "static_batch", "static_batch_bare", "sigmoid"):
         for command in ("sample", "walk", "info", "bench", "eval"):
             outcome = corpus_run["files"][name][command]
             assert outcome["exit"] == 0 and outcome["traceback"] is None, (name, command, outcome)
@@ -136,3 +136,28 @@ def test_a_sigmoid_generator_uses_the_whole_pixel_range(files: dict[str, Path]) 
     expected = np.clip(np.rint(gen.generate(z) * 255), 0, 255).astype(np.uint8)
     np.testing.assert_array_equal(gen.sample(4), expected.transpose(0, 2, 3, 1))
     assert gen.sample(16).min() < 40  # a [-1, 1] reading would never go below ~128
+
+
+def test_a_billion_seeds_stream_without_a_list(files: dict[str, Path], tmp_path: Path) -> None:
+    from tests.ganedge.conftest import invoke
+
+    gen = ganedge.load(files["sound"])
+    seeds, images = next(gen.iter_samples(range(10**9), batch_size=4))
+    assert seeds == [0, 1, 2, 3] and images.shape == (4, 4, 4, 1)
+    result = invoke("sample", str(files["sound"]), "--seeds", "0-999999999", "--shard",
+                    "99999999/100000000", "--outdir", str(tmp_path / "d"), "--no-progress")
+    assert result.exit_code == 0, result.stderr
+    assert "seeds 999999990-999999999" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "d").iterdir())[0] == "seed999999990.png"
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".png", b"\x89PNG"), (".jpg", b"\xff\xd8\xff"),
+                                               (".jpeg", b"\xff\xd8\xff"), (".webp", b"RIFF")])
+def test_the_output_suffix_names_the_format(files: dict[str, Path], tmp_path: Path,
+                                            suffix: str, magic: bytes) -> None:
+    from tests.ganedge.conftest import invoke
+
+    out = tmp_path / f"grid{suffix}"
+    result = invoke("sample", str(files["sound"]), "-n", "4", "-o", str(out), "--no-progress")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().startswith(magic)

@@ -1,5 +1,6 @@
 """The browser's latents (ganedge/web/static/latents.mjs, run here by Node.js) equal Python's bit
-for bit: numpy's SeedSequence, PCG64 and ziggurat normal, ported."""
+for bit: numpy's SeedSequence, PCG64 and ziggurat normal, ported; its seed parser reads seed
+lists as ganedge.latents.parse_seeds does."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import subprocess
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ganedge.latents import latents_for_seeds, truncate
+from ganedge.errors import InputError
+from ganedge.latents import latents_for_seeds, parse_seeds, truncate
 from ganedge.web.site import package_dir
 
 NODE = shutil.which("node")
@@ -37,8 +41,8 @@ def test_thousand_seeds_bit_for_bit() -> None:
 
 
 def test_large_seeds_and_long_latents_bit_for_bit() -> None:
-    # seeds of several 32-bit words take SeedSequence's other mixing paths
-    seeds = [2**32 - 1, 2**32, 2**63 + 9, 2**64, 2**128 + 3, 10**45]
+    # seeds of two 32-bit words take another SeedSequence path; 2^63 - 1 is the largest seed
+    seeds = [2**32 - 1, 2**32, 2**40 + 7, 2**62 + 3, 2**63 - 1]
     np.testing.assert_array_equal(js_latents(seeds, 512).view(np.uint32),
                                   latents_for_seeds(seeds, 512).view(np.uint32))
 
@@ -48,3 +52,35 @@ def test_truncation_matches_python() -> None:
     expected = truncate(latents_for_seeds(seeds, 64), 0.7)
     np.testing.assert_array_equal(js_latents(seeds, 64, 0.7).view(np.uint32),
                                   expected.view(np.uint32))
+
+
+def js_parse(specs: list[str]) -> list[list[int] | None]:
+    """parseSeeds of each spec under Node.js; None where it refuses the spec."""
+    module = (package_dir("static") / "latents.mjs").as_uri()
+    script = (f"import {{ parseSeeds }} from '{module}';"
+              "const out = JSON.parse(process.argv[1]).map((spec) => {"
+              "  try { return parseSeeds(spec); } catch (e) { return null; } });"
+              "process.stdout.write(JSON.stringify(out));")
+    out = subprocess.run([NODE, "--input-type=module", "-e", script, json.dumps(specs)],
+                         capture_output=True, check=True, text=True).stdout
+    return json.loads(out)
+
+
+def py_parse(spec: str) -> list[int] | None:
+    try:
+        return parse_seeds(spec)
+    except InputError:
+        return None
+
+
+part = st.tuples(st.integers(0, 50), st.integers(0, 5), st.booleans()).map(
+    lambda t: f"{t[0]}-{t[0] + t[1]}" if t[2] else str(t[0]))
+spec = st.lists(part, min_size=1, max_size=5).map(",".join)
+
+
+@settings(max_examples=1, deadline=None)
+@given(st.lists(spec, min_size=200, max_size=200))
+def test_seed_lists_parse_as_in_python(specs: list[str]) -> None:
+    refused = ["", "a", "3-1", "1,,2", "-1", "1-2-3", "0x10"]
+    specs = specs + refused + [" 4 - 6 ".replace(" - ", "-"), "0-3, 7"]
+    assert js_parse(specs) == [py_parse(s) for s in specs]

@@ -37,11 +37,11 @@ def test_feature_matching_value_and_gradient() -> None:
     fm = REGULARIZERS.get("feature_matching")(replace(TINY, fm_weight=0.5))
     real = torch.ones(4, 1, 2, 2)
     fake = torch.zeros(4, 1, 2, 2, requires_grad=True)
-    term = fm.g_penalty(lambda x: 3 * x.flatten(1), real, fake)
+    term = fm.feature_penalty(lambda x: 3 * x.flatten(1), real, fake)
     assert term.item() == pytest.approx(0.5 * 4 * 3**2)  # λ · Σ over 4 features of (3·1 - 0)²
     term.backward()
     assert torch.allclose(fake.grad, torch.full_like(fake, -0.5 * 2 * 3 * 3 / 4))
-    assert fm.g_penalty(lambda x: x.flatten(1), real, real).item() == 0
+    assert fm.feature_penalty(lambda x: x.flatten(1), real, real).item() == 0
 
 
 def test_feature_matching_moves_only_the_generator(tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_historical_averaging_pulls_toward_the_past_average(tmp_path: Path) -> N
     pull = ha.penalty(None, None, None, 1, None)
     (grad,) = torch.autograd.grad(pull, [d_params[0]])
     assert torch.allclose(grad, 2 * 0.5 * (d_params[0] - ha.avg["d"][0]))
-    assert ha.count == {"g": 2, "d": 2} and pull.item() > 0 and ha.g_penalty(None, None, None) > 0
+    assert ha.count == {"g": 2, "d": 2} and pull.item() > 0 and ha.g_penalty(None, None, 1, None) > 0
     plain = _after_one_step(TINY, tmp_path / "plain")
     assert _same(plain.disc, trainer.disc)  # no pull on the first step: θ₀ is the average
     plain.train_step(2)

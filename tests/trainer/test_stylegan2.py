@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.config import ArchConfig, preset
+from ganedge.errors import ConfigError
+from trainer.config import ArchConfig, TrainConfig, preset
 from trainer.loop import train
 from trainer.models import build_discriminator, build_generator
+from trainer.regularizers import PathLength
 from trainer.models.sg2ops import (MODCONV_IMPLS, conv_down2, conv_up2, filter2d,
                                    modulated_conv2d, setup_filter, upsample2d)
 from trainer.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
@@ -170,3 +172,18 @@ def test_preset_trains_a_few_steps(tmp_path: Path) -> None:
     assert result.step == 3 and np.isfinite([result.d_loss, result.g_loss]).all()
     state = torch.load(result.checkpoint, weights_only=True)
     assert state["generator_ema"]["mapping.w_avg"].abs().sum() > 0
+
+
+def test_path_length_penalty() -> None:
+    torch.manual_seed(0)
+    g = StyleGAN2Generator(tiny())
+    reg = PathLength(TrainConfig(batch_size=8, pl_every=2, pl_weight=2.0))
+    gen = torch.Generator().manual_seed(0)
+    assert reg.g_penalty(g, None, 1, gen) is None  # lazy: only every pl_every steps
+    penalty = reg.g_penalty(g, None, 2, gen)
+    assert penalty is not None and torch.isfinite(penalty) and float(reg.pl_mean) > 0
+    penalty.backward()
+    assert g.synthesis.b16.conv1.weight.grad.abs().sum() > 0
+    assert float(g.mapping.w_avg.abs().sum()) == 0  # the penalty's mapping call leaves w_avg
+    with pytest.raises(ConfigError, match="path_length needs a mapping"):
+        reg.g_penalty(build_generator("dcgan", ArchConfig(image_size=16)), None, 2, gen)

@@ -145,15 +145,16 @@ def _modconv_grouped(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool
 
 
 def _modconv_matmul(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool) -> Tensor:
-    k = weight.shape[-1]
+    o, i, k = (int(d) for d in weight.shape[:3])
     w, dcoefs = style_weights(weight, styles, demodulate)
     if dcoefs is not None:
         w = w * dcoefs[:, :, None, None, None]
-    h, wd = x.shape[2], x.shape[3]
+    b, h, wd = x.shape[0], x.shape[2], x.shape[3]
     p = k // 2
     xp = F.pad(x, [p, p, p, p]) if p else x
-    # (B, I, k·k, H·W): the k×k shifted views, I-major to match w's (I, k, k) flattening
+    # (B, I, k·k, H·W): the k×k shifted views, I-major to match w's (I, k, k) flattening; every
+    # reshape names its sizes (no -1), so an empty batch stays valid in the exported graph
     shifts = [xp[:, :, dy:dy + h, dx:dx + wd] for dy in range(k) for dx in range(k)]
-    cols = torch.stack(shifts, 2).flatten(1, 2).flatten(2)
-    out = torch.matmul(w.flatten(2), cols)  # (B, O, H·W)
-    return out.reshape(out.shape[0], out.shape[1], h, wd)
+    cols = torch.stack(shifts, 2).reshape(b, i * k * k, h * wd)
+    out = torch.matmul(w.reshape(b, o, i * k * k), cols)  # (B, O, H·W)
+    return out.reshape(b, o, h, wd)

@@ -5,9 +5,8 @@
 // batch, {labels})}, both returning {width, height, channels, data: Uint8Array (N, H, W, C)},
 // and framesShown, the walk frames drawn so far.
 import * as ort from './ort/ort.webgpu.min.mjs';
-import { latentsForSeeds, truncate } from './latents.mjs';
+import { latentsForSeeds, parseSeeds, truncate } from './latents.mjs';
 
-const MAX_SEEDS = 1024; // a bigger grid is too large to look at
 const PADDING = 2; // black pixels between and around grid cells, as `ganedge sample`
 const WALK_FRAMES = 24; // frames per transition
 const WALK_KEYS = 4;
@@ -151,20 +150,6 @@ function roundHalfEven(v) {
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** Parse "0-15,100" like ganedge.latents.parse_seeds (ranges inclusive). */
-export function parseSeeds(spec) {
-  const seeds = [];
-  for (const part of spec.split(',').map((p) => p.trim())) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw new RangeError(`seeds: ${JSON.stringify(part)} is not a seed or range: use e.g. 0-15,100`);
-    const [start, stop] = [Number(m[1]), Number(m[2] ?? m[1])];
-    if (stop < start) throw new RangeError(`seeds: range ${part} must be ascending`);
-    if (seeds.length + stop - start + 1 > MAX_SEEDS) throw new RangeError(`seeds: at most ${MAX_SEEDS} images`);
-    for (let s = start; s <= stop; s++) seeds.push(s);
-  }
-  return seeds;
-}
-
 function setUp() {
   const c = state.contract;
   $('model').textContent = `z ${c.latent_dim} → ` + (c.num_ws > 0 ? `StyleGAN (${c.num_ws} × w ${c.w_dim}) → ` : '') +
@@ -192,7 +177,7 @@ function options() {
 async function render() {
   try {
     $('error').hidden = true;
-    const seeds = parseSeeds($('seeds').value);
+    const seeds = parseSeeds($('seeds').value, 1024); // a bigger grid is too large to look at
     const images = await sample(seeds, options());
     state.grid = { seeds, images };
     drawGrid($('grid'), images, seeds.length);

@@ -140,9 +140,12 @@ export function standardNormal(rng) {
   }
 }
 
+const MAX_SEED = 2n ** 63n - 1n; // as the Python runtime: seeds are int64-sized
+
 /** The (dim,) float32 latent of one seed, equal to ganedge.latents.latent_for_seed. */
 export function latentForSeed(seed, dim) {
-  if (!(BigInt(seed) >= 0n)) throw new RangeError(`seed: must be >= 0 (got ${seed})`);
+  const value = BigInt(seed);
+  if (value < 0n || value > MAX_SEED) throw new RangeError(`seed: must be in [0, 2^63 - 1] (got ${seed})`);
   const rng = new PCG64(seed);
   const out = new Float32Array(dim);
   for (let i = 0; i < dim; i++) out[i] = standardNormal(rng);
@@ -162,4 +165,19 @@ export function truncate(z, psi) {
   if (psi === 1) return z;
   const p = Math.fround(psi);
   return z.map((v) => Math.fround(p * v));
+}
+
+/** Parse "0-15,100" like ganedge.latents.parse_seeds (ranges inclusive), at most maxSeeds. */
+export function parseSeeds(spec, maxSeeds = Infinity) {
+  const seeds = [];
+  for (const part of spec.split(',').map((p) => p.trim())) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new RangeError(`seeds: ${JSON.stringify(part)} is not a seed or range: use e.g. 0-15,100`);
+    const [start, stop] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (stop > Number.MAX_SAFE_INTEGER) throw new RangeError(`seeds: ${part} is above 2^53 - 1: pass BigInt seeds to ganedge.sample()`);
+    if (stop < start) throw new RangeError(`seeds: range ${part} must be ascending`);
+    if (seeds.length + stop - start + 1 > maxSeeds) throw new RangeError(`seeds: at most ${maxSeeds} images`);
+    for (let s = start; s <= stop; s++) seeds.push(s);
+  }
+  return seeds;
 }

@@ -1,0 +1,154 @@
+"""StyleGAN2 64×64 on CPU: the exported graph (ganedge's runtime) beside torch eager of the same
+module, and the three forms of the modulated convolution side by side.
+
+Forms: 'activations' scales x before/after one shared convolution (symbolic batch), 'matmul'
+builds per-sample weights and multiplies them with k×k shifted copies of x (symbolic batch),
+'grouped' builds per-sample weights and runs one grouped convolution (NVlabs' fused form; its
+group count is the batch, so the graph is exported per batch size). Every candidate is timed
+alone in its own worker process by ganedge's one timing loop. Two tables: end to end (mapping
++ synthesis through ganedge's runtime, beside torch eager of the same checkpoint), and the
+synthesis half alone in each form (the grouped one can only run at its traced batch).
+
+    python benchmarks/stylegan2_speed.py --out benchmarks/results/stylegan2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import onnx
+import torch
+
+from exports import export_generator
+from exports.stylegan import stylegan_contract, trace_stylegan
+from ganedge.bench.candidates import onnx_candidate
+from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, RunFn, run_bench
+from ganedge.contract import KEY_PROVENANCE, ModelContract
+from ganedge.session import SessionSettings
+from ganedge.stylegan import idle_feeds
+from ganedge.bench.report import machine_line
+from torchref.candidates import torch_candidates
+from trainer.checkpoint import save_checkpoint
+from trainer.config import ArchConfig
+from trainer.models import build_generator
+
+ARCH = ArchConfig(latent_dim=128, channels=3, image_size=64, base_channels=32, channel_max=256,
+                  mapping_layers=4)
+
+
+def build(out: Path) -> tuple[torch.nn.Module, Path]:
+    """A 64×64 RGB StyleGAN2 (random weights, non-zero noise strengths and w_avg) + its ckpt."""
+    torch.manual_seed(0)
+    gen = build_generator("stylegan2", ARCH)
+    with torch.no_grad():
+        gen.mapping.w_avg.normal_()
+        for name, p in gen.named_parameters():
+            if name.endswith("noise_strength"):
+                p.fill_(0.1)
+    ckpt = save_checkpoint(out / "sg2-64.pt", "stylegan2", ARCH, gen, 0)
+    return gen.eval(), ckpt
+
+
+def grouped_file(gen: torch.nn.Module, batch: int, out: Path) -> Path:
+    """The 'grouped' form traced at a fixed batch, with the same contract."""
+    gen.set_modconv_impl("grouped")
+    contract = stylegan_contract(gen)
+    model = trace_stylegan(gen, contract, 17, fixed_batch=batch)
+    gen.set_modconv_impl("activations")
+    onnx.helper.set_model_props(model, {**contract.to_metadata(),
+                                        KEY_PROVENANCE: json.dumps({"modconv": "grouped"})})
+    path = out / f"sg2-64-grouped-b{batch}.onnx"
+    onnx.save_model(model, str(path))
+    return path
+
+
+class SynthesisStarter:
+    """Times the synthesis half alone: ws of the batch's latents are mapped once, untimed."""
+
+    def __init__(self, path: Path, threads: int | None) -> None:
+        self.path, self.threads = path, threads
+
+    def __call__(self, batch: int) -> tuple[RunFn, str]:
+        import numpy as np
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        session = ort.InferenceSession(str(self.path), options,
+                                       providers=["CPUExecutionProvider"])
+        c = ModelContract.from_metadata(dict(session.get_modelmeta().custom_metadata_map))
+        cache: dict[int, np.ndarray] = {}
+
+        def run(z: np.ndarray) -> np.ndarray:
+            if len(z) not in cache:  # zeros, not an empty batch: a grouped graph's is fixed
+                ws = np.zeros((len(z), c.num_ws, c.w_dim), np.float32)
+                cache[len(z)] = session.run([c.ws_output_name],
+                                            {c.input_name: z, c.ws_input_name: ws})[0]
+            feeds = {c.ws_input_name: cache[len(z)], **idle_feeds(c, "synthesis")}
+            return session.run([c.output_name], feeds)[0]
+
+        return run, "CPUExecutionProvider"
+
+
+def synthesis_candidate(path: Path, label: str, threads: int | None) -> Candidate:
+    return Candidate(label=label, model=path.name, precision="fp32", provider="cpu",
+                     start=SynthesisStarter(path.resolve(), threads), reference=label.endswith("activations"),
+                     baseline=label.endswith("activations"))
+
+
+def render(rows: list[BenchRow], against: str) -> list[str]:
+    table = [f"| batch | candidate | p50 ms | images/s | × {against} | max abs vs reference |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        parity = "" if r.parity_max_abs is None else f"{r.parity_max_abs:.1e}"
+        table.append(f"| {r.batch} | {r.label} | {r.p50_ms or float('nan'):.2f} | "
+                     f"{r.images_per_s or float('nan'):.1f} | {r.speedup or float('nan'):.2f} | "
+                     f"{parity} |" + (f" {r.reason}" if r.status != "ok" else ""))
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/stylegan2"))
+    parser.add_argument("--batches", default="1,16")
+    parser.add_argument("--budget", type=float, default=2.0)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    gen, ckpt = build(args.out)
+    files = {}
+    for impl in ("activations", "matmul"):
+        gen.set_modconv_impl(impl)
+        files[impl] = export_generator(gen, args.out / f"sg2-64-{impl}.onnx", 128).path
+    gen.set_modconv_impl("activations")
+    batches = tuple(int(b) for b in args.batches.split(","))
+    config = BenchConfig(batches=batches, budget_s=args.budget, rounds=2)
+    settings = SessionSettings(threads=args.threads)
+    end_to_end = [onnx_candidate(files["activations"], "cpu", label="ganedge (activations)",
+                                 settings=settings),
+                  onnx_candidate(files["matmul"], "cpu", label="ganedge (matmul)",
+                                 settings=settings),
+                  *torch_candidates(ckpt, kinds=("eager",), threads=args.threads)]
+    rows = run_bench(end_to_end, 128, config, on_progress=print)
+    forms = []
+    for batch in batches:
+        grouped = grouped_file(gen, batch, args.out)
+        candidates = [synthesis_candidate(files[impl], f"synthesis {impl}", args.threads)
+                      for impl in ("activations", "matmul")]
+        candidates.append(synthesis_candidate(grouped, "synthesis grouped", args.threads))
+        forms += run_bench(candidates, 128, BenchConfig(batches=(batch,), budget_s=args.budget,
+                                                        rounds=2), on_progress=print)
+    threads = args.threads or "default"
+    report = "\n".join([f"Machine: {machine_line()} (shared by other jobs); threads {threads}", "",
+                        "End to end (mapping + synthesis):", "", *render(rows, "torch eager"),
+                        "", "Synthesis half, per modulated-convolution form:", "",
+                        *render(forms, "activations")])
+    (args.out / "README.md").write_text(report + "\n")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
