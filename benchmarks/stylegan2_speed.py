@@ -26,6 +26,7 @@ from exports.stylegan import stylegan_contract, trace_stylegan
 from ganedge.bench.candidates import onnx_candidate
 from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, RunFn, run_bench
 from ganedge.contract import KEY_PROVENANCE, ModelContract
+from ganedge.session import SessionSettings
 from ganedge.stylegan import idle_feeds
 from ganedge.bench.report import machine_line
 from torchref.candidates import torch_candidates
@@ -66,30 +67,35 @@ def grouped_file(gen: torch.nn.Module, batch: int, out: Path) -> Path:
 class SynthesisStarter:
     """Times the synthesis half alone: ws of the batch's latents are mapped once, untimed."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, threads: int | None) -> None:
+        self.path, self.threads = path, threads
 
     def __call__(self, batch: int) -> tuple[RunFn, str]:
         import numpy as np
         import onnxruntime as ort
 
-        session = ort.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        session = ort.InferenceSession(str(self.path), options,
+                                       providers=["CPUExecutionProvider"])
         c = ModelContract.from_metadata(dict(session.get_modelmeta().custom_metadata_map))
         cache: dict[int, np.ndarray] = {}
 
         def run(z: np.ndarray) -> np.ndarray:
-            if len(z) not in cache:
+            if len(z) not in cache:  # zeros, not an empty batch: a grouped graph's is fixed
+                ws = np.zeros((len(z), c.num_ws, c.w_dim), np.float32)
                 cache[len(z)] = session.run([c.ws_output_name],
-                                            {c.input_name: z, **idle_feeds(c, "mapping")})[0]
+                                            {c.input_name: z, c.ws_input_name: ws})[0]
             feeds = {c.ws_input_name: cache[len(z)], **idle_feeds(c, "synthesis")}
             return session.run([c.output_name], feeds)[0]
 
         return run, "CPUExecutionProvider"
 
 
-def synthesis_candidate(path: Path, label: str) -> Candidate:
+def synthesis_candidate(path: Path, label: str, threads: int | None) -> Candidate:
     return Candidate(label=label, model=path.name, precision="fp32", provider="cpu",
-                     start=SynthesisStarter(path.resolve()), reference=label.endswith("activations"),
+                     start=SynthesisStarter(path.resolve(), threads), reference=label.endswith("activations"),
                      baseline=label.endswith("activations"))
 
 
@@ -120,19 +126,23 @@ def main() -> None:
     gen.set_modconv_impl("activations")
     batches = tuple(int(b) for b in args.batches.split(","))
     config = BenchConfig(batches=batches, budget_s=args.budget, rounds=2)
-    end_to_end = [onnx_candidate(files["activations"], "cpu", label="ganedge (activations)"),
-                  onnx_candidate(files["matmul"], "cpu", label="ganedge (matmul)"),
+    settings = SessionSettings(threads=args.threads)
+    end_to_end = [onnx_candidate(files["activations"], "cpu", label="ganedge (activations)",
+                                 settings=settings),
+                  onnx_candidate(files["matmul"], "cpu", label="ganedge (matmul)",
+                                 settings=settings),
                   *torch_candidates(ckpt, kinds=("eager",), threads=args.threads)]
     rows = run_bench(end_to_end, 128, config, on_progress=print)
     forms = []
     for batch in batches:
         grouped = grouped_file(gen, batch, args.out)
-        candidates = [synthesis_candidate(files["activations"], "synthesis activations"),
-                      synthesis_candidate(files["matmul"], "synthesis matmul"),
-                      synthesis_candidate(grouped, "synthesis grouped")]
+        candidates = [synthesis_candidate(files[impl], f"synthesis {impl}", args.threads)
+                      for impl in ("activations", "matmul")]
+        candidates.append(synthesis_candidate(grouped, "synthesis grouped", args.threads))
         forms += run_bench(candidates, 128, BenchConfig(batches=(batch,), budget_s=args.budget,
                                                         rounds=2), on_progress=print)
-    report = "\n".join([f"Machine: {machine_line()} (shared by other jobs)", "",
+    threads = args.threads or "default"
+    report = "\n".join([f"Machine: {machine_line()} (shared by other jobs); threads {threads}", "",
                         "End to end (mapping + synthesis):", "", *render(rows, "torch eager"),
                         "", "Synthesis half, per modulated-convolution form:", "",
                         *render(forms, "activations")])

@@ -3,6 +3,9 @@
 Images come back as (N, C, S, S) float32 in [-1, 1]; labels as (N,) int64 or None. A spec is one of:
 
 - ``digits``: the 1,797 UCI handwritten 8×8 digits bundled with ganedge (grayscale, labels 0-9).
+- ``stacked-digits``: 20,000 RGB images whose R, G and B channels are three independently and
+  uniformly drawn digits: 1,000 modes, labelled 0-999 (100·R + 10·G + B), seeded (seed 0); the
+  offline analogue of Stacked MNIST. Other sizes and seeds: :func:`load_stacked_digits`.
 - an image folder: every png/jpg/jpeg/webp/bmp below it, read recursively. When every image sits
   in a direct subfolder and there are at least two of them, the subfolder names are the classes.
   Each image is resized so its shorter side is S (Lanczos) and center-cropped to S×S.
@@ -34,11 +37,14 @@ from PIL import Image
 from ganedge.budgets import MAX_SIDE, check_int
 from ganedge.errors import InputError
 
-BUILTIN = ("digits",)
+STACKED = "stacked-digits"
+STACKED_SIZE = 20_000  # images in the built-in stacked-digits set (20 per mode on average)
+STACKED_DIGITS = 3  # one digit per RGB channel: 10³ modes
+BUILTIN = ("digits", STACKED)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")  # PIL modes read as one channel
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601-2, as PIL's convert("L")
-SPEC_HINT = "give digits, an image folder or a .npz file"
+SPEC_HINT = "give digits, stacked-digits, an image folder or a .npz file"
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class ImageDataset:
     class_names: tuple[str, ...]
     skipped: int = 0  # unreadable files left out
     resize_filter: str = "none"  # PIL filter that brought images to S×S ("none": already S×S)
+    stacked: bool = False  # stacked digits: each channel is one digit, labels are 100·R + 10·G + B
 
     @property
     def num_classes(self) -> int:
@@ -58,7 +65,8 @@ class ImageDataset:
 
 
 def load_dataset(spec: str | Path, image_size: int, channels: int | None = None) -> ImageDataset:
-    """A dataset by name (``digits``), image folder or ``.npz`` file, as S×S images.
+    """A dataset by name (``digits``, ``stacked-digits``), image folder or ``.npz`` file, as S×S
+    images.
 
     ``channels`` (1 or 3), when given, converts every image to that many channels.
     """
@@ -69,6 +77,11 @@ def load_dataset(spec: str | Path, image_size: int, channels: int | None = None)
     path = Path(spec)
     if str(spec) == "digits":
         data = load_digits(image_size)
+    elif str(spec) == STACKED:
+        if channels == 1:
+            raise InputError(f"{STACKED} is RGB, one digit per channel (got channels=1): "
+                             "use channels=3 or leave it unset", param="channels")
+        return load_stacked_digits(image_size)
     elif path.is_dir():
         data = load_folder(path, image_size, channels)
     else:
@@ -96,6 +109,41 @@ def load_digits(image_size: int = 32) -> ImageDataset:
     images = np.stack([_resize(img, image_size) for img in small])[:, None]
     return ImageDataset(images * 2 - 1, target.astype(np.int64),
                         tuple(str(d) for d in range(10)), resize_filter="bilinear")
+
+
+def load_stacked_digits(image_size: int = 32, n: int = STACKED_SIZE,
+                        seed: int = 0) -> ImageDataset:
+    """``n`` images (n, 3, S, S) whose channels are independent, uniformly drawn digits.
+
+    Each channel draws its digit d uniformly from 0-9, then one of the digits images of class d
+    uniformly; the label is the mode 100·R + 10·G + B. The same (n, seed) gives the same images.
+
+    Example:
+        >>> data = load_stacked_digits(32, n=100, seed=1)    # doctest: +SKIP
+        >>> data.images.shape, data.num_classes              # doctest: +SKIP
+        ((100, 3, 32, 32), 1000)
+    """
+    if n < 1:
+        raise InputError(f"must be at least 1 (got {n})", param="n")
+    digits = load_digits(image_size)
+    images, modes = stack_digits(digits.images[:, 0], digits.labels, n, seed)
+    names = tuple(f"{m:03d}" for m in range(10**STACKED_DIGITS))
+    return ImageDataset(images, modes, names, resize_filter=digits.resize_filter, stacked=True)
+
+
+def stack_digits(images: np.ndarray, labels: np.ndarray, n: int,
+                 seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 3, H, W) stacks of one-channel digit ``images`` (M, H, W) of any dtype, and their
+    modes (n,) = 100·R + 10·G + B; digits uniform per channel, then images uniform per digit."""
+    rng = np.random.default_rng(seed)
+    digits = rng.integers(0, 10, size=(n, STACKED_DIGITS))
+    order = np.argsort(labels, kind="stable")  # image ids grouped by digit
+    counts = np.bincount(labels, minlength=10)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pick = (rng.random((n, STACKED_DIGITS)) * counts[digits]).astype(np.int64)
+    stacks = images[order[starts[digits] + pick]]  # (n, 3, H, W)
+    modes = digits @ (10 ** np.arange(STACKED_DIGITS - 1, -1, -1))
+    return stacks, modes.astype(np.int64)
 
 
 def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:

@@ -195,7 +195,7 @@ class GeneratorModel:
     def _run_half(self, output: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """One half of a StyleGAN graph (the other fed an empty batch)."""
         try:
-            return self.session.run([output], feeds)
+            return self.session.run([output], feeds, _quiet_run())
         except Exception as exc:  # ORT's own errors: the graph itself failed on valid inputs
             raise ContractError(f"model: the graph failed to run ({_first_line(exc)}): "
                                 "re-export it or check it with `ganedge info`") from None
@@ -374,7 +374,7 @@ class GeneratorModel:
         return to_uint8_nhwc(out, self.contract.value_range)
 
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        (out,) = self.session.run([self.contract.output_name], feeds)
+        (out,) = self.session.run([self.contract.output_name], feeds, _quiet_run())
         return out
 
     def _run_bound(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
@@ -446,6 +446,14 @@ def _model_path(path: str | Path | None) -> Path:
         raise InputError(f"{str(model)!r} does not exist: give a .onnx or .ort file path",
                          param="path")
     return model
+
+
+def _quiet_run() -> ort.RunOptions:
+    """Run options whose failures ORT does not also log to the host's stderr: ganedge raises
+    them as one ContractError line (a per-run setting, not ORT's global logger)."""
+    options = ort.RunOptions()
+    options.log_severity_level = 4
+    return options
 
 
 def _first_line(exc: BaseException) -> str:

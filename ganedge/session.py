@@ -99,8 +99,10 @@ def create_session(path: Path, providers: list[str], threads: int | None,
     options = session_options(settings)
     if threads is not None:
         options.intra_op_num_threads = threads
-    if providers != [prov.CPU]:
-        options.log_severity_level = 4
+    # this session's own log only (the host's global ORT logger is left alone): errors on the
+    # CPU, which ganedge also raises; nothing when a GPU provider may fail to start, which
+    # ganedge reports as its own warning
+    options.log_severity_level = 3 if providers == [prov.CPU] else 4
     try:
         return ort.InferenceSession(str(path), sess_options=options,
                                     providers=provider_entries(providers, settings))

@@ -24,6 +24,9 @@ class ArchConfig:
     base_channels: int = 32  # width of the last generator layer; deeper layers double it
     num_classes: int = 0  # 0: unconditional; >0: label-conditional G and projection D
     minibatch_stddev: bool = False  # D appends a batch-stddev channel (set by that regularizer)
+    minibatch_kernels: int = 0  # D's learned minibatch-discrimination kernels (0: none; set by
+    # the minibatch_discrimination regularizer)
+    pack: int = 1  # PacGAN: D judges this many samples at once, stacked on the channel axis
     w_dim: int = 0  # StyleGAN: length of w; 0 means latent_dim
     mapping_layers: int = 8  # StyleGAN: fully connected layers of the mapping network z → w
     channel_max: int = 512  # StyleGAN: widest layer (widths double per halving up to this)
@@ -40,6 +43,10 @@ class ArchConfig:
             raise ConfigError(f"base_channels: must be at least 1 (got {self.base_channels})")
         if self.num_classes < 0:
             raise ConfigError(f"num_classes: must be >= 0 (got {self.num_classes})")
+        if self.minibatch_kernels < 0:
+            raise ConfigError(f"minibatch_kernels: must be >= 0 (got {self.minibatch_kernels})")
+        if self.pack < 1:
+            raise ConfigError(f"pack: must be at least 1 (got {self.pack})")
         if self.w_dim < 0:
             raise ConfigError(f"w_dim: must be >= 0 (got {self.w_dim})")
         for name in ("mapping_layers", "channel_max"):
@@ -78,6 +85,10 @@ class TrainConfig:
     clip_value: float = 0.01  # bound of weight_clipping
     label_smoothing: float = 0.1  # real target becomes 1 - this with label_smoothing
     diffaugment: str = "color,translation,cutout"  # DiffAugment policy
+    fm_weight: float = 1.0  # λ of feature_matching (G term)
+    mbd_kernels: int = 50  # kernels B of minibatch_discrimination (each of dimension 5)
+    ha_weight: float = 0.01  # λ of historical_averaging (G and D terms)
+    pack: int = 1  # PacGAN: D judges this many samples at once (1: off); divides batch_size
     seed: int = 0  # seeds init, data order, latents and augmentation
     device: str = "auto"  # "auto" (CUDA if available), "cpu" or "cuda"
     amp: bool = True  # fp16 autocast + GradScaler, on CUDA only
@@ -92,10 +103,12 @@ class TrainConfig:
     rollback_lr_factor: float = 0.5  # learning rates are multiplied by this on each rollback
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "n_critic", "r1_every", "pl_every"):
+        for name in ("steps", "batch_size", "n_critic", "r1_every", "pl_every", "mbd_kernels",
+                     "pack"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"must be at least 1 (got {getattr(self, name)})", param=name)
-        for name in ("lr_g", "lr_d", "gp_weight", "r1_gamma", "clip_value", "pl_weight"):
+        for name in ("lr_g", "lr_d", "gp_weight", "r1_gamma", "clip_value", "pl_weight",
+                     "fm_weight", "ha_weight"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"must be positive (got {getattr(self, name)})", param=name)
         for name in ("log_every", "sample_every", "checkpoint_every", "max_rollbacks"):
@@ -110,6 +123,9 @@ class TrainConfig:
                               param="label_smoothing")
         if not 0 < self.rollback_lr_factor < 1:
             raise ConfigError(f"rollback_lr_factor: must be in (0, 1) (got {self.rollback_lr_factor})")
+        if self.batch_size % self.pack:
+            raise ConfigError(f"must divide batch_size {self.batch_size} (got {self.pack})",
+                              param="pack")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"must be auto, cpu or cuda (got {self.device!r})", param="device")
         if self.best_mode not in ("min", "max"):

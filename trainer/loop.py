@@ -85,6 +85,8 @@ class Trainer:
         self.regs = build_regularizers(cfg, self.loss)
         self.arch_config = self._arch_config()
         self._build_models()
+        for reg in self.regs:
+            reg.bind(self.gen, self.disc)
         self.amp = cfg.amp and self.env.device.type == "cuda"
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -104,7 +106,8 @@ class Trainer:
                 raise ConfigError(f"dataset {self.cfg.dataset!r} has no labels: "
                                   "drop `conditional` or use labelled data", param="conditional")
             classes = self.data.num_classes
-        arch = replace(self.cfg.model, channels=self.data.images.shape[1], num_classes=classes)
+        arch = replace(self.cfg.model, channels=self.data.images.shape[1], num_classes=classes,
+                       pack=self.cfg.pack)
         for reg in self.regs:
             arch = reg.arch(arch)
         return arch
@@ -116,6 +119,10 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             self.gen = build_generator(cfg.arch, self.arch_config).to(dev)
             disc = build_discriminator(cfg.arch, self.arch_config)
+            if getattr(disc, "pack", 1) != self.arch_config.pack:
+                raise ConfigError(f"the {cfg.arch} discriminator does not pack samples: use "
+                                  "pack 1 or an architecture built on "
+                                  "trainer.models.layers.Discriminator", param="pack")
             for reg in self.regs:
                 disc = reg.discriminator(disc)
             self.disc = disc.to(dev)
@@ -146,6 +153,10 @@ class Trainer:
 
     def _critic(self, x: Tensor, labels: Tensor | None) -> Tensor:
         return (self.d(x, labels) if labels is not None else self.d(x)).float()
+
+    def _features(self, x: Tensor) -> Tensor:
+        # only feature_matching calls this, and it checked at bind time that D has features()
+        return self.disc.features(x)
 
     def _augment(self, x: Tensor, gen: torch.Generator) -> Tensor:
         for reg in self.regs:
@@ -197,16 +208,21 @@ class Trainer:
 
     def _g_step(self, real: Tensor, fake: Tensor, labels: Tensor | None,
                 gen: torch.Generator) -> dict[str, float]:
+        needs_real = self.loss.uses_real_in_g or any(reg.needs_real_in_g for reg in self.regs)
         with self._autocast():
-            f = self._critic(self._augment(fake, gen), labels)
-            r = (self._critic(self._augment(real, gen), labels) if self.loss.uses_real_in_g
-                 else f.new_zeros(0))
+            fake_aug = self._augment(fake, gen)
+            f = self._critic(fake_aug, labels)
+            real_aug = self._augment(real, gen) if needs_real else real
+            r = self._critic(real_aug, labels) if self.loss.uses_real_in_g else f.new_zeros(0)
             loss = self.loss.g_loss(f, r)
         total = loss
         for reg in self.regs:
-            term = reg.g_penalty(self.gen, labels, self.step + 1, gen)
-            total = total + term if term is not None else total
+            for term in (reg.g_penalty(self.gen, labels, self.step + 1, gen),
+                         reg.feature_penalty(self._features, real_aug, fake_aug)):
+                total = total + term if term is not None else total
         norm = _optimize(self.opt_g, self.scaler_g, total, self.gen)
+        for reg in self.regs:
+            reg.after_g_step(self.gen)
         distributed.sync_buffers(self.env, self.gen, self.disc)
         if self.ema is not None:
             update_ema(self.ema, self.gen, self.cfg.ema)
@@ -352,6 +368,8 @@ class Trainer:
             "best": self.best, "health": {"rollbacks": self.rollbacks, "lr_scale": self.lr_scale,
                                           "peak_diversity": self.peak_diversity},
             "callbacks": {key: cb.state_dict() for key, cb in _callback_keys(self.callbacks)},
+            "regularizers": {name: reg.state_dict()
+                             for name, reg in zip(self.cfg.regularizers, self.regs)},
         }
         if self.ema is not None:
             state["generator_ema"] = self.ema.state_dict()
@@ -388,6 +406,8 @@ class Trainer:
             self.lr_scale = state["health"]["lr_scale"]
         for key, cb in _callback_keys(self.callbacks):
             cb.load_state_dict(state["callbacks"].get(key, {}))
+        for name, reg in zip(self.cfg.regularizers, self.regs):
+            reg.load_state_dict(state.get("regularizers", {}).get(name, {}))
 
     def _rollback(self, logs: dict[str, float]) -> None:
         """NaN/Inf: back to the last good state with lower learning rates, a bounded number of times."""

@@ -52,12 +52,21 @@ def train(
     seed: int = typer.Option(None, "--seed", metavar="S", help="Seed for init, data order, "
                                                                "latents."),
     dataset: str = typer.Option(None, "--data", metavar="DATA",
-                                help="Dataset: digits, an image folder or a .npz."),
+                                help="Dataset: digits, stacked-digits, an image folder or a "
+                                     ".npz."),
     arch: Arch = typer.Option(None, "--arch", help="Architecture."),
     loss: Loss = typer.Option(None, "--loss", help="Adversarial loss."),
     reg: list[Reg] = typer.Option(None, "--reg", metavar="NAME",  # type: ignore[valid-type]
                                   help="Regularizer, repeatable: "
                                        f"{', '.join(REGULARIZERS.names())}."),
+    pack: int = typer.Option(None, "--pack", metavar="N", help="PacGAN: D judges this many "
+                             "samples at once (1: off)."),
+    fm_weight: float = typer.Option(None, "--fm-weight", metavar="λ",
+                                    help="λ of feature_matching."),
+    mbd_kernels: int = typer.Option(None, "--mbd-kernels", metavar="K",
+                                    help="Kernels of minibatch_discrimination."),
+    ha_weight: float = typer.Option(None, "--ha-weight", metavar="λ",
+                                    help="λ of historical_averaging."),
     conditional: bool = typer.Option(None, "--conditional/--unconditional",
                                      help="Train on labels."),
     image_size: int = typer.Option(None, "--image-size", metavar="S",
@@ -116,7 +125,8 @@ def train(
         "loss": loss, "regularizers": tuple(r.value for r in reg) if reg else None, "conditional": conditional,
         "image_size": image_size, "latent_dim": latent_dim, "base_channels": base_channels,
         "lr_g": lr_g, "lr_d": lr_d, "n_critic": n_critic, "ema": ema, "gp_weight": gp_weight,
-        "r1_gamma": r1_gamma, "diffaugment": diffaugment, "device": device,
+        "r1_gamma": r1_gamma, "diffaugment": diffaugment, "pack": pack, "fm_weight": fm_weight,
+        "mbd_kernels": mbd_kernels, "ha_weight": ha_weight, "device": device,
         "log_every": log_every, "sample_every": sample_every,
         "checkpoint_every": checkpoint_every, "best_metric": best_metric, "best_mode": best_mode,
         "logger": logger,

@@ -25,8 +25,8 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
                    grid: str | Path | None = None, evaluator: Evaluator | None = None,
                    latent_dim: int | None = None, allow_nonfinite: bool = False,
                    on_stage: Callable[[str], None] | None = None) -> EvalResult:
-    """Sample ``n`` images (seeds seed..seed+n-1; default: as many as the held-out real split)
-    from an exported model and score them against ``data``.
+    """Sample ``n`` images (seeds seed..seed+n-1; default: as many as the held-out real split,
+    26,000 for stacked-digits) from an exported model and score them against ``data``.
 
     ``evaluator``: one already built for the model's image size (``data``, ``config`` and
     ``inception_range`` are then its own), so several models are scored against one reference.
@@ -52,7 +52,7 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
     if evaluator is None:
         stage("real data and feature network")
         evaluator = Evaluator(data, c.height, c.channels, config, inception_range, provider)
-    count = evaluator.n_heldout if n is None else n
+    count = evaluator.default_n if n is None else n
     labels = np.arange(count, dtype=np.int64) % c.num_classes if c.conditional else None
     stage(f"sampling {count} images")
     images = _sample(gen, count, seed, labels)

@@ -89,6 +89,7 @@ def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, export
     (("--batch", "1,x"), "error: --batch: '1,x' is not a list of integers: use e.g. 1,8,64"),
     (("--budget", "0"), "error: --budget: must be in [0.001, 3600] (got 0): timed seconds per row"),
         (("--budget", "nan"), "error: --budget: must be in [0.001, 3600] (got nan): timed seconds per row"),
+    (("--rounds", "0"), "error: --rounds: must be at least 1 (got 0)"),
         (("--batch", "100000000"), "error: --batch: must be at most 65,536 (got 100,000,000)"),
     (("--provider", "tpu"), "error: Invalid value for '--provider': Value error, 'tpu' is not one "
                            "of 'cpu', 'cuda'. (see `python -m ganedge bench -h`)"),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganedge.datasets import load_dataset
+from ganedge.datasets import load_dataset, load_stacked_digits
 from ganedge.errors import InputError
 
 
@@ -133,3 +133,43 @@ def test_unknown_spec_names_the_choices(tmp_path: Path) -> None:
         load_dataset("mnist", 8)
     with pytest.raises(InputError, match=r"^channels: must be 1 or 3 \(got 2\)"):
         load_dataset("digits", 8, channels=2)
+
+
+def _chi_square_limit(df: int, z: float = 3.09) -> float:
+    """Upper 0.1% point of χ²(df) (Wilson–Hilferty), so a fair draw fails 1 time in 1,000."""
+    a = 2 / (9 * df)
+    return df * (1 - a + z * np.sqrt(a)) ** 3
+
+
+def test_stacked_digits_are_uniform_over_1000_modes_and_channels() -> None:
+    data = load_dataset("stacked-digits", 16)
+    n = len(data.images)
+    assert data.images.shape == (n, 3, 16, 16) and data.stacked and data.num_classes == 1000
+    counts = np.bincount(data.labels, minlength=1000)
+    expected = n / 1000
+    assert ((counts - expected) ** 2 / expected).sum() < _chi_square_limit(999)
+    for digits in (data.labels // 100, data.labels // 10 % 10, data.labels % 10):
+        per_digit = np.bincount(digits, minlength=10)
+        assert ((per_digit - n / 10) ** 2 / (n / 10)).sum() < _chi_square_limit(9)
+
+
+def test_stacked_digits_channels_are_the_labelled_digits() -> None:
+    digits = load_dataset("digits", 16)
+    stacked = load_stacked_digits(16, n=50, seed=3)
+    by_image = {img.tobytes(): int(label) for img, label in zip(digits.images[:, 0], digits.labels)}
+    for image, mode in zip(stacked.images, stacked.labels):
+        assert [by_image[channel.tobytes()] for channel in image] == [mode // 100, mode // 10 % 10,
+                                                                      mode % 10]
+
+
+def test_stacked_digits_are_deterministic_from_the_seed() -> None:
+    a, b = load_stacked_digits(16, n=200, seed=7), load_stacked_digits(16, n=200, seed=7)
+    c = load_stacked_digits(16, n=200, seed=8)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.labels, c.labels)
+
+
+def test_stacked_digits_refuse_one_channel() -> None:
+    with pytest.raises(InputError, match="channels: stacked-digits is RGB"):
+        load_dataset("stacked-digits", 16, channels=1)

@@ -44,3 +44,15 @@ def test_the_global_ort_logger_is_never_touched(models: dict[str, Path],
     ganedge.load(models["float"], provider="cpu").sample(2)
     assert provider_usable(CPU) == (True, "")
     assert calls == []
+
+
+def test_a_failing_graph_is_one_error_and_no_log_lines_on_the_host_stderr(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from tests.ganedge.hostile import CASES
+
+    path = CASES["graph_fails"].make(tmp_path / "fails.onnx")
+    # ORT's own default, as in a host app: an in-process CLI test may have quietened it
+    ort.set_default_logger_severity(2)
+    with pytest.raises(ganedge.GanEdgeError, match="the graph failed to run"):
+        ganedge.load(path, provider="cpu").sample(2)
+    assert capfd.readouterr().err == ""
