@@ -187,7 +187,8 @@ def resolve(base: TrainConfig, changes: Mapping[str, Any], eval_every: int = 0,
         >>> resolve(preset("digits-dcgan"), {"steps": 10, "latent_dim": 16}).model.latent_dim
         16
     """
-    arch_fields = {f.name for f in fields(ArchConfig)}
+    # a field of both (pack) is the run's: the loop hands it to the architecture
+    arch_fields = {f.name for f in fields(ArchConfig)} - {f.name for f in fields(TrainConfig)}
     given = {k: v for k, v in changes.items() if v is not None}
     reject_unknown_fields(TrainConfig, {k: v for k, v in given.items() if k not in arch_fields},
                           ConfigError("unknown training settings {unknown}"))
