@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ganedge.errors import ConfigError, one_line
 from ganedge.files import atomic_path, check_folder, make_folder
@@ -49,8 +48,8 @@ class TrainResult:
     health: dict[str, float]
 
 
-def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
-          callbacks: tuple[Callback, ...] = (), resume: str | Path | None = None) -> TrainResult:
+def train(cfg: TrainConfig, out_dir: str | Path, callbacks: tuple[Callback, ...] = (),
+          resume: str | Path | None = None) -> TrainResult:
     """Train a GAN as ``cfg`` says into ``out_dir`` (run.json, health.jsonl, samples/, curves.png,
     last.pt = ckpt.pt, best.pt); ``resume`` continues from a checkpoint exactly.
 
@@ -60,7 +59,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
     """
     check_folder(out_dir, param="out_dir")
     state = load_resumable(resume) if resume is not None else None
-    trainer = Trainer(cfg, out_dir, callbacks, show_progress)
+    trainer = Trainer(cfg, out_dir, callbacks)
     try:
         if state is not None:
             trainer.resume_from(state, resume)
@@ -72,8 +71,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
 class Trainer:
     """Holds the models, optimizers and counters of one run; see :func:`train`."""
 
-    def __init__(self, cfg: TrainConfig, out_dir: str | Path, callbacks: tuple[Callback, ...] = (),
-                 show_progress: bool = True) -> None:
+    def __init__(self, cfg: TrainConfig, out_dir: str | Path,
+                 callbacks: tuple[Callback, ...] = ()) -> None:
         self.cfg, self.out = cfg, Path(out_dir)
         self.env = distributed.setup(cfg.device)
         self.is_main = self.env.rank == 0
@@ -81,7 +80,6 @@ class Trainer:
         # first and ending last, so they record what the other callbacks report at either end
         self.loggers = [build_logger(cfg.logger)] if self.is_main else []
         self.callbacks: list[Callback] = [*self.loggers, *callbacks]
-        self.show_progress = show_progress and self.is_main
         self.data = load_dataset(cfg.dataset, cfg.model.image_size)
         self.loss = LOSSES.get(cfg.loss)
         self.regs = build_regularizers(cfg, self.loss)
@@ -105,8 +103,8 @@ class Trainer:
         classes = 0
         if self.cfg.conditional:
             if self.data.labels is None:
-                raise ConfigError(f"--conditional: dataset {self.cfg.dataset!r} has no labels: "
-                                  "drop --conditional or use labelled data")
+                raise ConfigError(f"dataset {self.cfg.dataset!r} has no labels: "
+                                  "drop `conditional` or use labelled data", param="conditional")
             classes = self.data.num_classes
         arch = replace(self.cfg.model, channels=self.data.images.shape[1], num_classes=classes,
                        pack=self.cfg.pack)
@@ -235,18 +233,13 @@ class Trainer:
         """Train from ``self.step`` to ``cfg.steps``; returns where the checkpoint went."""
         self._start()
         logs: dict[str, float] = {}
-        with _progress(self.show_progress) as progress:
-            task = progress.add_task("train", total=self.cfg.steps, completed=self.step, losses="")
-            while self.step < self.cfg.steps:
-                logs = self.train_step(self.step + 1)
-                if distributed.any_true(not health.all_finite(*logs.values()), self.env):
-                    self._rollback(logs)
-                    progress.update(task, completed=self.step)
-                    continue
-                self.step += 1
-                self._after_step(logs)
-                progress.update(task, completed=self.step,
-                                losses=f"D {logs['d_loss']:.3f}  G {logs['g_loss']:.3f}")
+        while self.step < self.cfg.steps:
+            logs = self.train_step(self.step + 1)
+            if distributed.any_true(not health.all_finite(*logs.values()), self.env):
+                self._rollback(logs)
+                continue
+            self.step += 1
+            self._after_step(logs)
         return self._finish(logs)
 
     def _start(self) -> None:
@@ -422,8 +415,8 @@ class Trainer:
         if self.rollbacks > self.cfg.max_rollbacks:
             raise health.DivergenceError(
                 f"training: losses became NaN/Inf at step {self.step + 1} after "
-                f"{self.cfg.max_rollbacks} rollback(s) ({logs}): lower --lr-g/--lr-d or add a "
-                "regularizer (--reg spectral_norm)")
+                f"{self.cfg.max_rollbacks} rollback(s) ({logs}): lower `lr_g`/`lr_d` or add a "
+                "regularizer (`regularizers` spectral_norm)")
         failed_at = self.step + 1
         self.load_state_dict(copy.deepcopy(self._good), restore_health=False)
         self.lr_scale *= self.cfg.rollback_lr_factor
@@ -448,17 +441,6 @@ def _optimize(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: Te
     scaler.step(opt)
     scaler.update()
     return norm
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]step {task.completed}/{task.total}"),
-        BarColumn(),
-        TextColumn("{task.fields[losses]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-    )
 
 
 def _callback_keys(callbacks: list[Callback]) -> list[tuple[str, Callback]]:

@@ -177,8 +177,9 @@ class LabelSmoothing(Regularizer):
 
     def check(self, loss: GanLoss) -> None:
         if not loss.smoothable:
-            raise ConfigError("--reg label_smoothing: needs a loss with targets "
-                              "(minimax, nonsaturating, least_squares, relativistic_average)")
+            raise ConfigError("label_smoothing needs a loss with targets "
+                              "(minimax, nonsaturating, least_squares, relativistic_average)",
+                              param="regularizers")
 
     def real_label(self) -> float:
         return 1.0 - self.cfg.label_smoothing

@@ -270,8 +270,8 @@ def _split(n: int, cfg: EvalConfig) -> tuple[np.ndarray, np.ndarray]:
     """Disjoint index sets (reference, held-out) of a seeded shuffle, each ≤ real_per_split."""
     minimum = 2 * (cfg.knn_k + 1)
     if n < minimum:
-        raise InputError(f"--data: {n} real images are too few to split for k-NN with "
-                         f"k={cfg.knn_k}: give at least {minimum}")
+        raise InputError(f"{n} real images are too few to split for k-NN with "
+                         f"k={cfg.knn_k}: give at least {minimum}", param="data")
     order = np.random.default_rng(cfg.seed).permutation(n)
     half = min((n + 1) // 2, cfg.real_per_split)
     return np.sort(order[:half]), np.sort(order[half : half + min(n - half, cfg.real_per_split)])

@@ -73,7 +73,7 @@ def test_unreadable_images_are_skipped_and_counted(tmp_path: Path) -> None:
 def test_folder_without_images_is_an_input_error(tmp_path: Path, content: list[str]) -> None:
     for name in content:
         (tmp_path / name).write_text("x")
-    with pytest.raises(InputError, match=r"^--data: folder .* holds no png/jpg/jpeg/webp/bmp images"):
+    with pytest.raises(InputError, match=r"^data: folder .* holds no png/jpg/jpeg/webp/bmp images"):
         load_dataset(tmp_path, 8)
 
 
@@ -81,7 +81,7 @@ def test_mixed_channels_error_names_the_counts_or_convert(tmp_path: Path) -> Non
     _png(tmp_path / "g1.png", _gray(0))
     _png(tmp_path / "g2.png", _gray(0))
     _png(tmp_path / "c.png", np.full((8, 8, 3), (255, 0, 0), np.uint8))
-    with pytest.raises(InputError, match=r"mixes 2 grayscale and 1 RGB images: pass --channels"):
+    with pytest.raises(InputError, match=r"mixes 2 grayscale and 1 RGB images: pass `channels` 1 or 3"):
         load_dataset(tmp_path, 8)
     assert load_dataset(tmp_path, 8, channels=3).images.shape == (3, 3, 8, 8)
     gray = load_dataset(tmp_path, 8, channels=1)
@@ -129,9 +129,9 @@ def test_bad_npz_is_an_input_error(tmp_path: Path, arrays: dict, message: str) -
 
 
 def test_unknown_spec_names_the_choices(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"^--data: no dataset, folder or .npz file named 'mnist': give"):
+    with pytest.raises(InputError, match=r"^data: no dataset, folder or .npz file named 'mnist': give"):
         load_dataset("mnist", 8)
-    with pytest.raises(InputError, match=r"^--channels: must be 1 or 3 \(got 2\)"):
+    with pytest.raises(InputError, match=r"^channels: must be 1 or 3 \(got 2\)"):
         load_dataset("digits", 8, channels=2)
 
 

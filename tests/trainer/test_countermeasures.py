@@ -23,7 +23,7 @@ TINY = TrainConfig(model=ArchConfig(latent_dim=8, image_size=16, base_channels=4
 
 
 def _after_one_step(cfg: TrainConfig, tmp_path: Path) -> Trainer:
-    trainer = Trainer(cfg, tmp_path, show_progress=False)
+    trainer = Trainer(cfg, tmp_path)
     trainer.train_step(1)
     return trainer
 
@@ -74,7 +74,7 @@ def test_minibatch_discrimination_joins_any_discriminator_when_enabled(tmp_path:
 
 def test_historical_averaging_pulls_toward_the_past_average(tmp_path: Path) -> None:
     cfg = replace(TINY, regularizers=("historical_averaging",), ha_weight=0.5)
-    trainer = Trainer(cfg, tmp_path, show_progress=False)
+    trainer = Trainer(cfg, tmp_path)
     ha = trainer.regs[0]
     assert ha.penalty(None, None, None, 0, None).item() == 0  # θ equals its average at the start
     trainer.train_step(1)
@@ -110,9 +110,9 @@ def test_pack_judges_samples_jointly() -> None:
 ])
 def test_countermeasure_resumes_exactly(tmp_path: Path, extra: dict) -> None:
     cfg = replace(TINY, **extra)
-    train(cfg, tmp_path / "full", show_progress=False)
-    train(replace(cfg, steps=2), tmp_path / "half", show_progress=False)
-    train(cfg, tmp_path / "half", show_progress=False, resume=tmp_path / "half" / "last.pt")
+    train(cfg, tmp_path / "full")
+    train(replace(cfg, steps=2), tmp_path / "half")
+    train(cfg, tmp_path / "half", resume=tmp_path / "half" / "last.pt")
     full, resumed = (load_checkpoint(tmp_path / d / "ckpt.pt") for d in ("full", "half"))
     for key in ("generator", "discriminator"):
         for name, tensor in full[key].items():
@@ -131,7 +131,7 @@ def test_a_discriminator_without_the_hooks_is_refused(tmp_path: Path, extra: dic
                                                       message: str) -> None:
     model = replace(TINY.model, base_channels=4, channel_max=8, mapping_layers=1)
     with pytest.raises(ConfigError, match=message):
-        Trainer(replace(TINY, arch="stylegan2", model=model, **extra), tmp_path, show_progress=False)
+        Trainer(replace(TINY, arch="stylegan2", model=model, **extra), tmp_path)
 
 
 def test_cli_pack_that_does_not_divide_the_batch_is_one_line(tmp_path: Path) -> None:

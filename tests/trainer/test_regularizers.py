@@ -99,7 +99,7 @@ def test_cutout_zeroes_a_quarter_of_each_image() -> None:
 
 
 def test_bad_policy_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="--diffaugment"):
+    with pytest.raises(ConfigError, match="^diffaugment: "):
         parse_policy("color,blur")
 
 
