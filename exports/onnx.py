@@ -83,22 +83,23 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     provenance and parity figures in its metadata (no time stamp).
     ``on_step`` sees each ✓/✗ step as it finishes.
     """
-    _check_choice("--precision", precision, PRECISIONS)
-    _check_choice("--output", output, OUTPUTS)
+    _check_choice("precision", precision, PRECISIONS)
+    _check_choice("output", output, OUTPUTS)
     if int8_weight_bits not in INT8_WEIGHT_BITS:
         raise ConfigError(f"must be one of {list(INT8_WEIGHT_BITS)} (got {int8_weight_bits})",
                           param="int8_weight_bits")
     if is_stylegan(module) and (precision, output) != ("fp32", "float"):
-        raise ConfigError("--precision/--output: StyleGAN models export as fp32 with float "
-                          "output only: drop --precision and --output")
+        raise ConfigError("StyleGAN models export as fp32 with float output only: drop "
+                          "`precision` and `output`", param="precision")
     if grade_data is not None:
         if precision == "fp32":
-            raise ConfigError("--grade: grades a reduced-precision variant against fp32: "
-                              "add --precision fp16 or int8")
-        check_spec(grade_data, "--grade")
+            raise ConfigError("grades a reduced-precision variant against fp32: "
+                              "set `precision` to fp16 or int8", param="grade_data")
+        check_spec(grade_data, "grade_data")
     if opset not in OPSETS:
-        raise ConfigError(f"--opset: must be in {OPSETS.start}..{OPSETS.stop - 1} (got {opset})")
-    path = check_writable(path, "-o/--out")
+        raise ConfigError(f"must be in {OPSETS.start}..{OPSETS.stop - 1} (got {opset})",
+                          param="opset")
+    path = check_writable(path, "path")
     log = StepLog(on_step)
     if is_stylegan(module):
         return _export_stylegan(log, module, path, latent_dim, num_classes, opset, provenance,
@@ -214,7 +215,7 @@ def _write(model: onnx.ModelProto, path: Path, contract: ModelContract, record: 
             KEY_PROVENANCE: json.dumps(record, sort_keys=True),
             KEY_PARITY: json.dumps(parity.to_dict(), sort_keys=True)}
     onnx.helper.set_model_props(model, meta)
-    with atomic_path(path, "-o/--out") as tmp:
+    with atomic_path(path, "path") as tmp:
         onnx.save_model(model, str(tmp))
     return path.stat().st_size
 
@@ -225,7 +226,7 @@ def _parameters(module: nn.Module) -> int:
 
 def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ConfigError(f"{option}: must be one of {list(choices)} (got {value!r})")
+        raise ConfigError(f"must be one of {list(choices)} (got {value!r})", param=option)
 
 
 def _optimized(module: nn.Module, traced: onnx.ModelProto, contract: ModelContract,

@@ -26,7 +26,7 @@ def add_uint8_tail(model: onnx.ModelProto, contract: ModelContract) -> ModelCont
         return contract
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
     if opset < MIN_OPSET:
-        raise ConfigError(f"--output uint8: needs --opset {MIN_OPSET} or newer (got {opset})")
+        raise ConfigError(f"uint8 needs `opset` {MIN_OPSET} or newer (got {opset})", param="output")
     graph, out = model.graph, contract.output_name
     images = f"{out}.float"
     for node in graph.node:

@@ -94,7 +94,7 @@ class ParityReport:
             problem = self._problem(b)
             if problem is not None:
                 raise ParityError(f"{what}: output {output_name!r} at batch {b.batch} {problem}; "
-                                  "pass --allow-mismatch to write it anyway")
+                                  "pass `allow_mismatch` to write it anyway")
 
     def _problem(self, b: BatchParity) -> str | None:
         tol = self.tolerance

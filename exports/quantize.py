@@ -71,8 +71,8 @@ def to_int8(model: onnx.ModelProto, contract: ModelContract,
                                           QuantType, quantize_static)
 
     if not any(n.op_type in INT8_OPS for n in model.graph.node):
-        raise ConfigError("--precision int8: the graph has no Conv/MatMul/Gemm to quantize; "
-                          "use fp32 or fp16")
+        raise ConfigError("int8: the graph has no Conv/MatMul/Gemm to quantize; use fp32 or fp16",
+                          param="precision")
 
     class Latents(CalibrationDataReader):
         def __init__(self) -> None:
@@ -123,7 +123,8 @@ def reduce_precision(model: onnx.ModelProto, contract: ModelContract, precision:
     A converter that fails on an unusual graph is reported as one ConfigError line, not a trace.
     """
     if precision not in PRECISIONS:
-        raise ConfigError(f"--precision: must be one of {list(PRECISIONS)} (got {precision!r})")
+        raise ConfigError(f"must be one of {list(PRECISIONS)} (got {precision!r})",
+                          param="precision")
     if int8_weight_bits not in INT8_WEIGHT_BITS:
         raise ConfigError(f"must be one of {list(INT8_WEIGHT_BITS)} (got {int8_weight_bits})",
                           param="int8_weight_bits")
@@ -134,5 +135,5 @@ def reduce_precision(model: onnx.ModelProto, contract: ModelContract, precision:
     except ConfigError:
         raise
     except Exception as exc:  # the converters raise whatever their graph walk hits
-        raise ConfigError(f"--precision {precision}: ONNX Runtime's converter failed on this graph "
-                          f"({one_line(exc)}): export fp32 instead") from None
+        raise ConfigError(f"{precision}: ONNX Runtime's converter failed on this graph "
+                          f"({one_line(exc)}): export fp32 instead", param="precision") from None

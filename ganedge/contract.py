@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ganedge import budgets
-from ganedge.errors import ContractError
+from ganedge.errors import ContractError, GanEdgeError
 
 FORMAT_VERSION = 2
 """Bumped whenever a runtime of the previous version could misread a model. Version 2 added the
@@ -156,10 +156,8 @@ class ModelContract:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelContract:
         """Build a contract from a plain dict, rejecting unknown or missing fields."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ContractError(f"{KEY_CONTRACT}: unknown fields {unknown}: re-export the model")
+        reject_unknown_fields(cls, data, ContractError(
+            f"{KEY_CONTRACT}: unknown fields {{unknown}}: re-export the model"))
         data = dict(data)
         if isinstance(data.get("w_avg"), list):
             data["w_avg"] = tuple(data["w_avg"])
@@ -167,6 +165,15 @@ class ModelContract:
             return cls(**data)
         except TypeError as exc:
             raise ContractError(f"{KEY_CONTRACT}: {exc}: re-export the model") from None
+
+
+def reject_unknown_fields(cls: type, data: Mapping[str, Any], error: GanEdgeError) -> None:
+    """Raise ``error`` when ``data`` has keys that are not fields of the dataclass ``cls``; the
+    error's message may name them with ``{unknown}``. Shared by every ``from_dict`` that reads
+    stored data (a contract, a training config), so none silently drops a field."""
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise type(error)(error.message.format(unknown=unknown), param=error.param)
 
 
 def read_json_metadata(props: Mapping[str, str], key: str) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 Images come back as (N, C, S, S) float32 in [-1, 1]; labels as (N,) int64 or None. A spec is one of:
 
-- ``digits``: scikit-learn's 1,797 handwritten digits (grayscale, labels 0-9).
+- ``digits``: the 1,797 UCI handwritten 8×8 digits bundled with ganedge (grayscale, labels 0-9).
+- ``stacked-digits``: 20,000 RGB images whose R, G and B channels are three independently and
+  uniformly drawn digits: 1,000 modes, labelled 0-999 (100·R + 10·G + B), seeded (seed 0); the
+  offline analogue of Stacked MNIST. Other sizes and seeds: :func:`load_stacked_digits`.
 - an image folder: every png/jpg/jpeg/webp/bmp below it, read recursively. When every image sits
   in a direct subfolder and there are at least two of them, the subfolder names are the classes.
   Each image is resized so its shorter side is S (Lanczos) and center-cropped to S×S.
@@ -22,23 +25,26 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ganedge.budgets import MAX_SIDE, check_int
-from ganedge.errors import InputError, MissingExtraError
+from ganedge.errors import InputError
 
-BUILTIN = ("digits",)
+STACKED = "stacked-digits"
+STACKED_SIZE = 20_000  # images in the built-in stacked-digits set (20 per mode on average)
+STACKED_DIGITS = 3  # one digit per RGB channel: 10³ modes
+BUILTIN = ("digits", STACKED)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")  # PIL modes read as one channel
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601-2, as PIL's convert("L")
-SPEC_HINT = "give digits, an image folder or a .npz file"
+SPEC_HINT = "give digits, stacked-digits, an image folder or a .npz file"
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class ImageDataset:
     class_names: tuple[str, ...]
     skipped: int = 0  # unreadable files left out
     resize_filter: str = "none"  # PIL filter that brought images to S×S ("none": already S×S)
+    stacked: bool = False  # stacked digits: each channel is one digit, labels are 100·R + 10·G + B
 
     @property
     def num_classes(self) -> int:
@@ -58,17 +65,23 @@ class ImageDataset:
 
 
 def load_dataset(spec: str | Path, image_size: int, channels: int | None = None) -> ImageDataset:
-    """A dataset by name (``digits``), image folder or ``.npz`` file, as S×S images.
+    """A dataset by name (``digits``, ``stacked-digits``), image folder or ``.npz`` file, as S×S
+    images.
 
     ``channels`` (1 or 3), when given, converts every image to that many channels.
     """
     check_int(image_size, "image_size", 1, MAX_SIDE)
     if channels not in (None, 1, 3):
-        raise InputError(f"--channels: must be 1 or 3 (got {channels})")
+        raise InputError(f"must be 1 or 3 (got {channels})", param="channels")
     check_spec(spec)
     path = Path(spec)
     if str(spec) == "digits":
         data = load_digits(image_size)
+    elif str(spec) == STACKED:
+        if channels == 1:
+            raise InputError(f"{STACKED} is RGB, one digit per channel (got channels=1): "
+                             "use channels=3 or leave it unset", param="channels")
+        return load_stacked_digits(image_size)
     elif path.is_dir():
         data = load_folder(path, image_size, channels)
     else:
@@ -76,7 +89,7 @@ def load_dataset(spec: str | Path, image_size: int, channels: int | None = None)
     return _with_channels(data, channels)
 
 
-def check_spec(spec: str | Path, what: str = "--data") -> None:
+def check_spec(spec: str | Path, param: str = "data") -> None:
     """Raise InputError unless ``spec`` names a built-in dataset, a folder or a .npz file.
 
     Reads nothing, so a command can reject a mistyped path before it starts long work.
@@ -84,11 +97,12 @@ def check_spec(spec: str | Path, what: str = "--data") -> None:
     path = Path(spec)
     if str(spec) in BUILTIN or path.is_dir() or (path.suffix.lower() == ".npz" and path.is_file()):
         return
-    raise InputError(f"{what}: no dataset, folder or .npz file named {str(spec)!r}: {SPEC_HINT}")
+    raise InputError(f"no dataset, folder or .npz file named {str(spec)!r}: {SPEC_HINT}",
+                     param=param)
 
 
 def load_digits(image_size: int = 32) -> ImageDataset:
-    """scikit-learn's 1,797 8×8 handwritten digits (white on black), resized bilinearly."""
+    """The 1,797 UCI 8×8 handwritten digits (white on black), resized bilinearly."""
     pixels, target = _digits_arrays()
     # pixel values are 0..16
     small = (pixels.reshape(-1, 8, 8) / 16.0).astype(np.float32)
@@ -97,38 +111,60 @@ def load_digits(image_size: int = 32) -> ImageDataset:
                         tuple(str(d) for d in range(10)), resize_filter="bilinear")
 
 
-def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """(1797, 64) pixels and (1797,) targets of scikit-learn's digits.
+def load_stacked_digits(image_size: int = 32, n: int = STACKED_SIZE,
+                        seed: int = 0) -> ImageDataset:
+    """``n`` images (n, 3, S, S) whose channels are independent, uniformly drawn digits.
 
-    Read straight from the CSV that scikit-learn ships when it is where ``load_digits`` reads
-    it, which skips importing scikit-learn and SciPy (seconds per CLI call); else through it.
+    Each channel draws its digit d uniformly from 0-9, then one of the digits images of class d
+    uniformly; the label is the mode 100·R + 10·G + B. The same (n, seed) gives the same images.
+
+    Example:
+        >>> data = load_stacked_digits(32, n=100, seed=1)    # doctest: +SKIP
+        >>> data.images.shape, data.num_classes              # doctest: +SKIP
+        ((100, 3, 32, 32), 1000)
     """
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None:
-        raise MissingExtraError(
-            "the digits dataset needs scikit-learn: pip install 'ganedge[train]'"
-        )
-    for folder in spec.submodule_search_locations or []:
-        csv = Path(folder) / "datasets" / "data" / "digits.csv.gz"
-        if csv.is_file():
-            table = np.loadtxt(csv, delimiter=",")
-            return table[:, :-1], table[:, -1]
-    from sklearn.datasets import load_digits as sk_load_digits
+    if n < 1:
+        raise InputError(f"must be at least 1 (got {n})", param="n")
+    digits = load_digits(image_size)
+    images, modes = stack_digits(digits.images[:, 0], digits.labels, n, seed)
+    names = tuple(f"{m:03d}" for m in range(10**STACKED_DIGITS))
+    return ImageDataset(images, modes, names, resize_filter=digits.resize_filter, stacked=True)
 
-    digits = sk_load_digits()
-    return digits.data, digits.target
+
+def stack_digits(images: np.ndarray, labels: np.ndarray, n: int,
+                 seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 3, H, W) stacks of one-channel digit ``images`` (M, H, W) of any dtype, and their
+    modes (n,) = 100·R + 10·G + B; digits uniform per channel, then images uniform per digit."""
+    rng = np.random.default_rng(seed)
+    digits = rng.integers(0, 10, size=(n, STACKED_DIGITS))
+    order = np.argsort(labels, kind="stable")  # image ids grouped by digit
+    counts = np.bincount(labels, minlength=10)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pick = (rng.random((n, STACKED_DIGITS)) * counts[digits]).astype(np.int64)
+    stacks = images[order[starts[digits] + pick]]  # (n, 3, H, W)
+    modes = digits @ (10 ** np.arange(STACKED_DIGITS - 1, -1, -1))
+    return stacks, modes.astype(np.int64)
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """(1797, 64) pixels 0..16 and (1797,) targets of the UCI digits bundled with ganedge
+    (CC BY 4.0, see ganedge/data/README.md), so the runtime needs no scikit-learn."""
+    with resources.as_file(resources.files("ganedge") / "data" / "digits.npz") as path, \
+            np.load(path) as arrays:
+        return arrays["pixels"].reshape(-1, 64), arrays["labels"]
 
 
 def load_folder(root: Path, image_size: int, channels: int | None = None) -> ImageDataset:
     """Every image below ``root``; subfolder names become labels when all images sit in one."""
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise InputError(f"--data: folder {str(root)!r} holds no {'/'.join(s[1:] for s in IMAGE_SUFFIXES)} "
-                         "images: point it at a folder of images")
+        raise InputError(f"folder {str(root)!r} holds no {'/'.join(s[1:] for s in IMAGE_SUFFIXES)} "
+                         "images: point it at a folder of images", param="data")
     read = [(path, _read_image(path)) for path in files]
     good = [(path, image) for path, image in read if image is not None]
     if not good:
-        raise InputError(f"--data: none of the {len(files)} images in {str(root)!r} could be read")
+        raise InputError(f"none of the {len(files)} images in {str(root)!r} could be read",
+                         param="data")
     pictures = _uniform_channels([image for _, image in good], root, channels)
     images = np.stack([_to_float_chw(_fit(p, image_size)) for p in pictures])
     labels, names = _folder_labels(root, [path for path, _ in good])
@@ -143,8 +179,8 @@ def load_npz(path: Path, image_size: int) -> ImageDataset:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise InputError(f"--data: cannot read {str(path)!r} as .npz ({exc}): save it with "
-                         "numpy.savez(path, images=..., labels=...)") from None
+        raise InputError(f"cannot read {str(path)!r} as .npz ({exc}): save it with "
+                         "numpy.savez(path, images=..., labels=...)", param="data") from None
     images = _npz_images(arrays, path)
     labels = _npz_labels(arrays, len(images), path)
     names = _npz_class_names(arrays, labels, path)
@@ -179,8 +215,9 @@ def _uniform_channels(pictures: list[Image.Image], root: Path,
         mode = "L" if channels == 1 else "RGB"
         return [p if p.mode == mode else p.convert(mode) for p in pictures]
     if len(counts) > 1:
-        raise InputError(f"--data: folder {str(root)!r} mixes {counts['L']} grayscale and "
-                         f"{counts['RGB']} RGB images: pass --channels 1 or --channels 3")
+        raise InputError(f"folder {str(root)!r} mixes {counts['L']} grayscale and "
+                         f"{counts['RGB']} RGB images: pass `channels` 1 or 3",
+                         param="data")
     return pictures
 
 
@@ -227,8 +264,8 @@ def _npz_images(arrays: dict[str, np.ndarray], path: Path) -> np.ndarray:
     elif len(arrays) == 1:
         raw = next(iter(arrays.values()))
     else:
-        raise InputError(f"--data: {str(path)!r} has no 'images' array (got {sorted(arrays)}): "
-                         "save images under the key 'images'")
+        raise InputError(f"{str(path)!r} has no 'images' array (got {sorted(arrays)}): "
+                         "save images under the key 'images'", param="data")
     return _scale(_to_nchw(raw, path), path)
 
 
@@ -239,22 +276,23 @@ def _to_nchw(raw: np.ndarray, path: Path) -> np.ndarray:
         raw = raw.transpose(0, 3, 1, 2)
     if raw.ndim == 4 and raw.shape[1] in (1, 3, 4):
         return raw[:, :3]
-    raise InputError(f"--data: images in {str(path)!r} must be (N, H, W), (N, H, W, C) or "
-                     f"(N, C, H, W) with C in 1, 3, 4 (got {raw.shape})")
+    raise InputError(f"images in {str(path)!r} must be (N, H, W), (N, H, W, C) or "
+                     f"(N, C, H, W) with C in 1, 3, 4 (got {raw.shape})", param="data")
 
 
 def _scale(raw: np.ndarray, path: Path) -> np.ndarray:
     """Map uint8 [0, 255], float [0, 1] or float [-1, 1] to float32 [-1, 1]."""
     if len(raw) == 0:
-        raise InputError(f"--data: {str(path)!r} holds no images: save at least one")
+        raise InputError(f"{str(path)!r} holds no images: save at least one", param="data")
     if raw.dtype == np.uint8:
         return raw.astype(np.float32) / 127.5 - 1.0
     if not np.issubdtype(raw.dtype, np.floating):
-        raise InputError(f"--data: images in {str(path)!r} must be uint8 or float (got {raw.dtype})")
+        raise InputError(f"images in {str(path)!r} must be uint8 or float (got {raw.dtype})",
+                         param="data")
     low, high = float(raw.min()), float(raw.max())
     if low < -1.0 or high > 1.0 or not np.isfinite(raw).all():
-        raise InputError(f"--data: float images in {str(path)!r} must lie in [0, 1] or [-1, 1] "
-                         f"(got {low:g}..{high:g}): rescale them or save uint8")
+        raise InputError(f"float images in {str(path)!r} must lie in [0, 1] or [-1, 1] "
+                         f"(got {low:g}..{high:g}): rescale them or save uint8", param="data")
     raw = raw.astype(np.float32)
     return raw if low < 0 else raw * 2.0 - 1.0
 
@@ -264,8 +302,8 @@ def _npz_labels(arrays: dict[str, np.ndarray], n: int, path: Path) -> np.ndarray
         return None
     labels = arrays["labels"]
     if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
-        raise InputError(f"--data: 'labels' in {str(path)!r} must be {n} non-negative ints "
-                         f"(got {labels.dtype} {labels.shape})")
+        raise InputError(f"'labels' in {str(path)!r} must be {n} non-negative ints "
+                         f"(got {labels.dtype} {labels.shape})", param="data")
     return labels.astype(np.int64)
 
 
@@ -278,8 +316,8 @@ def _npz_class_names(arrays: dict[str, np.ndarray], labels: np.ndarray | None,
         return tuple(str(i) for i in range(count))
     names = tuple(str(name) for name in arrays["class_names"])
     if len(names) < count:
-        raise InputError(f"--data: 'class_names' in {str(path)!r} names {len(names)} classes but "
-                         f"labels go up to {count - 1}: name every class")
+        raise InputError(f"'class_names' in {str(path)!r} names {len(names)} classes but "
+                         f"labels go up to {count - 1}: name every class", param="data")
     return names
 
 

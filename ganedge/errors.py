@@ -8,14 +8,19 @@ flag; the CLI renders the same error with the flag the user typed (``-n: must be
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+
+# `name` in a message refers to another API parameter (a fix such as "drop `latent_dim`")
+_REFERENCE = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 
 
 class GanEdgeError(Exception):
     """Base of every error ganedge raises on purpose; the CLI prints it as one line.
 
     ``param`` names the API parameter at fault (``"truncation"``, ``"seeds"``), or None when the
-    error is about a file or the environment rather than one argument.
+    error is about a file or the environment rather than one argument. A message refers to other
+    parameters in backquotes (``"drop `latent_dim`"``), so the CLI can show those as flags too.
 
     >>> str(InputError("must be at least 1 (got 0)", param="n"))
     'n: must be at least 1 (got 0)'
@@ -33,10 +38,17 @@ class GanEdgeError(Exception):
 
     def render(self, names: Mapping[str, str] | None = None) -> str:
         """The message prefixed with the parameter's name in ``names`` (the CLI passes its flags),
-        else the API name itself."""
+        else the API name itself; backquoted references in ``names`` become those names."""
+        names = names or {}
+        message = _REFERENCE.sub(lambda m: names.get(m[1], m[0]), self.message)
         if self.param is None:
-            return self.message
-        return f"{(names or {}).get(self.param, self.param)}: {self.message}"
+            return message
+        return f"{names.get(self.param, self.param)}: {message}"
+
+    def for_param(self, param: str) -> GanEdgeError:
+        """The same error about another parameter: a caller that passed its own argument on
+        (``images`` as a dataset ``data``) names the argument its user gave."""
+        return type(self)(self.message, param=param)
 
 
 class InputError(GanEdgeError):

@@ -62,30 +62,31 @@ def os_errors(path: str | Path, what: str = "write") -> Iterator[None]:
         raise os_error(path, exc, what) from None
 
 
-def check_writable(path: str | Path, what: str = "output") -> Path:
-    """Return ``path`` if its folder exists and is writable, else raise InputError."""
+def check_writable(path: str | Path, param: str = "path") -> Path:
+    """Return ``path`` if its folder exists and is writable, else raise InputError about the
+    parameter ``param``."""
     path = Path(path)
     folder = path.parent
     size = len(os.fsencode(path.name))
     if size > 255:
         raise InputError(f"file name {path.name[:40]!r}… is {size} bytes, over the 255 a file "
-                         "system allows: choose a shorter name", param=what)
+                         "system allows: choose a shorter name", param=param)
     if path.is_dir():
-        raise InputError(f"{str(path)!r} is a folder: give a file name", param=what)
+        raise InputError(f"{str(path)!r} is a folder: give a file name", param=param)
     if not folder.is_dir():
-        raise InputError(f"folder {str(folder)!r} does not exist: create it first", param=what)
+        raise InputError(f"folder {str(folder)!r} does not exist: create it first", param=param)
     if not os.access(folder, os.W_OK):
         raise InputError(f"folder {str(folder)!r} is not writable: choose another path",
-                         param=what)
+                         param=param)
     return path
 
 
-def check_writable_folder(folder: Path, first_file: str, what: str = "output folder") -> None:
+def check_writable_folder(folder: Path, first_file: str, param: str = "outdir") -> None:
     """Raise InputError unless ``folder`` takes new files such as ``first_file``, or can be made."""
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"{str(folder)!r} is a file: give a folder", param=what)
+        raise InputError(f"{str(folder)!r} is a file: give a folder", param=param)
     # an existing folder must take new files; a new one must be creatable in its parent
-    check_writable(folder / first_file if folder.is_dir() else folder, what)
+    check_writable(folder / first_file if folder.is_dir() else folder, param)
 
 
 def check_folder(folder: str | Path, param: str) -> Path:
@@ -118,7 +119,7 @@ def make_folder(folder: str | Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path, what: str = "output") -> Iterator[Path]:
+def atomic_path(path: str | Path, param: str = "path") -> Iterator[Path]:
     """Yield a temp path beside ``path``; it is renamed onto ``path`` only if the block succeeds.
 
     An OSError while creating, writing or renaming raises OutputError naming ``path``; the final
@@ -128,7 +129,7 @@ def atomic_path(path: str | Path, what: str = "output") -> Iterator[Path]:
         >>> with atomic_path("/tmp/x.txt") as tmp:
         ...     _ = tmp.write_text("done")
     """
-    path = check_writable(path, what)
+    path = check_writable(path, param)
     _sweep_once(path.parent)
     tmp = _create_temp(path)
     try:

@@ -17,11 +17,13 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from ganedge.budgets import MAX_FPS, MIN_FPS, check_float
-from ganedge.errors import InputError
+from ganedge.errors import InputError, MissingExtraError
 from ganedge.files import atomic_path, check_writable
 
 GRID_PADDING = 2  # pixels of black between and around grid cells
-ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}  # suffix → Pillow format
+# suffix → Pillow format, or MP4 through imageio-ffmpeg's bundled ffmpeg (the video extra)
+ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG", ".mp4": "MP4"}
+VIDEO_EXTRA_HINT = "pip install 'ganedge[video]'"
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}  # PNG is lossless anyway
 
@@ -113,17 +115,20 @@ def check_animation_path(path: str | Path) -> Path:
     """Return ``path`` if its suffix names an animation format we write, else raise InputError."""
     path = Path(path)
     if path.suffix.lower() not in ANIMATION_FORMATS:
-        raise InputError(f"{path.name!r} is not .gif, .webp or .png (animated): pick one of "
-                         "those suffixes, or write the frames as files", param="output")
+        raise InputError(f"{path.name!r} is not .gif, .webp, .png (animated) or .mp4: pick one "
+                         "of those suffixes, or write the frames as files", param="output")
     return check_writable(path, "output")
 
 
 def save_animation(frames: np.ndarray, path: str | Path, fps: float) -> Path:
-    """Write (F, H, W, C) uint8 frames as a looping GIF, animated WebP or animated PNG, atomically.
+    """Write (F, H, W, C) uint8 frames as a looping GIF, animated WebP or animated PNG, or an
+    H.264 MP4 (needs the video extra), atomically.
 
     GIF stores frame times in 10 ms steps, so its frame rate is rounded to that grid.
     """
     path = check_animation_path(path)
+    if ANIMATION_FORMATS[path.suffix.lower()] == "MP4":
+        return _save_mp4(frames, path, fps)
     fps = check_float(fps, "fps", MIN_FPS, MAX_FPS)
     pictures = [to_pil(frame) for frame in frames]
     options = {"save_all": True, "append_images": pictures[1:], "loop": 0,
@@ -133,4 +138,26 @@ def save_animation(frames: np.ndarray, path: str | Path, fps: float) -> Path:
         options["lossless"] = True
     with atomic_path(path) as tmp:
         pictures[0].save(tmp, format=fmt, **options)
+    return path
+
+
+def _save_mp4(frames: np.ndarray, path: Path, fps: float) -> Path:
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise MissingExtraError("writing .mp4 needs the imageio-ffmpeg package, which is not "
+                                f"installed: {VIDEO_EXTRA_HINT} brings it (or write .gif)",
+                                param="output") from None
+    f, h, w, c = frames.shape
+    # H.264 in yuv420p (what players expect) needs even sides: pad with black, never resample
+    rgb = np.zeros((f, h + h % 2, w + w % 2, 3), np.uint8)
+    rgb[:, :h, :w] = frames if c == 3 else frames.repeat(3, axis=-1)
+    with atomic_path(path) as tmp:
+        writer = imageio_ffmpeg.write_frames(
+            str(tmp), (rgb.shape[2], rgb.shape[1]), fps=fps, codec="libx264",
+            pix_fmt_out="yuv420p", macro_block_size=2, output_params=["-f", "mp4"])
+        writer.send(None)
+        for frame in rgb:
+            writer.send(np.ascontiguousarray(frame))
+        writer.close()
     return path

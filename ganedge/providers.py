@@ -37,7 +37,8 @@ def requested_providers(provider: str) -> list[str]:
     so CPU-only machines with onnxruntime-gpu installed neither try nor warn.
     """
     if provider not in PROVIDER_CHOICES:
-        raise InputError(f"--provider: must be one of {list(PROVIDER_CHOICES)} (got {provider!r})")
+        raise InputError(f"must be one of {list(PROVIDER_CHOICES)} (got {provider!r})",
+                         param="provider")
     if provider == "auto":
         cuda_possible = CUDA in ort.get_available_providers() and gpu_driver_present()
         return [CUDA, CPU] if cuda_possible else [CPU]
@@ -57,7 +58,7 @@ def check_in_use(provider: str, requested: list[str], in_use: list[str], strict:
         return
     message = f"asked for {wanted} but the session runs on {in_use[0]}: {fallback_cause(wanted)}"
     if strict:
-        raise ProviderError(f"--provider {provider}: {message}")
+        raise ProviderError(f"{provider}: {message}", param="provider")
     # the default warning filter shows one message once per call site, i.e. once per process
     warnings.warn(message, RuntimeWarning, stacklevel=4)
 

@@ -20,7 +20,7 @@ import contextlib
 import io
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -207,8 +207,10 @@ class GeneratorModel:
         return out
 
     def images(self, z: np.ndarray, labels: Labels = None,
-               batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-        """uint8 (N, H, W, C) images of latents z (N, latent_dim), run ``batch_size`` at a time."""
+               batch_size: int = DEFAULT_BATCH_SIZE,
+               on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """uint8 (N, H, W, C) images of latents z (N, latent_dim), run ``batch_size`` at a time;
+        ``on_batch`` is told how many images each finished batch held."""
         batch_size = self._check_batch_size(batch_size)
         z = self._check_z(z)
         self._check_result_bytes(len(z), "z")
@@ -218,6 +220,8 @@ class GeneratorModel:
             rows = slice(i, min(i + batch_size, len(z)))
             out[rows] = self._to_uint8(self.generate(
                 z[rows], chunk_labels(self.contract, spec, None, rows)))
+            if on_batch is not None:
+                on_batch(rows.stop - rows.start)
         return out
 
     def iter_samples(self, seeds: Sequence[int], truncation: float = 1.0, labels: Labels = None,
@@ -265,13 +269,15 @@ class GeneratorModel:
     def walk(self, keyframes: Sequence[int] = (0, 1, 2, 3), *, frames: int = 24,
              interpolation: str | None = None, easing: str = "smooth", loop: bool = True,
              truncation: float = 1.0, label: int | None = None,
-             batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+             batch_size: int = DEFAULT_BATCH_SIZE,
+             on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """The uint8 (F, H, W, C) frames of a latent walk through the keyframe seeds.
 
         See :mod:`ganedge.walks` for the frame count; frame j·frames is keyframe seed j's image.
         A StyleGAN model walks in W between the keyframes' (truncated) ws, by lerp unless
         ``interpolation`` says otherwise; other models walk in z, by slerp by default.
         A conditional model walks within one class: ``label``, or keyframes[0] % num_classes.
+        ``on_batch`` is told how many frames each finished batch held.
         """
         keys = list(seed_ranges(_keyframe_list(keyframes)))
         check_keyframes(len(keys))
@@ -292,10 +298,13 @@ class GeneratorModel:
         label_spec(self.contract, label, 1, required=True)
         if not stylegan:
             z = truncate(walk_latents(self.latents(keys), config), truncation)
-            return self.images(z, labels=label, batch_size=batch_size)
+            return self.images(z, labels=label, batch_size=batch_size, on_batch=on_batch)
         key_ws = self.mapping(self.latents(keys), label, truncation)
         path = walk_latents(key_ws.reshape(len(keys), -1), config)
-        return self._ws_images(path.reshape(-1, *key_ws.shape[1:]), batch_size)
+        frames = self._ws_images(path.reshape(-1, *key_ws.shape[1:]), batch_size)
+        if on_batch is not None:
+            on_batch(len(frames))
+        return frames
 
     def _check_z(self, z: np.ndarray) -> np.ndarray:
         """z as contiguous float32 (B, latent_dim), B >= 1."""

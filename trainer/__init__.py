@@ -1,6 +1,6 @@
 """trainer: PyTorch GAN training that writes self-describing ganedge checkpoints."""
 
-from trainer.callbacks import CALLBACKS, Callback, EvalCallback, ExportCallback
+from trainer.callbacks import CALLBACKS, Callback, EvalCallback
 from trainer.checkpoint import (generator_from_checkpoint, load_checkpoint, save_checkpoint,
                                 save_generator)
 from trainer.config import PRESETS, ArchConfig, TrainConfig, preset
@@ -9,7 +9,7 @@ from trainer.models import ARCHITECTURES, Architecture, build_generator, registe
 
 __all__ = [
     "ARCHITECTURES", "CALLBACKS", "PRESETS", "ArchConfig", "Architecture", "Callback",
-    "EvalCallback", "ExportCallback", "TrainConfig", "TrainResult", "Trainer", "build_generator",
+    "EvalCallback", "TrainConfig", "TrainResult", "Trainer", "build_generator",
     "generator_from_checkpoint", "load_checkpoint", "preset", "register_architecture",
     "save_checkpoint", "save_generator", "train",
 ]

@@ -16,7 +16,8 @@ def parse_policy(policy: str) -> tuple[str, ...]:
     names = tuple(p for p in policy.split(",") if p)
     bad = [p for p in names if p not in POLICIES]
     if bad or not names:
-        raise ConfigError(f"--diffaugment: unknown or empty policy {policy!r}: use names from {list(POLICIES)}")
+        raise ConfigError(f"unknown or empty policy {policy!r}: use names from {list(POLICIES)}",
+                          param="diffaugment")
     return names
 
 

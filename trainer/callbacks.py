@@ -54,33 +54,9 @@ class Callback:
         """Restore what :meth:`state_dict` returned."""
 
 
+# "export" (ONNX every K steps) is registered by the exports package through this entry-point
+# group, so the trainer never imports the exporter
 CALLBACKS: Registry[type[Callback]] = Registry("callback", "ganedge.callbacks")
-
-
-@CALLBACKS.register("export")
-class ExportCallback(Callback):
-    """Export the checkpoint to ``exports/stepNNNNNN.onnx`` every ``every`` steps (on a
-    checkpoint step), through exports.checkpoint.export_checkpoint."""
-
-    def __init__(self, every: int = 1000) -> None:
-        self.every = every
-        self.exported: list[str] = []
-
-    def on_checkpoint(self, trainer: Trainer, step: int, path: Path) -> None:
-        if not trainer.is_main or step % self.every:
-            return
-        from exports.checkpoint import export_checkpoint
-
-        out = trainer.out / "exports" / f"step{step:06d}.onnx"
-        make_folder(out.parent)
-        export_checkpoint(path, out)
-        self.exported.append(out.name)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"exported": list(self.exported)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.exported = list(state.get("exported", []))
 
 
 EVAL_FILE = "eval.jsonl"  # one record per evaluation, rewritten whole (atomically) each time
@@ -91,7 +67,9 @@ EVAL_METRICS: dict[str, tuple[str, str]] = {
     "FD": ("fd", "min"), "KID": ("kid", "min"), "precision": ("precision", "max"),
     "recall": ("recall", "max"), "density": ("density", "max"), "coverage": ("coverage", "max"),
     "modes covered": ("modes", "max"), "KL(gen||real)": ("kl", "min"),
-    "label accuracy": ("label_accuracy", "max"), "FD (inception)": ("fid", "min"),
+    "label accuracy": ("label_accuracy", "max"), "mean confidence": ("confidence", "max"),
+    "modes (of 1000)": ("modes_of_1000", "max"), "KL(modes||uniform)": ("kl_uniform", "min"),
+    "FD (inception)": ("fid", "min"),
     "KID (inception)": ("kid_inception", "min"),
 }
 EVAL_PANELS = (("FD", ("fd", "floor fd")), ("KID", ("kid", "floor kid")),
@@ -119,11 +97,11 @@ class EvalCallback(Callback):
     def __init__(self, every: int = 1000, data: str | Path | ImageDataset | None = None,
                  n: int | None = None, config: EvalConfig | None = None, seed: int = 0) -> None:
         if every < 1:
-            raise ConfigError(f"--eval-every: must be at least 1 (got {every})")
+            raise ConfigError(f"must be at least 1 (got {every})", param="every")
         if n is not None and n < 1:
-            raise ConfigError(f"--eval-n: must be at least 1 (got {n})")
+            raise ConfigError(f"must be at least 1 (got {n})", param="n")
         if isinstance(data, (str, Path)):
-            check_spec(data, "--eval-data")  # a typo fails now, not after the run has started
+            check_spec(data)  # a typo fails now, not after the run has started
         self.every, self.data, self.n, self.config, self.seed = every, data, n, config, seed
         self.history: list[dict[str, Any]] = []
         self.evaluator: Evaluator | None = None
@@ -135,9 +113,9 @@ class EvalCallback(Callback):
             return
         if not cfg.checkpoint_every or self.every % cfg.checkpoint_every:
             raise ConfigError(
-                f"--eval-every: {self.every} is not a multiple of --checkpoint-every "
+                f"{self.every} is not a multiple of `checkpoint_every` "
                 f"{cfg.checkpoint_every}: best.pt is chosen by {cfg.best_metric} at checkpoints, "
-                "so evaluate on checkpoint steps")
+                "so evaluate on checkpoint steps", param="every")
 
     def on_train_start(self, trainer: Trainer) -> None:
         self.check(trainer.cfg)
@@ -147,7 +125,8 @@ class EvalCallback(Callback):
             self.evaluator = self._build(trainer)
             k = self.evaluator.config.knn_k
             if self.n is not None and self.n <= k:
-                raise ConfigError(f"--eval-n: must be more than the k-NN k={k} (got {self.n})")
+                raise ConfigError(f"must be more than the k-NN k={k} (got {self.n})",
+                                  param="n")
             self._write(trainer.out)
 
     def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
@@ -201,9 +180,8 @@ class EvalCallback(Callback):
         try:
             return Evaluator(data, arch.image_size, arch.channels, self.config)
         except InputError as exc:
-            if self.data is None:
-                raise
-            raise InputError(str(exc).replace("--data:", "--eval-data:", 1)) from None
+            # the run's own data is the config's dataset; data given here is this callback's
+            raise exc.for_param("dataset" if self.data is None else "data") from None
 
     @torch.no_grad()
     def _generate(self, trainer: Trainer, n: int) -> tuple[np.ndarray, np.ndarray | None]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from ganedge.contract import reject_unknown_fields
 from ganedge.errors import ConfigError
 
 
@@ -22,6 +24,9 @@ class ArchConfig:
     base_channels: int = 32  # width of the last generator layer; deeper layers double it
     num_classes: int = 0  # 0: unconditional; >0: label-conditional G and projection D
     minibatch_stddev: bool = False  # D appends a batch-stddev channel (set by that regularizer)
+    minibatch_kernels: int = 0  # D's learned minibatch-discrimination kernels (0: none; set by
+    # the minibatch_discrimination regularizer)
+    pack: int = 1  # PacGAN: D judges this many samples at once, stacked on the channel axis
     w_dim: int = 0  # StyleGAN: length of w; 0 means latent_dim
     mapping_layers: int = 8  # StyleGAN: fully connected layers of the mapping network z → w
     channel_max: int = 512  # StyleGAN: widest layer (widths double per halving up to this)
@@ -38,6 +43,10 @@ class ArchConfig:
             raise ConfigError(f"base_channels: must be at least 1 (got {self.base_channels})")
         if self.num_classes < 0:
             raise ConfigError(f"num_classes: must be >= 0 (got {self.num_classes})")
+        if self.minibatch_kernels < 0:
+            raise ConfigError(f"minibatch_kernels: must be >= 0 (got {self.minibatch_kernels})")
+        if self.pack < 1:
+            raise ConfigError(f"pack: must be at least 1 (got {self.pack})")
         if self.w_dim < 0:
             raise ConfigError(f"w_dim: must be >= 0 (got {self.w_dim})")
         for name in ("mapping_layers", "channel_max"):
@@ -76,6 +85,10 @@ class TrainConfig:
     clip_value: float = 0.01  # bound of weight_clipping
     label_smoothing: float = 0.1  # real target becomes 1 - this with label_smoothing
     diffaugment: str = "color,translation,cutout"  # DiffAugment policy
+    fm_weight: float = 1.0  # λ of feature_matching (G term)
+    mbd_kernels: int = 50  # kernels B of minibatch_discrimination (each of dimension 5)
+    ha_weight: float = 0.01  # λ of historical_averaging (G and D terms)
+    pack: int = 1  # PacGAN: D judges this many samples at once (1: off); divides batch_size
     seed: int = 0  # seeds init, data order, latents and augmentation
     device: str = "auto"  # "auto" (CUDA if available), "cpu" or "cuda"
     amp: bool = True  # fp16 autocast + GradScaler, on CUDA only
@@ -90,27 +103,33 @@ class TrainConfig:
     rollback_lr_factor: float = 0.5  # learning rates are multiplied by this on each rollback
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "n_critic", "r1_every", "pl_every"):
+        for name in ("steps", "batch_size", "n_critic", "r1_every", "pl_every", "mbd_kernels",
+                     "pack"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"--{_flag(name)}: must be at least 1 (got {getattr(self, name)})")
-        for name in ("lr_g", "lr_d", "gp_weight", "r1_gamma", "clip_value", "pl_weight"):
+                raise ConfigError(f"must be at least 1 (got {getattr(self, name)})", param=name)
+        for name in ("lr_g", "lr_d", "gp_weight", "r1_gamma", "clip_value", "pl_weight",
+                     "fm_weight", "ha_weight"):
             if not getattr(self, name) > 0:
-                raise ConfigError(f"--{_flag(name)}: must be positive (got {getattr(self, name)})")
+                raise ConfigError(f"must be positive (got {getattr(self, name)})", param=name)
         for name in ("log_every", "sample_every", "checkpoint_every", "max_rollbacks"):
             if getattr(self, name) < 0:
-                raise ConfigError(f"--{_flag(name)}: must be >= 0 (got {getattr(self, name)})")
+                raise ConfigError(f"must be >= 0 (got {getattr(self, name)})", param=name)
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError(f"beta1/beta2: must be in [0, 1) (got {self.beta1}, {self.beta2})")
         if not 0 <= self.ema < 1:
-            raise ConfigError(f"--ema: must be in [0, 1) (got {self.ema})")
+            raise ConfigError(f"must be in [0, 1) (got {self.ema})", param="ema")
         if not 0 < self.label_smoothing < 0.5:
-            raise ConfigError(f"--label-smoothing: must be in (0, 0.5) (got {self.label_smoothing})")
+            raise ConfigError(f"must be in (0, 0.5) (got {self.label_smoothing})",
+                              param="label_smoothing")
         if not 0 < self.rollback_lr_factor < 1:
             raise ConfigError(f"rollback_lr_factor: must be in (0, 1) (got {self.rollback_lr_factor})")
+        if self.batch_size % self.pack:
+            raise ConfigError(f"must divide batch_size {self.batch_size} (got {self.pack})",
+                              param="pack")
         if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"--device: must be auto, cpu or cuda (got {self.device!r})")
+            raise ConfigError(f"must be auto, cpu or cuda (got {self.device!r})", param="device")
         if self.best_mode not in ("min", "max"):
-            raise ConfigError(f"--best-mode: must be min or max (got {self.best_mode!r})")
+            raise ConfigError(f"must be min or max (got {self.best_mode!r})", param="best_mode")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON- and checkpoint-safe dict (nested model config included)."""
@@ -119,18 +138,11 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild from :meth:`to_dict` output."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"training config: unknown fields {unknown}")
+        reject_unknown_fields(cls, data, ConfigError("training config: unknown fields {unknown}"))
         data = dict(data)
         data["model"] = ArchConfig(**data.get("model", {}))
         data["regularizers"] = tuple(data.get("regularizers", ()))
         return cls(**data)
-
-
-def _flag(name: str) -> str:
-    return name.replace("_", "-")
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -154,5 +166,49 @@ PRESETS: dict[str, TrainConfig] = {
 def preset(name: str, **overrides: Any) -> TrainConfig:
     """A named preset with field overrides applied (None values are ignored)."""
     if name not in PRESETS:
-        raise ConfigError(f"--preset: unknown preset {name!r}: choose one of {sorted(PRESETS)}")
+        raise ConfigError(f"unknown preset {name!r}: choose one of {sorted(PRESETS)}",
+                          param="preset")
     return replace(PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})
+
+
+TRAINER_METRICS = {"diversity": "max"}  # reported by the loop itself → the mode that improves it
+
+
+def resolve(base: TrainConfig, changes: Mapping[str, Any], eval_every: int = 0,
+            eval_metrics: Mapping[str, str] | None = None) -> TrainConfig:
+    """``base`` (a preset, or a resumed run's config) with ``changes`` applied.
+
+    ``changes`` maps TrainConfig or ArchConfig field names to values; None means "keep". With
+    evaluation every ``eval_every`` steps (``eval_metrics``: metric → improving mode, as the
+    eval callback reports them), best.pt follows ``fd`` unless a best metric is given, and
+    checkpoints fall on evaluation steps.
+
+    Example:
+        >>> resolve(preset("digits-dcgan"), {"steps": 10, "latent_dim": 16}).model.latent_dim
+        16
+    """
+    # a field of both (pack) is the run's: the loop hands it to the architecture
+    arch_fields = {f.name for f in fields(ArchConfig)} - {f.name for f in fields(TrainConfig)}
+    given = {k: v for k, v in changes.items() if v is not None}
+    reject_unknown_fields(TrainConfig, {k: v for k, v in given.items() if k not in arch_fields},
+                          ConfigError("unknown training settings {unknown}"))
+    model = {k: given.pop(k) for k in list(given) if k in arch_fields}
+    modes = {**TRAINER_METRICS, **((eval_metrics or {}) if eval_every else {})}
+    if eval_every and not given.get("best_metric", base.best_metric):
+        given["best_metric"] = "fd"
+    if "best_metric" in given:
+        _check_metric(given["best_metric"], modes, eval_metrics or {})
+        given.setdefault("best_mode", modes[given["best_metric"]])
+    every = given.get("checkpoint_every", base.checkpoint_every)
+    if eval_every and "checkpoint_every" not in given and (not every or eval_every % every):
+        given["checkpoint_every"] = eval_every
+    return replace(base, model=replace(base.model, **model), **given)
+
+
+def _check_metric(metric: str, modes: Mapping[str, str], eval_metrics: Mapping[str, str]) -> None:
+    if metric in modes:
+        return
+    if metric in eval_metrics:
+        raise ConfigError(f"{metric} comes from evaluation: set `eval_every`", param="best_metric")
+    raise ConfigError(f"unknown metric {metric!r}: choose one of {sorted(modes)}",
+                      param="best_metric")

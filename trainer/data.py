@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from ganedge.datasets import load_dataset as load_numpy_dataset
-from ganedge.errors import ConfigError
+from ganedge.errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,11 @@ class TensorData:
 
 def load_dataset(spec: str, image_size: int, channels: int | None = None) -> TensorData:
     """The dataset ``spec`` names (see ganedge.datasets.load_dataset) as tensors."""
-    data = load_numpy_dataset(spec, image_size, channels)
+    try:
+        data = load_numpy_dataset(spec, image_size, channels)
+    except InputError as exc:
+        # the spec is the training config's dataset
+        raise (exc.for_param("dataset") if exc.param == "data" else exc) from None
     labels = torch.from_numpy(data.labels) if data.labels is not None else None
     return TensorData(torch.from_numpy(data.images), labels, data.num_classes)
 
@@ -36,8 +40,8 @@ def batch_indices(n: int, batch_size: int, batch: int, seed: int, rank: int = 0,
     """
     per_batch = batch_size * world
     if per_batch > n:
-        raise ConfigError(f"--batch-size: {batch_size} × {world} process(es) exceeds the "
-                          f"dataset's {n} images: lower it")
+        raise ConfigError(f"{batch_size} × {world} process(es) exceeds the "
+                          f"dataset's {n} images: lower it", param="batch_size")
     per_epoch = n // per_batch
     epoch, pos = divmod(batch, per_epoch)
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))

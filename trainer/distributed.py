@@ -1,7 +1,7 @@
 """DDP under torchrun: process-group setup from the environment, model wrapping, flag reduction.
 
 Single-process runs (no ``WORLD_SIZE`` > 1) pass through untouched. Launch with
-``torchrun --nproc_per_node N -m trainer ...``: gloo on CPU, NCCL on CUDA.
+``torchrun --nproc_per_node N -m ganedge train ...``: gloo on CPU, NCCL on CUDA.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class DistEnv:
 def setup(device: str) -> DistEnv:
     """Pick the device and, under torchrun, join the process group."""
     if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device: cuda was asked for but no CUDA device is visible: use cpu")
+        raise ConfigError("cuda was asked for but no CUDA device is visible: use cpu",
+                          param="device")
     cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():

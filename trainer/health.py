@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from ganedge.errors import GanEdgeError
 from ganedge.files import os_errors
@@ -58,49 +57,43 @@ def truncate_jsonl(path: Path, last_step: int) -> None:
 
 PANELS = (("losses", ("d_loss", "g_loss")), ("D outputs", ("d_real", "d_fake")),
           ("grad norms", ("grad_norm_d", "grad_norm_g")), ("diversity", ("diversity",)))
-COLORS = ((31, 119, 180), (255, 127, 14))
+PANEL_SIZE = (5.0, 3.0)  # inches of one panel; 100 dpi
 
 
-def plot_curves(records: list[dict[str, Any]], path: Path, size: tuple[int, int] = (420, 220),
+def plot_curves(records: list[dict[str, Any]], path: Path,
                 panels: tuple[tuple[str, tuple[str, ...]], ...] = PANELS) -> None:
-    """Curves of ``records`` over their "step" as one PNG, drawn with PIL: one panel per
-    (title, keys) of ``panels``, two per row, at most two keys each (the default: losses, D
-    outputs, grad norms, diversity)."""
-    w, h = size
-    canvas = Image.new("RGB", (w * 2, h * ((len(panels) + 1) // 2)), "white")
-    for i, (title, keys) in enumerate(panels):
-        panel = _panel(records, title, keys, size)
-        canvas.paste(panel, ((i % 2) * w, (i // 2) * h))
-    with os_errors(path):
-        canvas.save(path)
+    """Curves of ``records`` over their "step" as one PNG drawn with matplotlib: one panel per
+    (title, keys) of ``panels``, two per row, with labelled axes, ticks and a legend (the
+    default: losses, D outputs, grad norms, diversity). A key starting with "floor" is dashed.
 
+    Draws on its own Figure (no pyplot, no rcParams), so the host process is left as it was.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-def _panel(records: list[dict[str, Any]], title: str, keys: tuple[str, ...],
-           size: tuple[int, int]) -> Image.Image:
-    w, h = size
-    img = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(img)
-    left, top, right, bottom = 50, 20, w - 10, h - 25
-    draw.rectangle((left, top, right, bottom), outline=(160, 160, 160))
+    rows = (len(panels) + 1) // 2
+    fig = Figure(figsize=(PANEL_SIZE[0] * 2, PANEL_SIZE[1] * rows), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, 2, squeeze=False).ravel()
     steps = np.array([r["step"] for r in records], dtype=float)
-    series = [np.array([r.get(k, np.nan) for r in records], dtype=float) for k in keys]
-    finite = np.concatenate([s[np.isfinite(s)] for s in series]) if records else np.array([])
-    lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    hi = hi if hi > lo else lo + 1.0
-    x0, x1 = (steps.min(), steps.max()) if steps.size else (0.0, 1.0)
-    x1 = x1 if x1 > x0 else x0 + 1.0
-    for color, key, ys in zip(COLORS, keys, series):
-        pts = [(left + (s - x0) / (x1 - x0) * (right - left), bottom - (y - lo) / (hi - lo) * (bottom - top))
-               for s, y in zip(steps, ys) if np.isfinite(y)]
-        if len(pts) > 1:
-            draw.line(pts, fill=color, width=2)
-        elif pts:  # one record (e.g. a single evaluation): a dot instead of a line
-            (x, y), = pts
-            draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=color)
-        draw.text((left + 5 + 110 * keys.index(key), 4), key, fill=color)
-    draw.text((w - 120, 4), title, fill=(0, 0, 0))
-    draw.text((2, top), f"{hi:.3g}", fill=(0, 0, 0))
-    draw.text((2, bottom - 10), f"{lo:.3g}", fill=(0, 0, 0))
-    draw.text((left, bottom + 5), f"step {x0:.0f}", fill=(0, 0, 0))
-    draw.text((right - 70, bottom + 5), f"step {x1:.0f}", fill=(0, 0, 0))
-    return img
+    for ax, (title, keys) in zip(axes, panels):
+        _panel(ax, steps, records, title, keys)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    with os_errors(path):
+        fig.savefig(path)
+
+
+def _panel(ax: Any, steps: np.ndarray, records: list[dict[str, Any]], title: str,
+           keys: tuple[str, ...]) -> None:
+    for key in keys:
+        ys = np.array([r.get(key, np.nan) for r in records], dtype=float)
+        ok = np.isfinite(ys)
+        # one record (e.g. a single evaluation) shows as a dot
+        ax.plot(steps[ok], ys[ok], label=key, marker="o" if ok.sum() == 1 else None,
+                linestyle="--" if key.startswith("floor") else "-")
+    ax.set_title(title)
+    ax.set_xlabel("step")
+    ax.set_ylabel(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ganedge.errors import ConfigError, one_line
 from ganedge.files import atomic_path, check_folder, make_folder
@@ -49,8 +48,8 @@ class TrainResult:
     health: dict[str, float]
 
 
-def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
-          callbacks: tuple[Callback, ...] = (), resume: str | Path | None = None) -> TrainResult:
+def train(cfg: TrainConfig, out_dir: str | Path, callbacks: tuple[Callback, ...] = (),
+          resume: str | Path | None = None) -> TrainResult:
     """Train a GAN as ``cfg`` says into ``out_dir`` (run.json, health.jsonl, samples/, curves.png,
     last.pt = ckpt.pt, best.pt); ``resume`` continues from a checkpoint exactly.
 
@@ -60,7 +59,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
     """
     check_folder(out_dir, param="out_dir")
     state = load_resumable(resume) if resume is not None else None
-    trainer = Trainer(cfg, out_dir, callbacks, show_progress)
+    trainer = Trainer(cfg, out_dir, callbacks)
     try:
         if state is not None:
             trainer.resume_from(state, resume)
@@ -72,8 +71,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, show_progress: bool = True,
 class Trainer:
     """Holds the models, optimizers and counters of one run; see :func:`train`."""
 
-    def __init__(self, cfg: TrainConfig, out_dir: str | Path, callbacks: tuple[Callback, ...] = (),
-                 show_progress: bool = True) -> None:
+    def __init__(self, cfg: TrainConfig, out_dir: str | Path,
+                 callbacks: tuple[Callback, ...] = ()) -> None:
         self.cfg, self.out = cfg, Path(out_dir)
         self.env = distributed.setup(cfg.device)
         self.is_main = self.env.rank == 0
@@ -81,12 +80,13 @@ class Trainer:
         # first and ending last, so they record what the other callbacks report at either end
         self.loggers = [build_logger(cfg.logger)] if self.is_main else []
         self.callbacks: list[Callback] = [*self.loggers, *callbacks]
-        self.show_progress = show_progress and self.is_main
         self.data = load_dataset(cfg.dataset, cfg.model.image_size)
         self.loss = LOSSES.get(cfg.loss)
         self.regs = build_regularizers(cfg, self.loss)
         self.arch_config = self._arch_config()
         self._build_models()
+        for reg in self.regs:
+            reg.bind(self.gen, self.disc)
         self.amp = cfg.amp and self.env.device.type == "cuda"
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -103,10 +103,11 @@ class Trainer:
         classes = 0
         if self.cfg.conditional:
             if self.data.labels is None:
-                raise ConfigError(f"--conditional: dataset {self.cfg.dataset!r} has no labels: "
-                                  "drop --conditional or use labelled data")
+                raise ConfigError(f"dataset {self.cfg.dataset!r} has no labels: "
+                                  "drop `conditional` or use labelled data", param="conditional")
             classes = self.data.num_classes
-        arch = replace(self.cfg.model, channels=self.data.images.shape[1], num_classes=classes)
+        arch = replace(self.cfg.model, channels=self.data.images.shape[1], num_classes=classes,
+                       pack=self.cfg.pack)
         for reg in self.regs:
             arch = reg.arch(arch)
         return arch
@@ -118,6 +119,10 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             self.gen = build_generator(cfg.arch, self.arch_config).to(dev)
             disc = build_discriminator(cfg.arch, self.arch_config)
+            if getattr(disc, "pack", 1) != self.arch_config.pack:
+                raise ConfigError(f"the {cfg.arch} discriminator does not pack samples: use "
+                                  "pack 1 or an architecture built on "
+                                  "trainer.models.layers.Discriminator", param="pack")
             for reg in self.regs:
                 disc = reg.discriminator(disc)
             self.disc = disc.to(dev)
@@ -148,6 +153,10 @@ class Trainer:
 
     def _critic(self, x: Tensor, labels: Tensor | None) -> Tensor:
         return (self.d(x, labels) if labels is not None else self.d(x)).float()
+
+    def _features(self, x: Tensor) -> Tensor:
+        # only feature_matching calls this, and it checked at bind time that D has features()
+        return self.disc.features(x)
 
     def _augment(self, x: Tensor, gen: torch.Generator) -> Tensor:
         for reg in self.regs:
@@ -199,16 +208,21 @@ class Trainer:
 
     def _g_step(self, real: Tensor, fake: Tensor, labels: Tensor | None,
                 gen: torch.Generator) -> dict[str, float]:
+        needs_real = self.loss.uses_real_in_g or any(reg.needs_real_in_g for reg in self.regs)
         with self._autocast():
-            f = self._critic(self._augment(fake, gen), labels)
-            r = (self._critic(self._augment(real, gen), labels) if self.loss.uses_real_in_g
-                 else f.new_zeros(0))
+            fake_aug = self._augment(fake, gen)
+            f = self._critic(fake_aug, labels)
+            real_aug = self._augment(real, gen) if needs_real else real
+            r = self._critic(real_aug, labels) if self.loss.uses_real_in_g else f.new_zeros(0)
             loss = self.loss.g_loss(f, r)
         total = loss
         for reg in self.regs:
-            term = reg.g_penalty(self.gen, labels, self.step + 1, gen)
-            total = total + term if term is not None else total
+            for term in (reg.g_penalty(self.gen, labels, self.step + 1, gen),
+                         reg.feature_penalty(self._features, real_aug, fake_aug)):
+                total = total + term if term is not None else total
         norm = _optimize(self.opt_g, self.scaler_g, total, self.gen)
+        for reg in self.regs:
+            reg.after_g_step(self.gen)
         distributed.sync_buffers(self.env, self.gen, self.disc)
         if self.ema is not None:
             update_ema(self.ema, self.gen, self.cfg.ema)
@@ -219,18 +233,13 @@ class Trainer:
         """Train from ``self.step`` to ``cfg.steps``; returns where the checkpoint went."""
         self._start()
         logs: dict[str, float] = {}
-        with _progress(self.show_progress) as progress:
-            task = progress.add_task("train", total=self.cfg.steps, completed=self.step, losses="")
-            while self.step < self.cfg.steps:
-                logs = self.train_step(self.step + 1)
-                if distributed.any_true(not health.all_finite(*logs.values()), self.env):
-                    self._rollback(logs)
-                    progress.update(task, completed=self.step)
-                    continue
-                self.step += 1
-                self._after_step(logs)
-                progress.update(task, completed=self.step,
-                                losses=f"D {logs['d_loss']:.3f}  G {logs['g_loss']:.3f}")
+        while self.step < self.cfg.steps:
+            logs = self.train_step(self.step + 1)
+            if distributed.any_true(not health.all_finite(*logs.values()), self.env):
+                self._rollback(logs)
+                continue
+            self.step += 1
+            self._after_step(logs)
         return self._finish(logs)
 
     def _start(self) -> None:
@@ -359,6 +368,8 @@ class Trainer:
             "best": self.best, "health": {"rollbacks": self.rollbacks, "lr_scale": self.lr_scale,
                                           "peak_diversity": self.peak_diversity},
             "callbacks": {key: cb.state_dict() for key, cb in _callback_keys(self.callbacks)},
+            "regularizers": {name: reg.state_dict()
+                             for name, reg in zip(self.cfg.regularizers, self.regs)},
         }
         if self.ema is not None:
             state["generator_ema"] = self.ema.state_dict()
@@ -395,6 +406,8 @@ class Trainer:
             self.lr_scale = state["health"]["lr_scale"]
         for key, cb in _callback_keys(self.callbacks):
             cb.load_state_dict(state["callbacks"].get(key, {}))
+        for name, reg in zip(self.cfg.regularizers, self.regs):
+            reg.load_state_dict(state.get("regularizers", {}).get(name, {}))
 
     def _rollback(self, logs: dict[str, float]) -> None:
         """NaN/Inf: back to the last good state with lower learning rates, a bounded number of times."""
@@ -402,8 +415,8 @@ class Trainer:
         if self.rollbacks > self.cfg.max_rollbacks:
             raise health.DivergenceError(
                 f"training: losses became NaN/Inf at step {self.step + 1} after "
-                f"{self.cfg.max_rollbacks} rollback(s) ({logs}): lower --lr-g/--lr-d or add a "
-                "regularizer (--reg spectral_norm)")
+                f"{self.cfg.max_rollbacks} rollback(s) ({logs}): lower `lr_g`/`lr_d` or add a "
+                "regularizer (`regularizers` spectral_norm)")
         failed_at = self.step + 1
         self.load_state_dict(copy.deepcopy(self._good), restore_health=False)
         self.lr_scale *= self.cfg.rollback_lr_factor
@@ -428,17 +441,6 @@ def _optimize(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: Te
     scaler.step(opt)
     scaler.update()
     return norm
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]step {task.completed}/{task.total}"),
-        BarColumn(),
-        TextColumn("{task.fields[losses]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-    )
 
 
 def _callback_keys(callbacks: list[Callback]) -> list[tuple[str, Callback]]:

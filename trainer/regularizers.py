@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import torch
 from torch import nn
@@ -24,6 +25,8 @@ Critic = Callable[[Tensor], Tensor]  # images (B, C, H, W) → logits (B,)
 
 class Regularizer:
     """Base: every hook is a no-op."""
+
+    needs_real_in_g = False  # feature_penalty reads the (augmented) real batch
 
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
@@ -59,6 +62,25 @@ class Regularizer:
     def real_label(self) -> float:
         """Target for real images in target-based losses."""
         return 1.0
+
+    def bind(self, gen: nn.Module, disc: nn.Module) -> None:
+        """See the built (unwrapped) models once, before training starts."""
+
+    def feature_penalty(self, features: Critic, real: Tensor, fake: Tensor) -> Tensor | None:
+        """An extra generator loss term on D's features, or None; ``features`` maps images
+        (B, C, H, W) to D's intermediate features (B', F); ``real`` and ``fake`` are augmented
+        like D sees them."""
+        return None
+
+    def after_g_step(self, gen: nn.Module) -> None:
+        """Act on the generator right after its optimizer step."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """State that an exact resume needs (saved in the checkpoint)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` output."""
 
 
 REGULARIZERS: Registry[type[Regularizer]] = Registry("regularizer", "ganedge.regularizers")
@@ -155,8 +177,9 @@ class LabelSmoothing(Regularizer):
 
     def check(self, loss: GanLoss) -> None:
         if not loss.smoothable:
-            raise ConfigError("--reg label_smoothing: needs a loss with targets "
-                              "(minimax, nonsaturating, least_squares, relativistic_average)")
+            raise ConfigError("label_smoothing needs a loss with targets "
+                              "(minimax, nonsaturating, least_squares, relativistic_average)",
+                              param="regularizers")
 
     def real_label(self) -> float:
         return 1.0 - self.cfg.label_smoothing
@@ -172,6 +195,94 @@ class DiffAugment(Regularizer):
 
     def augment(self, x: Tensor, gen: torch.Generator) -> Tensor:
         return diff_augment(x, self.policy, gen)
+
+
+@REGULARIZERS.register("feature_matching")
+class FeatureMatching(Regularizer):
+    """G also matches the batch mean of D's last body features on real data:
+    fm_weight·‖E f(real) - E f(fake)‖² (Salimans et al. 2016, "Improved Techniques for Training
+    GANs", §3.1). G chases the statistics of the data rather than whatever fools D most now."""
+
+    needs_real_in_g = True
+
+    def bind(self, gen: nn.Module, disc: nn.Module) -> None:
+        if not callable(getattr(disc, "features", None)):
+            raise ConfigError(f"{type(disc).__name__} exposes no features(x) to match: use an "
+                              "architecture built on trainer.models.layers.Discriminator",
+                              param="regularizers")
+
+    def feature_penalty(self, features: Critic, real: Tensor, fake: Tensor) -> Tensor:
+        target = features(real).detach().float().mean(0)
+        return self.cfg.fm_weight * (features(fake).float().mean(0) - target).pow(2).sum()
+
+
+@REGULARIZERS.register("minibatch_discrimination")
+class MinibatchDiscrimination(Regularizer):
+    """D sees, per sample, mbd_kernels learned closeness measures to the rest of its batch
+    (Salimans et al. 2016, §3.2); see trainer.models.layers.MinibatchDiscrimination."""
+
+    def arch(self, cfg: ArchConfig) -> ArchConfig:
+        return replace(cfg, minibatch_kernels=self.cfg.mbd_kernels)
+
+    def discriminator(self, disc: nn.Module) -> nn.Module:
+        if getattr(disc, "mbdisc", None) is None:
+            raise ConfigError(f"{type(disc).__name__} has no minibatch-discrimination layer: use "
+                              "an architecture built on trainer.models.layers.Discriminator",
+                              param="regularizers")
+        return disc
+
+
+@REGULARIZERS.register("historical_averaging")
+class HistoricalAveraging(Regularizer):
+    """ha_weight·‖θ - (1/t)Σ_{i<t} θ_i‖² on both players' parameters (Salimans et al. 2016,
+    §3.3): each is pulled toward its own past average, which damps the orbiting that keeps
+    gradient play from settling. The running averages are part of the checkpoint."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__(cfg)
+        self.avg: dict[str, list[Tensor]] = {}
+        self.count = {"g": 0, "d": 0}
+        self.models: dict[str, nn.Module] = {}
+
+    def bind(self, gen: nn.Module, disc: nn.Module) -> None:
+        self.models = {"g": gen, "d": disc}
+        for key, model in self.models.items():
+            self.avg[key] = [p.detach().clone() for p in model.parameters()]
+            self.count[key] = 1
+
+    def _pull(self, key: str) -> Tensor:
+        params = list(self.models[key].parameters())
+        return self.cfg.ha_weight * sum((p - a).pow(2).sum() for p, a in zip(params, self.avg[key]))
+
+    @torch.no_grad()
+    def _update(self, key: str) -> None:
+        self.count[key] += 1
+        for p, a in zip(self.models[key].parameters(), self.avg[key]):
+            a.add_((p - a) / self.count[key])
+
+    def penalty(self, critic: Critic, real: Tensor, fake: Tensor, d_step: int,
+                gen: torch.Generator) -> Tensor:
+        return self._pull("d")
+
+    def g_penalty(self, generator: nn.Module, labels: Tensor | None, g_step: int,
+                  gen: torch.Generator) -> Tensor:
+        return self._pull("g")
+
+    def after_d_step(self, disc: nn.Module) -> None:
+        self._update("d")
+
+    def after_g_step(self, gen: nn.Module) -> None:
+        self._update("g")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"avg": {k: [a.clone() for a in v] for k, v in self.avg.items()},
+                "count": dict(self.count)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, saved in state.get("avg", {}).items():
+            for a, b in zip(self.avg[key], saved):
+                a.copy_(b)
+        self.count.update(state.get("count", {}))
 
 
 def build_regularizers(cfg: TrainConfig, loss: GanLoss) -> list[Regularizer]:

@@ -1,9 +1,9 @@
 """The ganedge command line: one module per command, joined here.
 
-Commands are loaded lazily: ``ganedge --help`` reads each command's one-line help from its
-module's source without importing it, and ``ganedge CMD`` imports only CMD's module, so a command
-pays for the libraries it uses (numpy, onnxruntime, torch) and nothing else. The torch side
-(train, export) is further imported inside its command.
+Commands are loaded lazily: ``ganedge --help`` reads each command's summary from its module's
+source without importing it, and ``ganedge CMD`` imports only CMD's module, so a command pays
+for the libraries it uses (numpy, onnxruntime, torch) and nothing else; ``train`` and
+``export`` (and ``mix``) need the torch side, and say which package is missing when it is.
 """
 
 from __future__ import annotations
@@ -17,6 +17,14 @@ from typing import Any
 
 import typer
 from typer.core import TyperGroup
+
+from ganedge.cli.common import HELP_NAMES, TRAIN_EXTRA_HINT, VERSION
+from ganedge.errors import MissingExtraError
+
+try:  # typer ≥ 0.2x carries its own copy of click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
 
 # command name → (module, function); in the order ``ganedge --help`` lists them
 COMMANDS = {
@@ -37,18 +45,23 @@ COMMANDS = {
 @lru_cache(maxsize=None)
 def _command(name: str) -> Any:
     module, function = COMMANDS[name]
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:  # the torch side of a runtime-only install
+        error = MissingExtraError(f"`ganedge {name}` needs the {exc.name} package, which is not "
+                                  f"installed: {TRAIN_EXTRA_HINT} brings it")
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(error.exit_code) from None
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                          rich_markup_mode=None)
-    single.command(name=name)(getattr(importlib.import_module(module), function))
+    single.command(name=name)(getattr(loaded, function))
     return typer.main.get_command(single)
 
 
-def short_help(name: str, limit: int = 70) -> str:
-    """The first sentence of the command's docstring, read from its module's source without
-    importing it, cut to ``limit`` characters."""
-    first = " ".join(_docstring(name).split("\n\n")[0].split())
-    sentence = first.split(". ")[0].rstrip(".")
-    return sentence if len(sentence) <= limit else sentence[: limit - 3].rstrip() + "..."
+def summary(name: str) -> str:
+    """The first paragraph of the command's docstring, read from its module's source without
+    importing it (whole: the help formatter wraps it)."""
+    return " ".join(_docstring(name).split("\n\n")[0].split())
 
 
 def _docstring(name: str) -> str:
@@ -62,7 +75,20 @@ def _docstring(name: str) -> str:
 
 
 class _LazyGroup(TyperGroup):
-    """A typer group whose commands are imported on first use."""
+    """A typer group whose commands are imported on first use; a usage error is one line."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        try:
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except NoArgsIsHelpError:
+            return super().main(*args, **kwargs)
+        except UsageError as exc:
+            hint = f" (see `{exc.ctx.command_path} -h`)" if exc.ctx is not None else ""
+            typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+            raise SystemExit(exc.exit_code) from None
+        raise SystemExit(code or 0)
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
@@ -80,10 +106,8 @@ class _LazyGroup(TyperGroup):
         return super().invoke(ctx)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
-        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
-        rows = [(name, short_help(name, limit)) for name in COMMANDS]
         with formatter.section("Commands"):
-            formatter.write_dl(rows)
+            formatter.write_dl([(name, summary(name)) for name in COMMANDS])
 
 
 app = typer.Typer(
@@ -91,7 +115,7 @@ app = typer.Typer(
     cls=_LazyGroup,
     help="Train GAN generators, export them to ONNX, and sample them fast with ONNX Runtime.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": HELP_NAMES},
     pretty_exceptions_enable=False,
     # help texts say "[default: 64]"; as rich markup those brackets would vanish
     rich_markup_mode=None,
@@ -99,7 +123,7 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root() -> None:
+def _root(version: bool = VERSION) -> None:
     """Train GAN generators, export them to ONNX, and sample them fast with ONNX Runtime."""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -11,10 +10,11 @@ from typing import TYPE_CHECKING
 import typer
 
 from ganedge.cli import options as opt
-from ganedge.cli.common import one_line_errors, require_torch
+from ganedge.cli.common import QUIET, VERSION, choices, one_line_errors, require_torch
 from ganedge.errors import InputError
 
 BENCH_PROVIDERS = ("cpu", "cuda")
+BenchProvider = choices("BenchProvider", BENCH_PROVIDERS)
 QUALITY_FIGURES = ("FD", "KID", "modes covered", "KL(gen||real)")
 
 if TYPE_CHECKING:
@@ -22,33 +22,41 @@ if TYPE_CHECKING:
     from ganedge.evaluation import EvalResult
 
 
-@functools.partial(one_line_errors, aliases={"batches": "--batch", "budget_s": "--budget",
-                                                    "rounds": "--rounds"})
+@one_line_errors(aliases={"batches": "--batch", "budget_s": "--budget", "rounds": "--rounds"})
 def bench(
-    models: list[Path] = typer.Argument(..., help="ONNX models: the fp32 one first, then variants "
+    models: list[Path] = typer.Argument(..., metavar="MODEL...", help="ONNX models: the fp32 one first, then variants "
                                         "(int8, fp16, uint8 output) of the same generator."),
-    batch: str = typer.Option("1,8,64", "--batch", help="Comma-separated batch sizes."),
-    provider: list[str] = typer.Option(None, "--provider", help="cpu or cuda, repeatable (default: "
-                                       "cpu, plus cuda when available)."),
-    budget: float = typer.Option(1.0, "--budget", help="Timed seconds per row, after warm-up."),
-    rounds: int = typer.Option(1, "--rounds", help="Workers per candidate, in alternating order, "
-                               "samples pooled: more rounds even out a busy machine's drift."),
-    threads: int = typer.Option(None, "--threads", help="Intra-op threads of each model, ONNX "
-                                "Runtime and torch alike (default: one per physical core)."),
+    batch: str = typer.Option("1,8,64", "--batch", metavar="B,B,…",
+                              help="Comma-separated batch sizes."),
+    provider: list[BenchProvider] = typer.Option(  # type: ignore[valid-type]
+        None, "--provider", metavar="NAME", help=f"{' or '.join(BENCH_PROVIDERS)}, repeatable (default: "
+                                                 "cpu, plus cuda when available)."),
+    budget: float = typer.Option(1.0, "--budget", metavar="SECONDS",
+                                 help="Timed seconds per row, after warm-up."),
+    rounds: int = typer.Option(1, "--rounds", metavar="N", help="Workers per candidate, in "
+                               "alternating order, samples pooled: more rounds even out a busy "
+                               "machine's drift."),
+    threads: int = typer.Option(None, "--threads", metavar="N", help="Intra-op threads of each "
+                                "model, ONNX Runtime and torch alike (default: one per physical "
+                                "core)."),
     ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add rows for plain ONNX Runtime."),
-    compare_torch: Path = typer.Option(None, "--compare-torch", help="ckpt.pt of the same weights: "
+    compare_torch: Path = typer.Option(None, "--compare-torch", metavar="CKPT", help="ckpt.pt of the same weights: "
                                        "time PyTorch eager (and torch.compile) in the same run."),
     torch_compile: bool = typer.Option(True, "--torch-compile/--no-torch-compile",
                                        help="With --compare-torch, also time torch.compile."),
-    eval_data: str = typer.Option(None, "--eval", help="Also score each model's images with "
+    eval_data: str = typer.Option(None, "--eval", metavar="DATA", help="Also score each model's images with "
                                   "`ganedge eval` on this data (digits, a folder, a .npz): quality "
                                   "beside speed."),
-    json_out: Path = typer.Option(None, "--json", help="Write the JSON report to this file "
-                                  "('-': print it instead of the table)."),
-    csv_out: Path = typer.Option(None, "--csv", help="Write one CSV line per row to this file."),
-    md_out: Path = typer.Option(None, "--md", help="Write the Markdown table to this file."),
+    json_out: Path = typer.Option(None, "--json", metavar="FILE", help="Write the JSON report "
+                                  "to this file ('-': print it instead of the table)."),
+    csv_out: Path = typer.Option(None, "--csv", metavar="FILE",
+                                 help="Write one CSV line per row to this file."),
+    md_out: Path = typer.Option(None, "--md", metavar="FILE",
+                                help="Write the Markdown table to this file."),
     latent_dim: int = opt.LATENT_DIM,
     allow_nonfinite: bool = opt.ALLOW_NONFINITE,
+    quiet: bool = QUIET,
+    version: bool = VERSION,
 ) -> None:
     """Time models, each alone in its own process: cold start, p50/p90/p99, images/s, GFLOP/s,
     parity vs fp32, size. The table is Markdown when stdout is not a terminal."""
@@ -63,18 +71,17 @@ def bench(
     latent_dim = _check_first_model(models[0], config, threads, latent_dim, allow_nonfinite)
     if compare_torch is not None and not compare_torch.is_file():
         raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a ckpt.pt path")
-    for name in provider or []:
-        if name not in BENCH_PROVIDERS:
-            raise InputError(f"--provider: must be one of {list(BENCH_PROVIDERS)} (got {name!r})")
-    candidates = model_candidates(models, provider or default_providers(models[0]), ort_defaults,
+    providers = [p.value for p in provider or []] or default_providers(models[0])
+    candidates = model_candidates(models, providers, ort_defaults,
                                   SessionSettings(threads=threads), latent_dim)
     if compare_torch is not None:
         candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim, threads) + candidates
     rows = run_bench(candidates, latent_dim, config,
-                     on_progress=lambda line: typer.echo(f"timing {line}", err=True))
+                     on_progress=None if quiet else lambda line: typer.echo(f"timing {line}",
+                                                                            err=True))
     quality = _quality(models, eval_data, latent_dim) if eval_data else {}
     _write_files(rows, config, quality, json_out, csv_out, md_out)
-    if json_out == Path("-"):
+    if json_out == Path("-") or quiet:
         return
     _print_table(rows)
     for name, result in quality.items():

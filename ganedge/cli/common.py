@@ -1,23 +1,49 @@
-"""What every command shares: one-line errors and the lazy import of the torch side."""
+"""What every command shares: one-line errors, ``--version``/``-h``/``-q``/``--json``, choices
+read from where the names live, and the lazy import of the torch side."""
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 
+from ganedge import __version__
 from ganedge.errors import GanEdgeError, MissingExtraError
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 TRAIN_EXTRA_HINT = "pip install 'ganedge[train]'"
+HELP_NAMES = ["-h", "--help"]
+
+QUIET = typer.Option(False, "-q", "--quiet", help="Print nothing but errors (and --json's result).")
+JSON = typer.Option(False, "--json", help="Print the result as one JSON object at the end.")
+
+
+def choices(name: str, names: Iterable[str]) -> type[Enum]:
+    """An Enum of ``names`` for options that repeat (typer lists Enum choices, not Literal ones,
+    for ``list[...]`` options); read the chosen names with ``.value``."""
+    return Enum(name, {n: n for n in names}, type=str)  # type: ignore[return-value]
+
+
+def _print_version(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        typer.echo(f"ganedge {__version__}")
+        raise typer.Exit()
+
+
+VERSION = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                       expose_value=False, help="Print the version and exit.")
+
+
 # library parameters that every command spells its own way (a command's own options win)
 LIBRARY_ALIASES = {"path": "MODEL", "n_or_seeds": "-n", "labels": "--label",
-                   "keyframes": "--seeds", "batches": "--batch", "budget_s": "--budget", "shard": "--shard"}
+                   "keyframes": "--seeds", "batches": "--batch", "budget_s": "--budget",
+                   "shard": "--shard"}
 
 
 def flag_names(command: Callable[..., object]) -> dict[str, str]:
@@ -35,13 +61,15 @@ def flag_names(command: Callable[..., object]) -> dict[str, str]:
     return names
 
 
-def one_line_errors(command: Callable[P, R], aliases: Mapping[str, str] | None = None
-                    ) -> Callable[P, R]:
+def one_line_errors(command: Callable[P, R] | None = None, *,
+                    aliases: Mapping[str, str] | None = None) -> Any:
     """Turn a GanEdgeError raised by the command into ``error: …`` on stderr and its exit code.
 
     The error's API parameter is shown as the command's flag for it (``truncation`` →
     ``--truncation``); ``aliases`` names library parameters that the command spells differently
-    (e.g. ``{"n_or_seeds": "-n"}``)."""
+    (``@one_line_errors(aliases={"budget_s": "--budget"})``)."""
+    if command is None:
+        return functools.partial(one_line_errors, aliases=aliases)
     names = {**LIBRARY_ALIASES, **flag_names(command), **(aliases or {})}
 
     @functools.wraps(command)
@@ -56,11 +84,12 @@ def one_line_errors(command: Callable[P, R], aliases: Mapping[str, str] | None =
 
 
 def require_torch(command: str) -> None:
-    """Raise MissingExtraError with the install line when torch/onnx are not installed."""
+    """Raise MissingExtraError naming the missing package and the extra that brings it."""
     try:
         import onnx  # noqa: F401
         import torch  # noqa: F401
     except ImportError as exc:
         raise MissingExtraError(
-            f"`ganedge {command}` needs PyTorch ({exc.name} is missing): {TRAIN_EXTRA_HINT}"
+            f"`ganedge {command}` needs the {exc.name} package, which is not installed: "
+            f"{TRAIN_EXTRA_HINT} brings it"
         ) from None

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import typer
 
-from ganedge.cli.common import one_line_errors
+from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.convert import TARGETS, convert_to_ort
 from ganedge.errors import InputError
+
+Target = Literal[TARGETS]  # type: ignore[valid-type]
 
 
 @one_line_errors
 def convert(
-    model: Path = typer.Argument(..., help="ONNX model written by `ganedge export`."),
-    to: str = typer.Option("ort", "--to", help="Target format: ort (ONNX Runtime's flatbuffer "
-                           "format for mobile, minimal and web builds)."),
-    out: Path = typer.Option(None, "-o", "--out", help="Output file [default: the model's name "
-                             "with the target's suffix]."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing on success."),
+    model: Path = typer.Argument(..., metavar="MODEL",
+                                 help="ONNX model written by `ganedge export`."),
+    to: Target = typer.Option("ort", "--to", help="Target format: ort (ONNX Runtime's "
+                              "flatbuffer format for mobile, minimal and web builds)."),
+    out: Path = typer.Option(None, "-o", "--output", "--out", metavar="FILE", help="Output file "
+                             "[default: the model's name with the target's suffix]."),
+    as_json: bool = JSON,
+    quiet: bool = QUIET,
+    version: bool = VERSION,
 ) -> None:
     """Convert a model, carrying its contract along and checking the result against it."""
     if to not in TARGETS:

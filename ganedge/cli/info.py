@@ -10,26 +10,29 @@ from typing import Any
 import typer
 
 from ganedge.cli import options as opt
-from ganedge.cli.common import one_line_errors
-from ganedge.cli.env import print_sections
+from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
+from ganedge.cli.sections import render_sections
 from ganedge.runtime import GeneratorModel
 
 
 @one_line_errors
 def info(
     model: Path = opt.MODEL,
-    provider: str = opt.PROVIDER,
+    provider: opt.Provider = opt.PROVIDER,
+    threads: int = opt.THREADS,
     strict_provider: bool = opt.STRICT_PROVIDER,
     latent_dim: int = opt.LATENT_DIM,
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = JSON,
+    quiet: bool = QUIET,
+    version: bool = VERSION,
 ) -> None:
     """Print a model's contract, provenance, parity, inputs/outputs and the provider in use."""
-    gen = opt.open_model(model, provider, None, strict_provider, latent_dim)
+    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, quiet)
     report = model_report(gen)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
-    else:
-        print_sections(report)
+    elif not quiet:
+        typer.echo("\n".join(render_sections(report)))
 
 
 def model_report(gen: GeneratorModel) -> dict[str, Any]:

@@ -7,6 +7,7 @@ is written, and every file is written atomically.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +15,13 @@ import numpy as np
 import typer
 
 from ganedge.cli import options as opt
-from ganedge.cli.common import one_line_errors
-from ganedge.budgets import MAX_BATCH, MAX_GRID_IMAGES, MAX_GRID_PIXELS, check_int
+from ganedge.budgets import MAX_BATCH, MAX_GRID_IMAGES, MAX_GRID_PIXELS, MAX_SCALE, check_int
+from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
+from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
 from ganedge.files import check_writable_folder, make_folder
 from ganedge.imaging import (GRID_PADDING, check_image_path, grid_shape, make_grid, save_image,
-                             save_png)
+                             save_png, upscale)
 from ganedge.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
 from ganedge.runtime import Chunk, GeneratorModel, resolve_seeds
 
@@ -29,27 +31,32 @@ DEFAULT_GRID = Path("samples.png")
 @one_line_errors
 def sample(
     model: Path = opt.MODEL,
-    n: int = typer.Option(None, "-n", help="Number of images, seeds --seed … --seed+n-1 "
-                                           "[default: 64]."),
-    seed: int = typer.Option(0, "--seed", help="First seed for -n."),
-    seeds: str = typer.Option(None, "--seeds", help="Seeds instead of -n, e.g. 0-63,100,200-209."),
-    output: Path = typer.Option(None, "-o", "--output", help="Grid image, .png, .jpg or .webp "
-                                                             "[default: samples.png unless "
-                                                             "--outdir is given]."),
-    outdir: Path = typer.Option(None, "--outdir", help="Folder for one PNG per seed "
-                                                       "(seed0042.png), streamed."),
+    n: int = typer.Option(None, "-n", metavar="N", help="Number of images, seeds --seed … "
+                                                        "--seed+n-1 [default: 64]."),
+    seed: int = typer.Option(0, "--seed", metavar="SEED", help="First seed for -n."),
+    seeds: str = typer.Option(None, "--seeds", metavar="SPEC",
+                              help="Seeds instead of -n, e.g. 0-63,100,200-209."),
+    output: Path = typer.Option(None, "-o", "--output", metavar="IMAGE", help="Grid image, .png, "
+                                ".jpg or .webp [default: samples.png unless --outdir is given]."),
+    outdir: Path = typer.Option(None, "--outdir", metavar="DIR", help="Folder for one PNG per "
+                                                                      "seed (seed0042.png), streamed."),
+    scale: int = typer.Option(None, "--scale", metavar="K", help="Enlarge the grid's images K "
+                              "times (nearest) [default: to at least 64 px each]."),
     truncation: float = opt.TRUNCATION,
-    label: int = typer.Option(None, "--label", help="Class id for a conditional model "
-                                                    "[default: seed % num_classes]."),
-    shard_spec: str = typer.Option(None, "--shard", help="i/N: render only the i-th (0-based) "
-                                                         "of N contiguous parts of the seeds."),
+    label: int = typer.Option(None, "--label", metavar="ID", help="Class id for a conditional "
+                              "model [default: seed % num_classes]."),
+    shard_spec: str = typer.Option(None, "--shard", metavar="i/N", help="Render only the i-th "
+                                   "(0-based) of N contiguous parts of the seeds."),
     batch_size: int = opt.BATCH_SIZE,
-    provider: str = opt.PROVIDER,
+    provider: opt.Provider = opt.PROVIDER,
     threads: int = opt.THREADS,
     strict_provider: bool = opt.STRICT_PROVIDER,
     latent_dim: int = opt.LATENT_DIM,
     allow_nonfinite: bool = opt.ALLOW_NONFINITE,
     progress: bool = opt.PROGRESS,
+    as_json: bool = JSON,
+    quiet: bool = QUIET,
+    version: bool = VERSION,
 ) -> None:
     """Sample images (one seed, one image) as a grid image and/or one PNG per seed."""
     seed_list = resolve_seeds(n, seed, None if seeds is None else parse_seeds(seeds))
@@ -60,19 +67,32 @@ def sample(
                              param="shard")
     check_truncation(truncation)
     check_int(batch_size, "batch_size", 1, MAX_BATCH)
+    if scale is not None:
+        check_int(scale, "scale", 1, MAX_SCALE)
     grid_path = output if output is not None or outdir is not None else DEFAULT_GRID
     _check_outputs(len(seed_list), grid_path, outdir)
-    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, allow_nonfinite)
+    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, allow_nonfinite,
+                         quiet)
+    scale = scale or opt.auto_scale(gen.image_shape, opt.MIN_GRID_CELL)
     if grid_path is not None:
-        _check_grid_pixels(gen, len(seed_list))
+        _check_grid_pixels(gen, len(seed_list), scale)
     chunks = gen.iter_samples(seed_list, truncation, label, batch_size)
-    grid = _stream(chunks, len(seed_list), gen, outdir, truncation, progress,
-                   keep=grid_path is not None)
+    with Reporter("sample", len(seed_list), "images", enabled=progress and not quiet,
+                  to_stderr=as_json) as reporter:
+        grid = _stream(chunks, len(seed_list), gen, outdir, truncation, reporter,
+                       keep=grid_path is not None)
     if grid_path is not None:
-        save_image(make_grid(grid), grid_path)
-    written = [str(p) for p in (grid_path, outdir) if p is not None]
-    typer.echo(f"wrote {' and '.join(written)} ({len(seed_list)} images, seeds "
-               f"{format_seeds(seed_list)}, ψ {truncation:g}, {gen.providers[0]})")
+        save_image(make_grid(upscale(grid, scale)), grid_path)
+    if as_json:
+        typer.echo(json.dumps({"grid": None if grid_path is None else str(grid_path),
+                               "outdir": None if outdir is None else str(outdir),
+                               "images": len(seed_list), "seeds": format_seeds(seed_list),
+                               "truncation": truncation, "scale": scale,
+                               "provider": gen.providers[0]}))
+    elif not quiet:
+        written = [str(p) for p in (grid_path, outdir) if p is not None]
+        typer.echo(f"wrote {' and '.join(written)} ({len(seed_list)} images, seeds "
+                   f"{format_seeds(seed_list)}, ψ {truncation:g}, {gen.providers[0]})")
 
 
 def _check_outputs(count: int, grid_path: Path | None, outdir: Path | None) -> None:
@@ -84,35 +104,34 @@ def _check_outputs(count: int, grid_path: Path | None, outdir: Path | None) -> N
                              f"{MAX_GRID_IMAGES}): write one PNG per seed to a folder, or ask "
                              "for fewer", param="output")
     if outdir is not None:
-        check_writable_folder(outdir, "seed0000.png", "--outdir")
+        check_writable_folder(outdir, "seed0000.png")
 
 
-def _check_grid_pixels(gen: GeneratorModel, count: int) -> None:
+def _check_grid_pixels(gen: GeneratorModel, count: int, scale: int) -> None:
     h, w, _ = gen.image_shape
+    h, w = h * scale, w * scale
     rows, cols = grid_shape(count)
     pixels = (rows * (h + GRID_PADDING) + GRID_PADDING) * (cols * (w + GRID_PADDING) + GRID_PADDING)
     if pixels > MAX_GRID_PIXELS:
         raise InputError(f"a grid of {count:,} {h}x{w} images has {pixels:,} pixels (at most "
-                         f"{MAX_GRID_PIXELS:,}): write one PNG per seed to a folder, or ask for "
-                         "fewer", param="output")
+                         f"{MAX_GRID_PIXELS:,}): write one PNG per seed to a folder, ask for "
+                         "fewer, or lower --scale", param="output")
 
 
 def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Path | None,
-            truncation: float, show: bool, keep: bool) -> np.ndarray | None:
+            truncation: float, reporter: Reporter, keep: bool) -> np.ndarray | None:
     """Write each chunk's per-seed files as it comes; keep the images only for a grid."""
     kept = np.empty((count, *gen.image_shape), np.uint8) if keep else None
     if outdir is not None:
         make_folder(outdir)
+    text = opt.provenance_text(gen, truncation)
     row = 0
-    with opt.progress_bar(show) as bar:
-        task = bar.add_task("sampling", total=count)
-        for seed_chunk, images in chunks:
-            if outdir is not None:
-                for s, image in zip(seed_chunk, images):
-                    save_png(image, outdir / f"seed{s:04d}.png",
-                             {"ganedge.seed": str(s), "ganedge.truncation": f"{truncation:g}"})
-            if kept is not None:
-                kept[row : row + len(images)] = images
-            row += len(images)
-            bar.advance(task, len(images))
+    for seed_chunk, images in chunks:
+        if outdir is not None:
+            for s, image in zip(seed_chunk, images):
+                save_png(image, outdir / f"seed{s:04d}.png", {"ganedge.seed": str(s), **text})
+        if kept is not None:
+            kept[row : row + len(images)] = images
+        row += len(images)
+        reporter.advance(len(images))
     return kept

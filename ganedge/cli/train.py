@@ -1,170 +1,224 @@
-"""``ganedge train``: train a GAN generator and write ckpt.pt (needs the torch extra)."""
+"""``ganedge train``: train a GAN generator and write ckpt.pt (needs the train extra).
+
+Imported only when ``train`` runs or its help is asked for (see ``LAZY_COMMANDS``): its choices
+come from the trainer's registries, which live on the torch side.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import torch
 import typer
 
-from ganedge.cli.common import one_line_errors, require_torch
+from ganedge.cli.common import JSON, QUIET, VERSION, choices, one_line_errors
+from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
 from ganedge.files import check_folder
+from trainer.callbacks import CALLBACKS, Callback, EvalCallback, eval_metric_names
+from trainer.checkpoint import resume_config
+from trainer.config import PRESETS, TrainConfig, preset as make_preset, resolve
+from trainer.loggers import LOGGERS
+from trainer.loop import Trainer, TrainResult, train as run_training
+from trainer.losses import LOSSES
+from trainer.models import ARCHITECTURES
+from trainer.regularizers import REGULARIZERS
 
-# CLI option → TrainConfig field (model fields are nested under "model")
-MODEL_FIELDS = ("image_size", "latent_dim", "base_channels")
+# choice types from the registries (plugins included): help lists them, completion offers them
+Arch = Literal[tuple(ARCHITECTURES.names())]  # type: ignore[valid-type]
+Loss = Literal[tuple(LOSSES.names())]  # type: ignore[valid-type]
+Reg = choices("Reg", REGULARIZERS.names())
+Preset = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+Logger = Literal[tuple(LOGGERS.names())]  # type: ignore[valid-type]
+Device = Literal["auto", "cpu", "cuda"]
+Mode = Literal["min", "max"]
+# the eval callback's own parameters, as this command spells them
+EVAL_FLAGS = {"data": "--eval-data", "every": "--eval-every", "n": "--eval-n"}
 
 
-@one_line_errors
+@one_line_errors(aliases={"regularizers": "--reg", **EVAL_FLAGS})
 def train(
-    out: Path = typer.Option(Path("runs/digits"), "--out", help="Folder for ckpt.pt, run.json, samples/."),
-    preset: str = typer.Option("digits-dcgan", "--preset", help="Named preset: digits-dcgan, digits-edge, digits-stylegan2."),
-    resume: Path = typer.Option(None, "--resume", help="Continue exactly from this checkpoint (last.pt)."),
-    steps: int = typer.Option(None, "--steps", help="Generator updates (preset's by default)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Images per step (per process)."),
-    seed: int = typer.Option(None, "--seed", help="Seed for init, data order, latents."),
-    data: str = typer.Option(None, "--data", help="Dataset: digits, an image folder or a .npz."),
-    arch: str = typer.Option(None, "--arch", help="Architecture: mlp, dcgan, resize_conv, resnet, stylegan2."),
-    loss: str = typer.Option(None, "--loss", help="Loss: nonsaturating, minimax, wasserstein, hinge, "
-                             "least_squares, relativistic_average."),
-    reg: list[str] = typer.Option(None, "--reg", help="Regularizer (repeatable): wgan_gp, r1, "
-                                  "weight_clipping, spectral_norm, minibatch_stddev, "
-                                  "label_smoothing, diffaugment, path_length (stylegan2)."),
-    conditional: bool = typer.Option(None, "--conditional/--unconditional", help="Train on labels."),
-    image_size: int = typer.Option(None, "--image-size", help="Square image size, 16-256."),
-    latent_dim: int = typer.Option(None, "--latent-dim", help="Length of z."),
-    base_channels: int = typer.Option(None, "--base-channels", help="Width of the last G layer."),
-    lr_g: float = typer.Option(None, "--lr-g", help="Generator learning rate."),
-    lr_d: float = typer.Option(None, "--lr-d", help="Discriminator learning rate."),
-    n_critic: int = typer.Option(None, "--n-critic", help="D updates per G update."),
-    ema: float = typer.Option(None, "--ema", help="Generator EMA decay (0: off)."),
-    gp_weight: float = typer.Option(None, "--gp-weight", help="λ of wgan_gp."),
-    r1_gamma: float = typer.Option(None, "--r1-gamma", help="γ of r1."),
-    diffaugment: str = typer.Option(None, "--diffaugment", help="Policy, e.g. color,translation."),
-    device: str = typer.Option(None, "--device", help="auto, cpu or cuda."),
-    log_every: int = typer.Option(None, "--log-every", help="Steps between health records."),
-    sample_every: int = typer.Option(None, "--sample-every", help="Steps between sample grids."),
-    checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Steps between checkpoints."),
-    export_every: int = typer.Option(0, "--export-every", help="Also export ONNX every K steps (0: off)."),
-    eval_every: int = typer.Option(0, "--eval-every", help="Score the generator (FD, KID, "
-                                   "precision, …) every K steps into eval.jsonl; best.pt by FD "
-                                   "(0: off)."),
-    eval_data: str = typer.Option(None, "--eval-data", help="Real data to score against "
-                                  "(default: the training data)."),
-    eval_n: int = typer.Option(None, "--eval-n", help="Images generated per evaluation "
-                               "(default: the held-out real split's size)."),
-    best_metric: str = typer.Option(None, "--best-metric", help="Metric choosing best.pt: "
-                                    "diversity, or with --eval-every fd (default), kid, …"),
-    best_mode: str = typer.Option(None, "--best-mode", help="min or max (default: the "
-                                  "metric's own)."),
-    logger: str = typer.Option(None, "--logger", help="Metric logger: csv (OUT/metrics.csv, the "
-                               "default), tensorboard (OUT/tensorboard) or none."),
-    threads: int = typer.Option(None, "--threads", help="CPU threads for PyTorch (default: all)."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    out: Path = typer.Option(Path("runs/digits"), "-o", "--output", "--out", metavar="DIR",
+                             help="Folder for ckpt.pt, run.json, samples/."),
+    preset: Preset = typer.Option("digits-dcgan", "--preset", help="Named preset."),
+    resume: Path = typer.Option(None, "--resume", metavar="CKPT",
+                                help="Continue exactly from this checkpoint (last.pt)."),
+    steps: int = typer.Option(None, "--steps", metavar="N",
+                              help="Generator updates (preset's by default)."),
+    batch_size: int = typer.Option(None, "--batch-size", metavar="B",
+                                   help="Images per step (per process)."),
+    seed: int = typer.Option(None, "--seed", metavar="S", help="Seed for init, data order, "
+                                                               "latents."),
+    dataset: str = typer.Option(None, "--data", metavar="DATA",
+                                help="Dataset: digits, stacked-digits, an image folder or a "
+                                     ".npz."),
+    arch: Arch = typer.Option(None, "--arch", help="Architecture."),
+    loss: Loss = typer.Option(None, "--loss", help="Adversarial loss."),
+    reg: list[Reg] = typer.Option(None, "--reg", metavar="NAME",  # type: ignore[valid-type]
+                                  help="Regularizer, repeatable: "
+                                       f"{', '.join(REGULARIZERS.names())}."),
+    pack: int = typer.Option(None, "--pack", metavar="N", help="PacGAN: D judges this many "
+                             "samples at once (1: off)."),
+    fm_weight: float = typer.Option(None, "--fm-weight", metavar="λ",
+                                    help="λ of feature_matching."),
+    mbd_kernels: int = typer.Option(None, "--mbd-kernels", metavar="K",
+                                    help="Kernels of minibatch_discrimination."),
+    ha_weight: float = typer.Option(None, "--ha-weight", metavar="λ",
+                                    help="λ of historical_averaging."),
+    conditional: bool = typer.Option(None, "--conditional/--unconditional",
+                                     help="Train on labels."),
+    image_size: int = typer.Option(None, "--image-size", metavar="S",
+                                   help="Square image size, 16-256."),
+    latent_dim: int = typer.Option(None, "--latent-dim", metavar="D", help="Length of z."),
+    base_channels: int = typer.Option(None, "--base-channels", metavar="C",
+                                      help="Width of the last G layer."),
+    lr_g: float = typer.Option(None, "--lr-g", metavar="LR", help="Generator learning rate."),
+    lr_d: float = typer.Option(None, "--lr-d", metavar="LR",
+                               help="Discriminator learning rate."),
+    n_critic: int = typer.Option(None, "--n-critic", metavar="N", help="D updates per G update."),
+    ema: float = typer.Option(None, "--ema", metavar="DECAY", help="Generator EMA decay (0: off)."),
+    gp_weight: float = typer.Option(None, "--gp-weight", metavar="λ", help="λ of wgan_gp."),
+    r1_gamma: float = typer.Option(None, "--r1-gamma", metavar="γ", help="γ of r1."),
+    diffaugment: str = typer.Option(None, "--diffaugment", metavar="POLICY",
+                                    help="Policy, e.g. color,translation."),
+    device: Device = typer.Option(None, "--device", help="Where to train (auto: CUDA if any)."),
+    log_every: int = typer.Option(None, "--log-every", metavar="N",
+                                  help="Steps between health records."),
+    sample_every: int = typer.Option(None, "--sample-every", metavar="N",
+                                     help="Steps between sample grids."),
+    checkpoint_every: int = typer.Option(None, "--checkpoint-every", metavar="N",
+                                         help="Steps between checkpoints."),
+    export_every: int = typer.Option(0, "--export-every", metavar="K",
+                                     help="Also export ONNX every K steps (0: off)."),
+    eval_every: int = typer.Option(0, "--eval-every", metavar="K", help="Score the generator "
+                                   "(FD, KID, precision, …) every K steps into eval.jsonl; "
+                                   "best.pt by FD (0: off)."),
+    eval_data: str = typer.Option(None, "--eval-data", metavar="DATA", help="Real data to score "
+                                  "against (default: the training data)."),
+    eval_n: int = typer.Option(None, "--eval-n", metavar="N", help="Images generated per "
+                               "evaluation (default: the held-out real split's size)."),
+    best_metric: str = typer.Option(None, "--best-metric", metavar="METRIC", help="Metric "
+                                    "choosing best.pt: diversity, or with --eval-every fd "
+                                    "(default), kid, …"),
+    best_mode: Mode = typer.Option(None, "--best-mode", help="Which way the metric improves "
+                                   "(default: the metric's own)."),
+    logger: Logger = typer.Option(None, "--logger", help="Metric logger: csv (OUT/metrics.csv, "
+                                  "the default), tensorboard (OUT/tensorboard) or none."),
+    threads: int = typer.Option(None, "--threads", metavar="N",
+                                help="CPU threads for PyTorch (default: all)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress: a bar "
+                                  "on a terminal, else a line every 10% or 30 s."),
+    as_json: bool = JSON,
+    quiet: bool = QUIET,
+    version: bool = VERSION,
 ) -> None:
     """Train a GAN generator and write self-describing checkpoints, samples and health logs."""
-    require_torch("train")
     check_folder(out, param="out")
-    import torch
-
-    from trainer.callbacks import ExportCallback, eval_metric_names
-    from trainer.loop import train as run_training
-
     if threads:
         torch.set_num_threads(threads)
-    overrides = {k: v for k, v in locals().items() if k in _FIELDS and v is not None}
-    if reg:
-        overrides["regularizers"] = tuple(reg)
     evaluation = _eval_callback(eval_every, eval_data, eval_n)
-    cfg = _config(preset, resume, overrides, eval_every)
+    base = resume_config(resume) if resume else make_preset(preset)
+    cfg = resolve(base, {
+        "steps": steps, "batch_size": batch_size, "seed": seed, "dataset": dataset, "arch": arch,
+        "loss": loss, "regularizers": tuple(r.value for r in reg) if reg else None, "conditional": conditional,
+        "image_size": image_size, "latent_dim": latent_dim, "base_channels": base_channels,
+        "lr_g": lr_g, "lr_d": lr_d, "n_critic": n_critic, "ema": ema, "gp_weight": gp_weight,
+        "r1_gamma": r1_gamma, "diffaugment": diffaugment, "pack": pack, "fm_weight": fm_weight,
+        "mbd_kernels": mbd_kernels, "ha_weight": ha_weight, "device": device,
+        "log_every": log_every, "sample_every": sample_every,
+        "checkpoint_every": checkpoint_every, "best_metric": best_metric, "best_mode": best_mode,
+        "logger": logger,
+    }, eval_every, eval_metric_names())
     if evaluation is not None:
         evaluation.check(cfg)
-    elif cfg.best_metric in eval_metric_names():
+    elif cfg.best_metric in eval_metric_names() and not quiet:
         typer.echo(f"warning: best_metric {cfg.best_metric} is reported only with --eval-every: "
                    "without it best.pt stays as it is", err=True)
-    typer.echo(json.dumps(cfg.to_dict(), sort_keys=True))
-    # the eval callback first: checkpoints store callback state by position
-    callbacks = ((evaluation,) if evaluation else ()) + (
-        (ExportCallback(export_every),) if export_every else ())
-    result = run_training(cfg, out, show_progress=progress, callbacks=callbacks, resume=resume)
-    figures = ", ".join(f"{k} {result.health[k]:.3f}" for k in ("d_real", "d_fake", "diversity")
-                        if k in result.health)
-    typer.echo(f"trained {cfg.arch} for {result.step} steps (D {result.d_loss:.3f}, "
-               f"G {result.g_loss:.3f}; {figures}) → {result.checkpoint}")
-    if evaluation is not None:
-        typer.echo(_best_line(evaluation, cfg, out))
+    if not quiet and not as_json:
+        typer.echo(_summary(cfg, out, resume))
+    # the eval callback first: its figures are reported before best.pt is chosen
+    callbacks: tuple[Callback, ...] = ((evaluation,) if evaluation else ()) + (
+        (CALLBACKS.get("export")(export_every),) if export_every else ())
+    with Reporter("train", cfg.steps, "steps", enabled=progress and not quiet,
+                  to_stderr=as_json) as reporter:
+        result = run_training(cfg, out, callbacks=(*callbacks, _Progress(reporter)),
+                              resume=resume)
+    best = _best(evaluation, cfg, out) if evaluation is not None else None
+    if as_json:
+        typer.echo(json.dumps(_result(cfg, result, out, best)))
+    elif not quiet:
+        typer.echo(_done_line(cfg, result))
+        if evaluation is not None:
+            typer.echo(_best_line(best, evaluation, cfg, out))
 
 
-_FIELDS = ("steps", "batch_size", "seed", "arch", "loss", "conditional", "lr_g", "lr_d", "n_critic",
-           "ema", "gp_weight", "r1_gamma", "diffaugment", "device", "log_every", "sample_every",
-           "checkpoint_every", "data", "best_metric", "best_mode", "logger", *MODEL_FIELDS)
-TRAINER_METRICS = {"diversity": "max"}  # reported by the loop itself → the mode that improves it
+class _Progress(Callback):
+    """Hands each finished step's losses to the command's progress reporter."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        self.reporter.restart(trainer.step)  # a resumed run starts part-way
+
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        if trainer.is_main:
+            self.reporter.update(step, f"D {logs['d_loss']:.3f} G {logs['g_loss']:.3f}")
 
 
-def _eval_callback(every: int, data: str | None, n: int | None) -> Any:
+def _eval_callback(every: int, data: str | None, n: int | None) -> EvalCallback | None:
     """The EvalCallback the options ask for, or None; checks --eval-data before any work."""
-    from trainer.callbacks import EvalCallback
-
     if not every:
         for value, flag in ((data, "--eval-data"), (n, "--eval-n")):
             if value is not None:
-                raise InputError(f"{flag}: only used with --eval-every K: add it or drop {flag}")
+                raise InputError(f"only used with --eval-every K: add it or drop {flag}",
+                                 param=flag.lstrip("-").replace("-", "_"))
         return None
     return EvalCallback(every, data, n)
 
 
-def _config(preset: str, resume: Path | None, overrides: dict[str, Any], eval_every: int) -> Any:
-    """The preset (or the resumed checkpoint's config) with command-line overrides applied, and
-    with --eval-every: best.pt by fd unless a best metric is set, checkpoints on eval steps."""
-    from dataclasses import replace
-
-    from trainer.checkpoint import resume_config
-    from trainer.config import preset as make_preset
-
-    base = resume_config(resume) if resume else make_preset(preset)
-    model = {k: overrides.pop(k) for k in MODEL_FIELDS if k in overrides}
-    if "data" in overrides:
-        overrides["dataset"] = overrides.pop("data")
-    if eval_every and not overrides.get("best_metric", base.best_metric):
-        overrides["best_metric"] = "fd"
-    if "best_metric" in overrides:
-        modes = _metric_modes(eval_every)
-        _check_metric(overrides["best_metric"], modes)
-        overrides.setdefault("best_mode", modes[overrides["best_metric"]])
-    every = overrides.get("checkpoint_every", base.checkpoint_every)
-    if eval_every and "checkpoint_every" not in overrides and (not every or eval_every % every):
-        overrides["checkpoint_every"] = eval_every
-    return replace(base, model=replace(base.model, **model), **overrides)
+def _summary(cfg: TrainConfig, out: Path, resume: Path | None) -> str:
+    """Two lines a person reads before a long run; the whole config is in out/run.json."""
+    m = cfg.model
+    regs = ", ".join(cfg.regularizers) or "no regularizer"
+    start = f"resuming {resume}" if resume else "training"
+    return (f"{start}: {cfg.arch} {m.image_size}×{m.image_size}, z {m.latent_dim}, "
+            f"{'conditional, ' if cfg.conditional else ''}{cfg.loss} loss, {regs}, on "
+            f"{cfg.dataset}\n  {cfg.steps} steps of {cfg.batch_size}, lr G {cfg.lr_g:g} / D "
+            f"{cfg.lr_d:g}, seed {cfg.seed} → {out} (config: {out / 'run.json'})")
 
 
-def _metric_modes(eval_every: int) -> dict[str, str]:
-    """Metrics a run with these options reports → the best_mode that improves each."""
-    from trainer.callbacks import eval_metric_names
-
-    return {**TRAINER_METRICS, **(eval_metric_names() if eval_every else {})}
-
-
-def _check_metric(metric: str, modes: dict[str, str]) -> None:
-    from trainer.callbacks import eval_metric_names
-
-    if metric in modes:
-        return
-    if metric in eval_metric_names():
-        raise InputError(f"--best-metric: {metric} comes from evaluation: add --eval-every K")
-    raise InputError(f"--best-metric: unknown metric {metric!r}: choose one of {sorted(modes)}")
+def _done_line(cfg: TrainConfig, result: TrainResult) -> str:
+    figures = ", ".join(f"{k} {result.health[k]:.3f}" for k in ("d_real", "d_fake", "diversity")
+                        if k in result.health)
+    return (f"trained {cfg.arch} for {result.step} steps (D {result.d_loss:.3f}, "
+            f"G {result.g_loss:.3f}; {figures}) → {result.checkpoint}")
 
 
-def _best_line(evaluation: Any, cfg: Any, out: Path) -> str:
-    """One line: the best evaluation by best_metric (fd when best_metric is not an eval figure)."""
-    from trainer.callbacks import eval_metric_names
-
+def _best(evaluation: EvalCallback, cfg: TrainConfig, out: Path) -> dict[str, Any] | None:
+    """The best evaluation by best_metric (fd when best_metric is not an eval figure)."""
     modes = eval_metric_names()
     metric = cfg.best_metric if cfg.best_metric in modes else "fd"
     record = evaluation.best(metric, cfg.best_mode if metric == cfg.best_metric else modes[metric])
-    if record is None:
+    return None if record is None else {"metric": metric, **record}
+
+
+def _best_line(best: dict[str, Any] | None, evaluation: EvalCallback, cfg: TrainConfig,
+               out: Path) -> str:
+    if best is None:
         return f"eval: none ran (--eval-every {evaluation.every} > {cfg.steps} steps)"
+    metric = best["metric"]
     where = f" → {out / 'best.pt'}" if metric == cfg.best_metric else ""
-    return (f"eval: best {metric} {record[metric]:.4g} "
-            f"(real-vs-real {record['floor'][metric]:.4g}) at step {record['step']} of "
+    return (f"eval: best {metric} {best[metric]:.4g} "
+            f"(real-vs-real {best['floor'][metric]:.4g}) at step {best['step']} of "
             f"{len(evaluation.history)} evaluations{where}; all in {out / 'eval.jsonl'}")
+
+
+def _result(cfg: TrainConfig, result: TrainResult, out: Path,
+            best: dict[str, Any] | None) -> dict[str, Any]:
+    return {"checkpoint": str(result.checkpoint), "out": str(out), "steps": result.step,
+            "d_loss": result.d_loss, "g_loss": result.g_loss, "health": result.health,
+            "best_eval": best, "config": cfg.to_dict()}
+

@@ -9,17 +9,19 @@ from pathlib import Path
 import typer
 
 from ganedge.cli import options as opt
-from ganedge.cli.common import one_line_errors
+from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.web import build_site
 
 
 @one_line_errors
 def web(
     model: Path = opt.MODEL,
-    out: Path = typer.Option(Path("site"), "-o", "--out", help="Folder for the site: new, empty, "
-                             "or a site written before (replaced)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing on success."),
+    out: Path = typer.Option(Path("site"), "-o", "--output", "--out", metavar="DIR",
+                             help="Folder for the site: new, empty, or a site written before "
+                                  "(replaced)."),
+    as_json: bool = JSON,
+    quiet: bool = QUIET,
+    version: bool = VERSION,
 ) -> None:
     """Write a self-contained static site that samples the model in the browser.
 

@@ -26,6 +26,7 @@ class EvalConfig:
     kid_subset_size: int = 1000  # images per KID subset (capped at the smaller set)
     mode_confidence: float = 0.5  # a prediction counts toward a mode at this softmax or above
     mode_min_ratio: float = 0.2  # a mode is covered at this fraction of its real share or above
+    stacked_collapse_fraction: float = 0.99  # stacked digits: collapse below this × 1,000 modes
     inception: Path | None = None  # local ONNX Inception file for FID; None: skip (never download)
 
     def __post_init__(self) -> None:
@@ -40,7 +41,7 @@ class EvalConfig:
         if self.max_shift < 0 or self.learning_rate <= 0:
             raise ConfigError("eval.max_shift/learning_rate: must be >= 0 / > 0 "
                               f"(got {self.max_shift}, {self.learning_rate})")
-        for name in ("mode_confidence", "mode_min_ratio"):
+        for name in ("mode_confidence", "mode_min_ratio", "stacked_collapse_fraction"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ConfigError(f"eval.{name}: must be in (0, 1] (got {getattr(self, name)})")
 

@@ -31,6 +31,8 @@ from ganedge.evaluation.inception import OnnxFeatures
 from ganedge.evaluation.manifold import manifold_metrics
 from ganedge.evaluation.modes import mode_stats
 from ganedge.evaluation.result import EvalResult, Figure
+from ganedge.evaluation.stacked import (DEFAULT_N as STACKED_N, FLOOR_SEED_OFFSET, NUM_MODES,
+                                        ChannelDigitNetwork, stacked_mode_stats)
 from ganedge.imaging import make_grid, save_png
 
 LOWER, HIGHER = "lower", "higher"
@@ -56,12 +58,19 @@ class Evaluator:
         self.labels_ref = None if labels is None else labels[reference]
         self.labels_heldout = None if labels is None else labels[heldout]
         x_ref = feature_input(self.real_ref, self.config.feature_size)  # (N, C, F, F) in [-1, 1]
-        self.net = feature_network(x_ref, self.labels_ref, self.dataset.num_classes, self.config)
+        self.net = self._network(x_ref, image_size)
         raw = self.net.features(x_ref)
         # unit mean variance on the reference, so FD and KID read alike across datasets
         self.feature_scale = float(np.sqrt(raw.var(axis=0).mean())) or 1.0
         self.ref_features = raw / self.feature_scale
         self.ref_inception = None if self.inception is None else self.inception(self.real_ref)
+
+    def _network(self, x_ref: np.ndarray, image_size: int) -> Any:
+        if self.dataset.stacked:
+            # the digits evaluator's own classifier: same split of the 1,797 digits, same cache
+            return ChannelDigitNetwork(image_size, self.config,
+                                       lambda n: _split(n, self.config)[0])
+        return feature_network(x_ref, self.labels_ref, self.dataset.num_classes, self.config)
 
     @property
     def labeled(self) -> bool:
@@ -72,6 +81,12 @@ class Evaluator:
     def n_heldout(self) -> int:
         """Size of the held-out real split, the default number of generated images."""
         return len(self.real_heldout)
+
+    @property
+    def default_n(self) -> int:
+        """Generated images to score by default: 26,000 for stacked digits (as the papers
+        count modes), else the held-out real split's size."""
+        return STACKED_N if self.dataset.stacked else self.n_heldout
 
     @functools.cached_property
     def floor(self) -> dict[str, float]:
@@ -93,7 +108,29 @@ class Evaluator:
                         for name, value in scores.items() if name in floor)
         protocol = {**self.protocol(len(fakes)), **(extra_protocol or {})}
         names = self.dataset.class_names
+        if self.dataset.stacked:
+            return self._with_stacked_modes(fakes, figures, protocol)
         return EvalResult(figures, tuple(names[c] for c in missing), bool(missing), protocol)
+
+    def _with_stacked_modes(self, fakes: np.ndarray, figures: tuple[Figure, ...],
+                            protocol: dict[str, Any]) -> EvalResult:
+        """The 1,000-mode figures of stacked digits beside a real draw of the same size."""
+        cfg = self.config
+        gen, real = (stacked_mode_stats(self.net.channel_probabilities(
+            feature_input(x, cfg.feature_size))) for x in
+            (fakes, self.net.real_stacks(len(fakes), cfg.seed)))
+        figures += (Figure(f"modes (of {NUM_MODES})", float(gen.covered), float(real.covered), HIGHER),
+                    Figure("KL(modes||uniform)", gen.kl, real.kl, LOWER))
+        threshold = cfg.stacked_collapse_fraction * NUM_MODES
+        protocol["stacked_modes"] = {
+            "classifier": "evaluator's digit classifier on each channel; mode = 100·R + 10·G + B",
+            "covered": "at least one sample in the mode", "n_generated": len(fakes),
+            "n_floor": len(fakes), "floor": f"fresh real stacks, seed {cfg.seed} + {FLOOR_SEED_OFFSET}",
+            "collapse_below": threshold,
+            "channel_histograms": {"generated": [list(h) for h in gen.channel_histograms],
+                                   "real": [list(h) for h in real.channel_histograms]}}
+        return EvalResult(figures, tuple(f"{m:03d}" for m in gen.missing),
+                          gen.covered < threshold, protocol)
 
     def mode_grid(self, images: np.ndarray, per_class: int = GRID_PER_CLASS) -> np.ndarray:
         """A (rows, cols, C) uint8 picture of generated images (uint8 NHWC or float NCHW).
@@ -160,6 +197,7 @@ class Evaluator:
             modes = mode_stats(probs, self.labels_ref, cfg.mode_confidence, cfg.mode_min_ratio)
             scores.update({"modes covered": float(modes.covered), "KL(gen||real)": modes.kl})
             missing = modes.missing
+            scores["mean confidence"] = float(probs.max(axis=1).mean())
             if labels is not None:
                 scores["label accuracy"] = float((probs.argmax(axis=1) == labels).mean())
         if self.inception is not None:
@@ -196,7 +234,7 @@ class Evaluator:
 
 _BETTER = {"FD": LOWER, "KID": LOWER, "precision": HIGHER, "recall": HIGHER, "density": HIGHER,
            "coverage": HIGHER, "modes covered": HIGHER, "KL(gen||real)": LOWER,
-           "label accuracy": HIGHER}
+           "label accuracy": HIGHER, "mean confidence": HIGHER}
 
 
 def evaluate_images(images: np.ndarray, data: str | Path | ImageDataset = "digits",
@@ -232,8 +270,8 @@ def _split(n: int, cfg: EvalConfig) -> tuple[np.ndarray, np.ndarray]:
     """Disjoint index sets (reference, held-out) of a seeded shuffle, each ≤ real_per_split."""
     minimum = 2 * (cfg.knn_k + 1)
     if n < minimum:
-        raise InputError(f"--data: {n} real images are too few to split for k-NN with "
-                         f"k={cfg.knn_k}: give at least {minimum}")
+        raise InputError(f"{n} real images are too few to split for k-NN with "
+                         f"k={cfg.knn_k}: give at least {minimum}", param="data")
     order = np.random.default_rng(cfg.seed).permutation(n)
     half = min((n + 1) // 2, cfg.real_per_split)
     return np.sort(order[:half]), np.sort(order[half : half + min(n - half, cfg.real_per_split)])

@@ -36,11 +36,12 @@ class OnnxFeatures:
     def __init__(self, path: str | Path, input_range: str = "0,1", provider: str = "auto") -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise InputError(f"--inception: {str(self.path)!r} does not exist: give a local "
-                             "Inception .onnx file (ganedge never downloads weights)")
+            raise InputError(f"{str(self.path)!r} does not exist: give a local "
+                             "Inception .onnx file (ganedge never downloads weights)",
+                             param="inception")
         if input_range not in INPUT_RANGES:
-            raise InputError(f"--inception-range: must be one of {list(INPUT_RANGES)} "
-                             f"(got {input_range!r})")
+            raise InputError(f"must be one of {list(INPUT_RANGES)} "
+                             f"(got {input_range!r})", param="inception_range")
         self.input_range = input_range
         self.session = create_session(self.path, prov.requested_providers(provider), None)
         self.input = self.session.get_inputs()[0]
@@ -66,16 +67,16 @@ class OnnxFeatures:
         out = self.session.run(None, {self.input.name: self.preprocess(images)})[0]
         out = out.reshape(len(out), -1) if out.ndim == 4 and out.shape[2:] == (1, 1) else out
         if out.ndim != 2:
-            raise InputError(f"--inception: first output must be (B, F) or (B, F, 1, 1) "
-                             f"(got {out.shape}): export the pool3 features")
+            raise InputError(f"first output must be (B, F) or (B, F, 1, 1) "
+                             f"(got {out.shape}): export the pool3 features", param="inception")
         return out
 
 
 def _layout(shape: list[object], path: Path) -> tuple[bool, int]:
     """(is NHWC, input side) from the declared input shape."""
     if len(shape) != 4 or 3 not in (shape[1], shape[3]):
-        raise InputError(f"--inception: {str(path)!r} must take (B, 3, H, W) or (B, H, W, 3) "
-                         f"images (got {shape})")
+        raise InputError(f"{str(path)!r} must take (B, 3, H, W) or (B, H, W, 3) "
+                         f"images (got {shape})", param="inception")
     nhwc = shape[1] != 3
     side = shape[1] if nhwc else shape[2]
     return nhwc, side if isinstance(side, int) else DEFAULT_SIZE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +23,17 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
                    n: int | None = None, seed: int = 0, config: EvalConfig | None = None,
                    provider: str = "auto", inception_range: str = "0,1",
                    grid: str | Path | None = None, evaluator: Evaluator | None = None,
-                   latent_dim: int | None = None, allow_nonfinite: bool = False) -> EvalResult:
-    """Sample ``n`` images (seeds seed..seed+n-1; default: as many as the held-out real split)
-    from an exported model and score them against ``data``.
+                   latent_dim: int | None = None, allow_nonfinite: bool = False,
+                   on_stage: Callable[[str], None] | None = None) -> EvalResult:
+    """Sample ``n`` images (seeds seed..seed+n-1; default: as many as the held-out real split,
+    26,000 for stacked-digits) from an exported model and score them against ``data``.
 
     ``evaluator``: one already built for the model's image size (``data``, ``config`` and
     ``inception_range`` are then its own), so several models are scored against one reference.
 
     Conditional models are asked for classes 0, 1, …, K-1 in turn, and "label accuracy" is added.
-    ``grid``: also write the samples' mode grid (one row per class) there as PNG.
+    ``grid``: also write the samples' mode grid (one row per class) there as PNG. ``on_stage`` is
+    told each stage as it starts (the CLI shows progress with it).
     ``latent_dim``: for a third-party generator without a ganedge contract, and
     ``allow_nonfinite``: score NaN/Inf output as pixels anyway (both as in ganedge.load).
 
@@ -43,16 +46,20 @@ def evaluate_model(path: str | Path, data: str | Path | ImageDataset = "digits",
     c = gen.contract
     if c.height != c.width:
         raise InputError(f"model: images are {c.height}x{c.width}; evaluation needs square images")
+    stage = on_stage or (lambda _: None)
     if n is not None:
         check_image_bytes(n, gen.image_shape, "n", "score fewer images")
     if evaluator is None:
+        stage("real data and feature network")
         evaluator = Evaluator(data, c.height, c.channels, config, inception_range, provider)
-    count = evaluator.n_heldout if n is None else n
+    count = evaluator.default_n if n is None else n
     labels = np.arange(count, dtype=np.int64) % c.num_classes if c.conditional else None
+    stage(f"sampling {count} images")
     images = _sample(gen, count, seed, labels)
     used = labels if evaluator.labeled else None
     stamp = {"model": str(path), "fake_seeds": f"{seed}-{seed + count - 1}",
              "provider": gen.providers[0]}
+    stage("features and metrics")
     result = evaluator.evaluate(images, used, extra_protocol=stamp)
     if grid is not None:
         save_png(evaluator.mode_grid(images), grid)

@@ -8,6 +8,8 @@ from typing import Any
 
 from ganedge.errors import InputError
 
+MAX_LISTED = 20  # missing modes named in the text rendering (stacked digits may miss hundreds)
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -54,7 +56,10 @@ class EvalResult:
                            for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
                  for row in rows]
         if self.collapse:
-            lines.append(f"mode collapse: classes {', '.join(self.missing_modes)} not covered")
+            shown = ", ".join(self.missing_modes[:MAX_LISTED])
+            more = len(self.missing_modes) - MAX_LISTED
+            lines.append(f"mode collapse: classes {shown}{f' and {more} more' if more > 0 else ''} "
+                         "not covered")
         lines.append("protocol:")
         lines += [f"  {key}: {_flat(value)}" for key, value in self.protocol.items()]
         return "\n".join(lines)

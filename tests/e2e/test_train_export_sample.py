@@ -29,8 +29,8 @@ def test_sample_writes_an_8x8_grid(exported_model: Path, tmp_path: Path) -> None
     out = tmp_path / "grid.png"
     run_cli("sample", str(exported_model), "-n", "64", "-o", str(out))
     with Image.open(out) as img:
-        # 8 cells of 32 px plus 9 gaps of 2 px each way, grayscale
-        assert img.size == (8 * 32 + 9 * 2, 8 * 32 + 9 * 2) and img.mode == "L"
+        # 8 cells of 32 px enlarged to 64 plus 9 gaps of 2 px each way, grayscale
+        assert img.size == (8 * 64 + 9 * 2, 8 * 64 + 9 * 2) and img.mode == "L"
         pixels = np.asarray(img)
     assert pixels.std() > 10, "grid is blank"
 

@@ -15,7 +15,10 @@ from tests.conftest import run_cli
 
 def test_weights_and_provenance_reach_info(trained_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "raw.onnx"
-    run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(out), "--weights", "raw")
+    result = json.loads(run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(out),
+                                "--weights", "raw", "--json").stdout)
+    assert result["path"] == str(out) and result["parity_ok"] and result["ort_path"] is None
+    assert [step["name"] for step in result["steps"]][-1] == "write"
     report = json.loads(run_cli("info", str(out), "--json").stdout)
     prov = report["provenance"]
     assert prov["weights"] == "raw" and prov["precision"] == "fp32" and prov["opset"] == 17
@@ -53,7 +56,8 @@ def test_unwritable_output_folder(trained_run: Path, tmp_path: Path) -> None:
 
 def test_unknown_precision_and_opset_are_rejected(trained_run: Path, tmp_path: Path) -> None:
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--precision", "bf16")
-    assert line == "error: --precision: must be one of ['fp32', 'fp16', 'int8'] (got 'bf16')"
+    assert line == ("error: Invalid value for '--precision': Value error, 'bf16' is not one of "
+                    "'fp32', 'fp16', 'int8'. (see `python -m ganedge export -h`)")
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--opset", "9")
     assert line == "error: --opset: must be in 11..20 (got 9)"
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--grade", "digits")
@@ -121,7 +125,7 @@ def test_allow_mismatch_writes_and_records_the_failure(tmp_path: Path) -> None:
 
 def test_report_lists_every_step(trained_run: Path, tmp_path: Path) -> None:
     out = run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"),
-                  "--output", "uint8").stdout
+                  "--pixels", "uint8").stdout
     steps = [line.split()[1] for line in out.splitlines() if line[:1] in "✓!"]
     assert steps == ["prepare", "trace", "parity", "optimize", "uint8", "write"]
     assert "batch axis symbolic" in out and "uint8 NHWC 1×32×32" in out
@@ -129,7 +133,8 @@ def test_report_lists_every_step(trained_run: Path, tmp_path: Path) -> None:
 
 def test_bad_weights_choice(trained_run: Path, tmp_path: Path) -> None:
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--weights", "best")
-    assert line == "error: --weights: must be one of ['ema', 'raw'] (got 'best')"
+    assert line == ("error: Invalid value for '--weights': Value error, 'best' is not one of "
+                    "'ema', 'raw'. (see `python -m ganedge export -h`)")
 
 
 def test_torch_missing_gives_install_line(tmp_path: Path) -> None:
@@ -141,5 +146,5 @@ def test_torch_missing_gives_install_line(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=tmp_path)
     assert result.returncode == 3
-    assert result.stderr.strip() == ("error: `ganedge export` needs PyTorch (torch is missing): "
-                                     "pip install 'ganedge[train]'")
+    assert result.stderr.strip() == ("error: `ganedge export` needs the torch package, which is "
+                                     "not installed: pip install 'ganedge[train]' brings it")

@@ -110,5 +110,5 @@ def test_a_converter_failure_is_one_config_error() -> None:
         [onnx.helper.make_node("Conv", ["z", "missing_weight"], ["images"])], "g",
         [onnx.helper.make_tensor_value_info("z", onnx.TensorProto.FLOAT, ["batch", 1, 2, 2])],
         [onnx.helper.make_tensor_value_info("images", onnx.TensorProto.FLOAT, ["batch", 1, 2, 2])]))
-    with pytest.raises(ConfigError, match=r"^--precision int8: ONNX Runtime's converter failed"):
+    with pytest.raises(ConfigError, match=r"^precision: int8: ONNX Runtime's converter failed"):
         reduce_precision(broken, ModelContract(latent_dim=4, channels=1, height=2, width=2), "int8")

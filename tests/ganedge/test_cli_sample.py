@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +31,17 @@ def test_outdir_holds_one_png_per_seed_equal_to_the_api(models: dict[str, Path],
     expected = ganedge.load(models["float"]).sample([42], truncation=0.7)[0, ..., 0]
     np.testing.assert_array_equal(pixels(out / "seed0042.png"), expected)
     with Image.open(out / "seed0042.png") as img:
-        assert img.text == {"ganedge.seed": "42", "ganedge.truncation": "0.7"}
+        assert img.text == {"ganedge.seed": "42", "ganedge.truncation": "0.7",
+                            "ganedge.model": "float.onnx",
+                            "ganedge.model_sha256": hashlib.sha256(
+                                models["float"].read_bytes()).hexdigest()[:12]}
     assert not list(tmp_path.glob("*.png")), "no grid unless -o is given with --outdir"
 
 
 def test_grid_and_files_are_the_same_whatever_the_batch_size(models: dict[str, Path],
                                                              tmp_path: Path) -> None:
     for batch in ("1", "7", "64"):
-        invoke("sample", str(models["cond"]), "-n", "20", "--batch-size", batch,
+        invoke("sample", str(models["cond"]), "-n", "20", "--batch-size", batch, "--scale", "1",
                "-o", str(tmp_path / f"grid{batch}.png"), "--outdir", str(tmp_path / batch))
     grids = {(tmp_path / f"grid{b}.png").read_bytes() for b in ("1", "7", "64")}
     assert len(grids) == 1
@@ -83,7 +87,7 @@ def test_third_party_model_runs_with_latent_dim(models: dict[str, Path], tmp_pat
     ("float", ["--shard", "3/3"], 2, "error: --shard: needs 0 <= i < N (got '3/3')"),
     ("float", ["--shard", "half"], 2, "error: --shard: 'half' is not i/N"),
     ("float", ["-n", "5000"], 2, "error: --output: a grid of 5,000 images is too large"),
-    ("float", ["--provider", "npu"], 2, "error: --provider: must be one of"),
+    ("float", ["--provider", "npu"], 2, "error: Invalid value for '--provider'"),
     ("float", ["--threads", "0"], 2, "error: --threads: must be at least 1 (got 0)"),
     ("bare", [], 1, "error: --latent-dim: not given, and the model has no ganedge contract"),
     ("missing", [], 2, "error: MODEL: "),
@@ -114,4 +118,19 @@ def test_unwritable_outputs_fail_before_writing(models: dict[str, Path], tmp_pat
 def test_default_model_with_no_argument(tmp_path: Path) -> None:
     result = run_cli("sample", "-n", "64", "-o", str(tmp_path / "s.png"))
     assert "64 images, seeds 0-63" in result.stdout
-    assert pixels(tmp_path / "s.png").shape == (8 * 34 + 2, 8 * 34 + 2)
+    # 32-pixel images enlarged to 64 in an 8×8 grid with 2-pixel gaps
+    assert pixels(tmp_path / "s.png").shape == (8 * 66 + 2, 8 * 66 + 2)
+
+
+def test_progress_lines_when_not_on_a_terminal(models: dict[str, Path], tmp_path: Path) -> None:
+    # CliRunner's output is not a terminal, as with a log file: a line per 10% of the images
+    result = invoke("sample", str(models["float"]), "-n", "20", "--batch-size", "2",
+                    "--outdir", str(tmp_path / "imgs"))
+    progress = [line for line in result.stdout.splitlines() if line.startswith("sample: ")]
+    assert [line.split(" (")[0] for line in progress] == [
+        f"sample: {n}/20 images" for n in range(2, 21, 2)]
+    assert all(" images/s, " in line for line in progress)
+    assert progress[-1].split(", ")[-1].startswith("took ")
+    quiet = invoke("sample", str(models["float"]), "-n", "4", "--outdir", str(tmp_path / "q"),
+                   "--no-progress")
+    assert quiet.stdout.startswith("wrote "), "--no-progress: the result line only"

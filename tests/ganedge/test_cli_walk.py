@@ -74,15 +74,18 @@ def test_default_walk_is_an_enlarged_loop(tmp_path: Path, monkeypatch: pytest.Mo
 @pytest.mark.parametrize(("args", "message"), [
     (["--seeds", "4"], "error: --seeds: a walk needs at least 2 keyframe seeds (got 1)"),
     (["--seeds", "0-2", "--seeds", "3-4"], "error: --seeds: walks side by side need the same"),
-    (["--seeds", "0-2", "--grid", "2"], "error: --grid: give --seeds once per walk"),
-    (["--grid", "0"], "error: --grid: must be at least 1 (got 0)"),
+    (["--seeds", "0-2", "--grid", "2"], "error: --grid: give --seeds once per walk, or --grid"),
+    (["--grid", "0"], "error: --grid: must be at least 1 (got 0) walks"),
+    (["--grid", "2by2"], "error: --grid: '2by2' is not WxH or N: use e.g. 2x2 or 3"),
     (["--frames", "0"], "error: --frames: must be at least 1 (got 0)"),
     (["--fps", "0"], "error: --fps: must be in [0.1, 100] (got 0)"),
-    (["--interpolation", "cubic"], "error: --interpolation: must be one of ['lerp', 'slerp']"),
+    (["--interpolation", "cubic"], "error: Invalid value for '--interpolation': Value error, "
+                                  "'cubic' is not one of 'lerp', 'slerp'."),
     (["--truncation", "2"], "error: --truncation: ψ must be in [0, 1] (got 2.0)"),
     (["--scale", "0"], "error: --scale: must be at least 1 (got 0)"),
     (["--label", "0"], "error: --label: this model is unconditional"),
-    (["-o", "walk.mp4"], "error: --output: 'walk.mp4' is not .gif, .webp or .png"),
+    (["-o", "walk.avi"], "error: --output: 'walk.avi' is not .gif, .webp, .png (animated) or "
+                        ".mp4"),
     (["-o", "nowhere/walk.gif"], "error: --output: folder 'nowhere' does not exist"),
     (["--outdir", "nowhere/frames"], "error: --outdir: folder 'nowhere' does not exist"),
 ])

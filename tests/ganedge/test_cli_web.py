@@ -47,7 +47,7 @@ def test_refuses_a_folder_that_is_not_a_site(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     result = invoke("web", "-o", str(tmp_path))
     assert result.exit_code == 2
-    assert result.stderr.strip() == (f"error: --out: {str(tmp_path)!r} is not empty and holds "
+    assert result.stderr.strip() == (f"error: --output: {str(tmp_path)!r} is not empty and holds "
                                      "no ganedge site: give a new or empty folder")
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 

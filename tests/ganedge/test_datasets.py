@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganedge.datasets import load_dataset
+from ganedge.datasets import load_dataset, load_stacked_digits
 from ganedge.errors import InputError
 
 
@@ -73,7 +73,7 @@ def test_unreadable_images_are_skipped_and_counted(tmp_path: Path) -> None:
 def test_folder_without_images_is_an_input_error(tmp_path: Path, content: list[str]) -> None:
     for name in content:
         (tmp_path / name).write_text("x")
-    with pytest.raises(InputError, match=r"^--data: folder .* holds no png/jpg/jpeg/webp/bmp images"):
+    with pytest.raises(InputError, match=r"^data: folder .* holds no png/jpg/jpeg/webp/bmp images"):
         load_dataset(tmp_path, 8)
 
 
@@ -81,7 +81,7 @@ def test_mixed_channels_error_names_the_counts_or_convert(tmp_path: Path) -> Non
     _png(tmp_path / "g1.png", _gray(0))
     _png(tmp_path / "g2.png", _gray(0))
     _png(tmp_path / "c.png", np.full((8, 8, 3), (255, 0, 0), np.uint8))
-    with pytest.raises(InputError, match=r"mixes 2 grayscale and 1 RGB images: pass --channels"):
+    with pytest.raises(InputError, match=r"mixes 2 grayscale and 1 RGB images: pass `channels` 1 or 3"):
         load_dataset(tmp_path, 8)
     assert load_dataset(tmp_path, 8, channels=3).images.shape == (3, 3, 8, 8)
     gray = load_dataset(tmp_path, 8, channels=1)
@@ -129,7 +129,47 @@ def test_bad_npz_is_an_input_error(tmp_path: Path, arrays: dict, message: str) -
 
 
 def test_unknown_spec_names_the_choices(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"^--data: no dataset, folder or .npz file named 'mnist': give"):
+    with pytest.raises(InputError, match=r"^data: no dataset, folder or .npz file named 'mnist': give"):
         load_dataset("mnist", 8)
-    with pytest.raises(InputError, match=r"^--channels: must be 1 or 3 \(got 2\)"):
+    with pytest.raises(InputError, match=r"^channels: must be 1 or 3 \(got 2\)"):
         load_dataset("digits", 8, channels=2)
+
+
+def _chi_square_limit(df: int, z: float = 3.09) -> float:
+    """Upper 0.1% point of χ²(df) (Wilson–Hilferty), so a fair draw fails 1 time in 1,000."""
+    a = 2 / (9 * df)
+    return df * (1 - a + z * np.sqrt(a)) ** 3
+
+
+def test_stacked_digits_are_uniform_over_1000_modes_and_channels() -> None:
+    data = load_dataset("stacked-digits", 16)
+    n = len(data.images)
+    assert data.images.shape == (n, 3, 16, 16) and data.stacked and data.num_classes == 1000
+    counts = np.bincount(data.labels, minlength=1000)
+    expected = n / 1000
+    assert ((counts - expected) ** 2 / expected).sum() < _chi_square_limit(999)
+    for digits in (data.labels // 100, data.labels // 10 % 10, data.labels % 10):
+        per_digit = np.bincount(digits, minlength=10)
+        assert ((per_digit - n / 10) ** 2 / (n / 10)).sum() < _chi_square_limit(9)
+
+
+def test_stacked_digits_channels_are_the_labelled_digits() -> None:
+    digits = load_dataset("digits", 16)
+    stacked = load_stacked_digits(16, n=50, seed=3)
+    by_image = {img.tobytes(): int(label) for img, label in zip(digits.images[:, 0], digits.labels)}
+    for image, mode in zip(stacked.images, stacked.labels):
+        assert [by_image[channel.tobytes()] for channel in image] == [mode // 100, mode // 10 % 10,
+                                                                      mode % 10]
+
+
+def test_stacked_digits_are_deterministic_from_the_seed() -> None:
+    a, b = load_stacked_digits(16, n=200, seed=7), load_stacked_digits(16, n=200, seed=7)
+    c = load_stacked_digits(16, n=200, seed=8)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.labels, c.labels)
+
+
+def test_stacked_digits_refuse_one_channel() -> None:
+    with pytest.raises(InputError, match="channels: stacked-digits is RGB"):
+        load_dataset("stacked-digits", 16, channels=1)

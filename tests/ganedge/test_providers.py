@@ -28,13 +28,13 @@ def test_auto_asks_for_cuda_only_where_a_driver_and_the_provider_exist() -> None
     expected = [prov.CUDA, prov.CPU] if cuda_possible else [prov.CPU]
     assert prov.requested_providers("auto") == expected
     assert prov.requested_providers("tensorrt") == [prov.TENSORRT, prov.CUDA, prov.CPU]
-    with pytest.raises(InputError, match="--provider: must be one of"):
+    with pytest.raises(InputError, match="^provider: must be one of"):
         prov.requested_providers("gpu")
 
 
 def test_fallback_warns_or_fails_with_the_cause() -> None:
     asked, got = [prov.CUDA, prov.CPU], [prov.CPU]
-    with pytest.raises(ProviderError, match="--provider cuda: asked for CUDAExecutionProvider "
+    with pytest.raises(ProviderError, match="^provider: cuda: asked for CUDAExecutionProvider "
                                             "but the session runs on CPUExecutionProvider: "):
         prov.check_in_use("cuda", asked, got, strict=True)
     with pytest.warns(RuntimeWarning, match="asked for CUDAExecutionProvider"):
@@ -67,7 +67,7 @@ def test_cli_warns_once_on_fallback_and_strict_fails(models: dict[str, Path],
                                     "runs on CPUExecutionProvider: ")
     result = invoke("sample", str(models["float"]), "--provider", "cuda", "--strict-provider",
                     "-o", str(tmp_path / "t.png"))
-    assert result.exit_code == 1 and result.stderr.startswith("error: --provider cuda: asked for")
+    assert result.exit_code == 1 and result.stderr.startswith("error: --provider: cuda: asked for")
     assert result.stderr.count("\n") == 1 and not (tmp_path / "t.png").exists()
 
 

@@ -70,8 +70,9 @@ def test_truncation_pulls_latents_to_the_zero_mean(gen: GeneratorModel) -> None:
     half = gen.sample([3], truncation=0.5)
     np.testing.assert_array_equal(half, to_uint8_nhwc(gen.generate(0.5 * gen.latents([3]))))
     for psi in (-0.1, 1.01):
-        with pytest.raises(InputError, match=r"truncation: ψ must be in \[0, 1\]"):
+        with pytest.raises(InputError, match=r"^truncation: ψ must be in \[0, 1\]") as caught:
             gen.sample(2, truncation=psi)
+        assert caught.value.param == "truncation", "the API names its parameter, not a flag"
 
 
 def test_conditional_labels(models: dict[str, Path]) -> None:

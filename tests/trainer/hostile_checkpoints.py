@@ -27,7 +27,7 @@ def tiny_checkpoint(folder: Path) -> Path:
     """last.pt of a one-step run of a tiny DCGAN: every entry a resume needs."""
     cfg = preset("digits-dcgan", steps=1, batch_size=8, model=TINY, log_every=0,
                  sample_every=0, checkpoint_every=0)
-    train(cfg, folder, show_progress=False)
+    train(cfg, folder)
     return folder / "last.pt"
 
 

@@ -57,6 +57,6 @@ def test_train_out_naming_a_file_is_refused_up_front(tmp_path: Path) -> None:
     for out in (tmp_path / "notes.txt", tmp_path / "notes.txt" / "run"):
         result = CliRunner().invoke(app, ["train", "--out", str(out), "--steps", "1"])
         assert result.exit_code == 2, result.output
-        assert result.stderr == (f"error: --out: {str(tmp_path / 'notes.txt')!r} is a file, not "
+        assert result.stderr == (f"error: --output: {str(tmp_path / 'notes.txt')!r} is a file, not "
                                  "a folder: choose another folder\n")
     assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -83,5 +83,5 @@ def test_training_a_model_over_the_budget_is_refused_before_building(tmp_path: P
     cfg = preset("digits-dcgan", steps=1, model=ArchConfig(image_size=128, base_channels=4096))
     with pytest.raises(ConfigError, match=r"model: dcgan at image_size 128, base_channels 4096, "
                                           r"latent_dim 64 would take [\d,.]+ GiB, over the 2 GiB"):
-        train(cfg, tmp_path / "run", show_progress=False)
+        train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists()

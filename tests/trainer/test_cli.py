@@ -31,13 +31,21 @@ def test_overrides_reach_run_json_and_checkpoint(tmp_path: Path) -> None:
     assert ckpt["arch_config"]["num_classes"] == 10 and ckpt["arch_config"]["image_size"] == 16
 
 
-def test_resume_from_cli_and_python_m_trainer(tmp_path: Path) -> None:
-    run_cli("train", "--out", str(tmp_path), "--steps", "2", *TINY)
-    result = subprocess.run([sys.executable, "-m", "trainer", "--out", str(tmp_path), "--resume",
-                             str(tmp_path / "last.pt"), "--steps", "3", "--no-progress"],
+def test_progress_in_a_log_then_resume_with_a_json_result(tmp_path: Path) -> None:
+    # stdout is a pipe here, as in a log file: plain progress lines with step/total and losses
+    first = run_cli("train", "--out", str(tmp_path), "--steps", "2", *TINY[:-1]).stdout
+    progress = [line for line in first.splitlines() if line.startswith("train: ")]
+    assert [line.split(" (")[0] for line in progress] == ["train: 1/2 steps", "train: 2/2 steps"]
+    assert all(" steps/s, " in line and ", D " in line and " G " in line for line in progress)
+    assert first.startswith("training: dcgan 16×16, z 8, nonsaturating loss")
+    result = subprocess.run([sys.executable, "-m", "ganedge", "train", "-o", str(tmp_path),
+                             "--resume", str(tmp_path / "last.pt"), "--steps", "3", "--json"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "for 3 steps" in result.stdout and load_checkpoint(tmp_path / "ckpt.pt")["step"] == 3
+    report = json.loads(result.stdout)
+    assert report["steps"] == 3 and report["config"]["steps"] == 3
+    assert report["checkpoint"] == str(tmp_path / "ckpt.pt")
+    assert load_checkpoint(tmp_path / "ckpt.pt")["step"] == 3
 
 
 def test_presets_exist() -> None:
@@ -45,12 +53,13 @@ def test_presets_exist() -> None:
 
 
 def test_bad_values_are_one_line_errors(tmp_path: Path) -> None:
-    for args, message in ((("--arch", "vit"), "unknown architecture 'vit'"),
+    for args, message in ((("--arch", "vit"), "'vit' is not one of 'dcgan', 'mlp'"),
                           (("--n-critic", "0"), "--n-critic: must be at least 1 (got 0)"),
-                          (("--reg", "label_smoothing", "--loss", "hinge"), "--reg label_smoothing")):
+                          (("--reg", "label_smoothing", "--loss", "hinge"),
+                           "--reg: label_smoothing needs a loss with targets")):
         # in-process: the same app object the console script runs
         result = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "x"), "--steps", "1",
                                           *TINY, *args])
-        assert result.exit_code == 2 and message in result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1 and result.exception is not None
+        assert result.exit_code == 2 and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()

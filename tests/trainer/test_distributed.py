@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent("""
                       steps=3, log_every=1, sample_every=0, checkpoint_every=0, ema=0.9)
     fast = EvalConfig(epochs=2, hidden=(16,), feature_size=16, kid_subsets=2, real_per_split=100)
     evaluation = EvalCallback(every=1, n=32, config=fast)
-    train(cfg, sys.argv[1] + "/run", show_progress=False, callbacks=(SaveRank(), evaluation))
+    train(cfg, sys.argv[1] + "/run", callbacks=(SaveRank(), evaluation))
 """)
 
 

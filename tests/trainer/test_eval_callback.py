@@ -79,7 +79,7 @@ def test_one_record_per_k_steps_with_finite_figures(cli_run: tuple[Path, Result]
     assert [r["step"] for r in rows] == [2, 4, 6]
     for r in rows:
         assert set(r["floor"]) == {"fd", "kid", "precision", "recall", "density", "coverage",
-                                   "modes", "kl"}
+                                   "modes", "kl", "confidence"}
         assert all(math.isfinite(r[k]) and math.isfinite(r["floor"][k]) for k in r["floor"])
         assert r["fd"] > r["floor"]["fd"] > 0 and r["n"] == 64
     # the protocol is written once, then named by its hash
@@ -136,12 +136,12 @@ def test_bad_eval_options_are_one_line_errors(tmp_path: Path, args: tuple[str, .
 def test_eval_figures_need_eval_every(tmp_path: Path) -> None:
     result = invoke("--out", str(tmp_path / "x"), "--steps", "2", *TINY, "--best-metric", "kid")
     assert result.exit_code == 2
-    assert result.stderr == "error: --best-metric: kid comes from evaluation: add --eval-every K\n"
+    assert result.stderr == "error: --best-metric: kid comes from evaluation: set --eval-every\n"
 
 
 def test_metrics_reported_and_training_unchanged(tmp_path: Path) -> None:
     callback = EvalCallback(every=2, n=32, config=FAST)
-    trainer = Trainer(replace(TINY_CFG, best_metric="fd"), tmp_path / "eval", (callback,), False)
+    trainer = Trainer(replace(TINY_CFG, best_metric="fd"), tmp_path / "eval", (callback,))
     trainer.fit()
     assert set(trainer.metrics) >= {"fd", "kid", "precision", "recall", "coverage", "modes", "kl"}
     fd = trainer.metrics["fd"]
@@ -149,7 +149,7 @@ def test_metrics_reported_and_training_unchanged(tmp_path: Path) -> None:
     best, best_pt = callback.best("fd", "min"), load_checkpoint(tmp_path / "eval" / "best.pt")
     assert best is not None and best["step"] == best_pt["step"]
     # evaluating draws on no training randomness and leaves BatchNorm statistics alone
-    train(TINY_CFG, tmp_path / "plain", show_progress=False)
+    train(TINY_CFG, tmp_path / "plain")
     with_eval, plain = (load_checkpoint(tmp_path / d / "last.pt") for d in ("eval", "plain"))
     for key in ("generator", "generator_ema", "discriminator"):
         for name, tensor in plain[key].items():
@@ -158,7 +158,7 @@ def test_metrics_reported_and_training_unchanged(tmp_path: Path) -> None:
 
 def test_conditional_generator_is_scored_on_its_labels(tmp_path: Path) -> None:
     callback = EvalCallback(every=2, n=40, config=FAST, seed=3)
-    trainer = Trainer(replace(TINY_CFG, conditional=True, steps=2), tmp_path, (callback,), False)
+    trainer = Trainer(replace(TINY_CFG, conditional=True, steps=2), tmp_path, (callback,))
     trainer.fit()
     assert 0 <= trainer.metrics["label_accuracy"] <= 1
     result = callback.evaluate(trainer)
@@ -172,8 +172,8 @@ def test_conditional_generator_is_scored_on_its_labels(tmp_path: Path) -> None:
 
 def test_registered_and_checked() -> None:
     assert CALLBACKS.get("eval") is EvalCallback
-    with pytest.raises(ConfigError, match="--eval-every: must be at least 1"):
+    with pytest.raises(ConfigError, match="^every: must be at least 1"):
         EvalCallback(every=0)
-    with pytest.raises(ConfigError, match="--eval-every: 3 is not a multiple of"):
+    with pytest.raises(ConfigError, match="^every: 3 is not a multiple of `checkpoint_every`"):
         EvalCallback(every=3).check(replace(TINY_CFG, best_metric="precision"))
     EvalCallback(every=3).check(TINY_CFG)  # best.pt not chosen by an eval figure: no constraint

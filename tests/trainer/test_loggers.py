@@ -49,8 +49,8 @@ def test_train_logger_tensorboard_writes_scalars_images_and_config(tmp_path: Pat
 
 
 def test_csv_logger_keeps_health_and_reported_metrics_and_resumes(tmp_path: Path) -> None:
-    train(_config(steps=2), tmp_path, show_progress=False)
-    train(_config(steps=4), tmp_path, show_progress=False, resume=tmp_path / "last.pt")
+    train(_config(steps=2), tmp_path)
+    train(_config(steps=4), tmp_path, resume=tmp_path / "last.pt")
     with open(tmp_path / "metrics.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     g_loss = [int(r["step"]) for r in rows if r["name"] == "g_loss"]
@@ -59,11 +59,11 @@ def test_csv_logger_keeps_health_and_reported_metrics_and_resumes(tmp_path: Path
 
 
 def test_logger_none_writes_no_metric_file(tmp_path: Path) -> None:
-    train(_config(steps=2, logger="none"), tmp_path, show_progress=False)
+    train(_config(steps=2, logger="none"), tmp_path)
     assert not (tmp_path / "metrics.csv").exists() and not (tmp_path / "tensorboard").exists()
     assert (tmp_path / "health.jsonl").is_file()
 
 
 def test_an_unknown_logger_lists_the_names(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown logger 'wandb': choose one of \['csv'"):
-        train(_config(logger="wandb"), tmp_path, show_progress=False)
+        train(_config(logger="wandb"), tmp_path)

@@ -21,9 +21,9 @@ TINY = TrainConfig(model=ArchConfig(latent_dim=8, image_size=16, base_channels=4
 
 def test_resume_continues_exactly(tmp_path: Path) -> None:
     cfg = replace(TINY, regularizers=("spectral_norm", "diffaugment", "r1"), r1_every=2, n_critic=2)
-    train(cfg, tmp_path / "full", show_progress=False)
-    train(replace(cfg, steps=3), tmp_path / "half", show_progress=False)
-    train(cfg, tmp_path / "half", show_progress=False, resume=tmp_path / "half" / "last.pt")
+    train(cfg, tmp_path / "full")
+    train(replace(cfg, steps=3), tmp_path / "half")
+    train(cfg, tmp_path / "half", resume=tmp_path / "half" / "last.pt")
     full, resumed = (load_checkpoint(tmp_path / d / "ckpt.pt") for d in ("full", "half"))
     assert resumed["step"] == full["step"] == 6
     for key in ("generator", "generator_ema", "discriminator"):
@@ -34,7 +34,7 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
 
 
 def test_checkpoint_contents(tmp_path: Path) -> None:
-    train(TINY, tmp_path, show_progress=False)
+    train(TINY, tmp_path)
     ckpt = load_checkpoint(tmp_path / "ckpt.pt")
     assert ckpt["format_version"] == 2 and ckpt["step"] == 6
     assert {"generator_ema", "discriminator", "optimizer_g", "optimizer_d", "scaler", "rng",
@@ -44,7 +44,7 @@ def test_checkpoint_contents(tmp_path: Path) -> None:
 
 
 def test_health_log_records(tmp_path: Path) -> None:
-    result = train(TINY, tmp_path, show_progress=False)
+    result = train(TINY, tmp_path)
     records = [json.loads(line) for line in (tmp_path / "health.jsonl").open()]
     assert [r["step"] for r in records] == [2, 4, 6]
     assert {"d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "diversity",
@@ -66,7 +66,7 @@ class PoisonAt(Callback):
 
 
 def test_nan_rolls_back_with_lower_lr(tmp_path: Path) -> None:
-    result = train(TINY, tmp_path, show_progress=False, callbacks=(PoisonAt(4),))
+    result = train(TINY, tmp_path, callbacks=(PoisonAt(4),))
     assert result.step == 6
     events = [json.loads(line) for line in (tmp_path / "health.jsonl").open()]
     rollback = [e for e in events if e.get("event") == "rollback"]
@@ -85,7 +85,7 @@ class AlwaysPoison(Callback):
 
 def test_repeated_nan_stops_with_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DivergenceError, match="after 2 rollback"):
-        train(replace(TINY, max_rollbacks=2), tmp_path, show_progress=False,
+        train(replace(TINY, max_rollbacks=2), tmp_path,
               callbacks=(AlwaysPoison(),))
 
 
@@ -117,7 +117,7 @@ class ReportStep(Callback):
 
 def test_callbacks_metrics_choose_best(tmp_path: Path) -> None:
     callback = ReportStep()
-    train(replace(TINY, best_metric="score", best_mode="min"), tmp_path, show_progress=False,
+    train(replace(TINY, best_metric="score", best_mode="min"), tmp_path,
           callbacks=(callback,))
     assert callback.calls == {"start": 1, "step": 6, "checkpoint": 2, "end": 1}
     best, last = load_checkpoint(tmp_path / "best.pt"), load_checkpoint(tmp_path / "last.pt")
@@ -128,17 +128,16 @@ def test_callbacks_metrics_choose_best(tmp_path: Path) -> None:
 
 def test_callback_state_follows_its_kind_on_resume(tmp_path: Path) -> None:
     first = ReportStep()
-    train(replace(TINY, steps=3), tmp_path / "a", show_progress=False, callbacks=(first,))
+    train(replace(TINY, steps=3), tmp_path / "a", callbacks=(first,))
     # the resumed run adds a callback in front: the saved state still reaches ReportStep
     later = ReportStep()
-    train(replace(TINY, steps=6), tmp_path / "b", show_progress=False,
+    train(replace(TINY, steps=6), tmp_path / "b",
           callbacks=(Callback(), later), resume=tmp_path / "a" / "last.pt")
     assert later.calls["step"] == 6 and later.calls["start"] == 2
 
 
 def test_conditional_training_and_grid(tmp_path: Path) -> None:
-    result = train(replace(TINY, conditional=True, steps=2, arch="resize_conv"), tmp_path,
-                   show_progress=False)
+    result = train(replace(TINY, conditional=True, steps=2, arch="resize_conv"), tmp_path)
     ckpt = load_checkpoint(result.checkpoint)
     assert ckpt["arch_config"]["num_classes"] == 10
     from PIL import Image
@@ -150,8 +149,7 @@ def test_conditional_training_and_grid(tmp_path: Path) -> None:
 @pytest.mark.parametrize("loss", ["wasserstein", "relativistic_average"])
 def test_other_losses_train(tmp_path: Path, loss: str) -> None:
     regs = ("wgan_gp",) if loss == "wasserstein" else ("label_smoothing", "minibatch_stddev")
-    result = train(replace(TINY, loss=loss, regularizers=regs, steps=2, arch="mlp"), tmp_path,
-                   show_progress=False)
+    result = train(replace(TINY, loss=loss, regularizers=regs, steps=2, arch="mlp"), tmp_path)
     assert result.step == 2 and torch.isfinite(torch.tensor(result.g_loss))
 
 
@@ -168,7 +166,7 @@ class Collapse(Callback):
 def test_collapse_is_warned_and_logged(tmp_path: Path) -> None:
     cfg = replace(TINY, ema=0.0, collapse_ratio=1e-4, lr_g=1e-12, steps=4)
     with pytest.warns(CollapseWarning, match="mode collapse suspected"):
-        train(cfg, tmp_path, show_progress=False, callbacks=(Collapse(),))
+        train(cfg, tmp_path, callbacks=(Collapse(),))
     records = [json.loads(line) for line in (tmp_path / "health.jsonl").open()]
     assert "warning" not in records[0] and records[1]["diversity"] < 1e-9
     assert records[1]["warning"].startswith("mode collapse suspected")

@@ -80,13 +80,3 @@ def test_save_generator_refuses_a_mismatched_arch(tmp_path: Path) -> None:
                        arch_config=ArchConfig(latent_dim=8, image_size=16, base_channels=4))
     assert not (tmp_path / "g.pt").exists()
 
-
-def test_export_callback_writes_onnx(tmp_path: Path) -> None:
-    from trainer import ExportCallback, TrainConfig, train
-
-    cfg = TrainConfig(model=ArchConfig(latent_dim=8, image_size=16, base_channels=4), batch_size=8,
-                      steps=2, sample_every=0, checkpoint_every=1, log_every=0)
-    callback = ExportCallback(every=2)
-    train(cfg, tmp_path, show_progress=False, callbacks=(callback,))
-    assert callback.exported == ["step000002.onnx"]
-    assert (tmp_path / "exports" / "step000002.onnx").is_file()

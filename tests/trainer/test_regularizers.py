@@ -99,11 +99,12 @@ def test_cutout_zeroes_a_quarter_of_each_image() -> None:
 
 
 def test_bad_policy_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="--diffaugment"):
+    with pytest.raises(ConfigError, match="^diffaugment: "):
         parse_policy("color,blur")
 
 
 TESTED = ("wgan_gp", "r1", "weight_clipping", "spectral_norm", "minibatch_stddev",
+          "feature_matching", "minibatch_discrimination", "historical_averaging",  # test_countermeasures
           "label_smoothing", "diffaugment", "path_length")
 
 

@@ -168,7 +168,7 @@ def test_registry_sizes_and_conditioning(size: int, channels: int, classes: int)
 def test_preset_trains_a_few_steps(tmp_path: Path) -> None:
     cfg = preset("digits-stylegan2", steps=3, batch_size=8, log_every=0, sample_every=0,
                  checkpoint_every=0, r1_every=2)
-    result = train(cfg, tmp_path, show_progress=False)
+    result = train(cfg, tmp_path)
     assert result.step == 3 and np.isfinite([result.d_loss, result.g_loss]).all()
     state = torch.load(result.checkpoint, weights_only=True)
     assert state["generator_ema"]["mapping.w_avg"].abs().sum() > 0

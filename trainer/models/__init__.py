@@ -50,7 +50,8 @@ def build_discriminator(arch: str, cfg: ArchConfig) -> nn.Module:
     if build is None:
         from ganedge.errors import ConfigError
 
-        raise ConfigError(f"--arch: {arch!r} has no discriminator, so it cannot be trained here")
+        raise ConfigError(f"{arch!r} has no discriminator, so it cannot be trained here",
+                          param="arch")
     return build(cfg)
 
 

@@ -6,14 +6,14 @@ from torch import nn
 
 from trainer.config import ArchConfig
 from trainer.models import register_architecture
-from trainer.models.layers import (Discriminator, Generator, ToMap, init_dcgan_weights, input_dim,
-                                   widths)
+from trainer.models.layers import (Discriminator, Generator, ToMap, disc_channels,
+                                   init_dcgan_weights, input_dim, widths)
 
 
 def conv_discriminator(cfg: ArchConfig) -> Discriminator:
     """Strided 4×4 convolutions down to a 4×4 map; shared by dcgan and resize_conv."""
     ws = widths(cfg)[::-1]
-    layers: list[nn.Module] = [nn.Conv2d(cfg.channels, ws[0], 4, 2, 1), nn.LeakyReLU(0.2)]
+    layers: list[nn.Module] = [nn.Conv2d(disc_channels(cfg), ws[0], 4, 2, 1), nn.LeakyReLU(0.2)]
     for w_in, w_out in zip(ws, ws[1:]):
         layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out),
                    nn.LeakyReLU(0.2)]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganedge.errors import ConfigError
 from trainer.config import ArchConfig
+
+MBD_KERNEL_DIM = 5  # C of minibatch discrimination, as in Salimans et al.'s CIFAR-10 model
 
 
 def input_dim(cfg: ArchConfig) -> int:
@@ -59,20 +62,65 @@ class MinibatchStdDev(nn.Module):
         return torch.cat([x, std.expand_as(x[:, :1])], 1)
 
 
+class MinibatchDiscrimination(nn.Module):
+    """Learned-kernel minibatch discrimination (Salimans et al. 2016, "Improved Techniques for
+    Training GANs", §3.2): (N, A) features → (N, B) closeness of each sample to the rest of its
+    batch, o_b(x_i) = Σ_{j≠i} exp(-‖M_{i,b} - M_{j,b}‖₁) with M = x·T, T learned (A, B, C).
+
+    Unlike minibatch stddev (one fixed statistic), D learns which features to compare, so a
+    generator that repeats itself is told apart by many learned similarity measures."""
+
+    def __init__(self, in_features: int, kernels: int, kernel_dim: int = MBD_KERNEL_DIM) -> None:
+        super().__init__()
+        self.kernels, self.kernel_dim = kernels, kernel_dim
+        self.T = nn.Parameter(torch.randn(in_features, kernels * kernel_dim) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = (x @ self.T).view(-1, self.kernels, self.kernel_dim)  # (N, B, C)
+        l1 = (m[:, None] - m[None]).abs().sum(3)  # (N, N, B)
+        return torch.exp(-l1).sum(1) - 1  # the j = i term is exp(0) = 1
+
+
+def pack_channels(x: torch.Tensor, pack: int) -> torch.Tensor:
+    """PacGAN (Lin et al. 2018): (B, C, S, S) → (B/pack, pack·C, S, S), samples i·pack … i·pack +
+    pack - 1 side by side on the channel axis, so D judges them jointly."""
+    return x if pack == 1 else x.reshape(-1, pack * x.shape[1], *x.shape[2:])
+
+
+def disc_channels(cfg: ArchConfig) -> int:
+    """Input channels of the discriminator's first layer: the image's, times the PacGAN pack."""
+    return cfg.channels * cfg.pack
+
+
 class Discriminator(nn.Module):
-    """(B, C, S, S) [+ labels] → (B,) logits: body features, optional minibatch stddev, linear head,
-    and for conditional models a projection term (Miyato & Koyama 2018)."""
+    """(B, C, S, S) [+ labels] → (B / pack,) logits: packing, body features, optional minibatch
+    stddev and minibatch discrimination, linear head, and for conditional models a projection
+    term (Miyato & Koyama 2018)."""
 
     def __init__(self, cfg: ArchConfig, body: nn.Module, features: int, spatial: int) -> None:
         super().__init__()
+        if cfg.pack > 1 and cfg.num_classes:
+            raise ConfigError("a packed discriminator judges several samples at once and cannot "
+                              "take one label each: use pack 1 for conditional models",
+                              param="pack")
+        self.pack = cfg.pack
         self.body = body  # (B, C, S, S) → (B, features, *spatial dims) with prod(spatial dims) = spatial
         self.mbstd = MinibatchStdDev() if cfg.minibatch_stddev else nn.Identity()
         width = (features + int(cfg.minibatch_stddev)) * spatial
+        self.mbdisc = (MinibatchDiscrimination(width, cfg.minibatch_kernels)
+                       if cfg.minibatch_kernels else None)
+        width += cfg.minibatch_kernels
         self.head = nn.Linear(width, 1)
         self.project = nn.Embedding(cfg.num_classes, width) if cfg.num_classes else None
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B / pack, F) activations of the body's last layer, the layer feature matching uses."""
+        return self.body(pack_channels(x, self.pack)).flatten(1)
+
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.mbstd(self.body(x)).flatten(1)
+        h = self.mbstd(self.body(pack_channels(x, self.pack))).flatten(1)
+        if self.mbdisc is not None:
+            h = torch.cat([h, self.mbdisc(h)], 1)
         out = self.head(h).flatten()
         if self.project is not None:
             if labels is None:

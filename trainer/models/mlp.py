@@ -6,7 +6,7 @@ from torch import nn
 
 from trainer.config import ArchConfig
 from trainer.models import register_architecture
-from trainer.models.layers import Discriminator, Generator, Reshape, input_dim
+from trainer.models.layers import Discriminator, Generator, Reshape, disc_channels, input_dim
 
 
 def _hidden(cfg: ArchConfig) -> int:
@@ -24,7 +24,7 @@ def mlp_generator(cfg: ArchConfig) -> Generator:
 
 def mlp_discriminator(cfg: ArchConfig) -> Discriminator:
     """(B, C, S, S) → C·S·S → 2h → h features."""
-    h, pixels = _hidden(cfg), cfg.channels * cfg.image_size**2
+    h, pixels = _hidden(cfg), disc_channels(cfg) * cfg.image_size**2
     body = nn.Sequential(nn.Flatten(1), nn.Linear(pixels, 2 * h), nn.LeakyReLU(0.2),
                          nn.Linear(2 * h, h), nn.LeakyReLU(0.2))
     return Discriminator(cfg, body, h, 1)

@@ -8,7 +8,8 @@ from torch import nn
 
 from trainer.config import ArchConfig
 from trainer.models import register_architecture
-from trainer.models.layers import Discriminator, Generator, Reshape, input_dim, widths
+from trainer.models.layers import (Discriminator, Generator, Reshape, disc_channels, input_dim,
+                                   widths)
 
 
 class UpBlock(nn.Module):
@@ -52,7 +53,7 @@ def resnet_generator(cfg: ArchConfig) -> Generator:
 def resnet_discriminator(cfg: ArchConfig) -> Discriminator:
     """DownBlock × log2(S/4) to a 4×4 map, ReLU, then the shared head."""
     ws = widths(cfg)[::-1]
-    ins = [cfg.channels, *ws[:-1]]
+    ins = [disc_channels(cfg), *ws[:-1]]
     blocks = [DownBlock(i, o, first=(n == 0)) for n, (i, o) in enumerate(zip(ins, ws))]
     return Discriminator(cfg, nn.Sequential(*blocks, nn.ReLU()), ws[-1], 16)
 

@@ -11,7 +11,7 @@ from ganedge.evaluation.images import feature_input
 from ganedge.imaging import to_uint8_nhwc
 
 FIGURES = ["FD", "KID", "precision", "recall", "density", "coverage", "modes covered",
-           "KL(gen||real)"]
+           "KL(gen||real)", "mean confidence"]
 
 
 def test_identical_sets_score_perfectly(digits_evaluator: Evaluator) -> None:
@@ -20,6 +20,7 @@ def test_identical_sets_score_perfectly(digits_evaluator: Evaluator) -> None:
     assert result["FD"].value == pytest.approx(0.0, abs=1e-6)
     assert (result["precision"].value, result["recall"].value, result["coverage"].value) == (1, 1, 1)
     assert result["KL(gen||real)"].value < 0.01 and result["modes covered"].value == 10
+    assert result["mean confidence"].value > 0.9
     assert not result.collapse
 
 

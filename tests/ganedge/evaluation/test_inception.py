@@ -62,7 +62,7 @@ def test_inception_figures_join_the_table_beside_their_floor(tmp_path: Path) -> 
 
 
 def test_missing_weights_are_an_error_not_a_download(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"^--inception: .* does not exist: give a local Inception"):
+    with pytest.raises(InputError, match=r"^inception: .* does not exist: give a local Inception"):
         OnnxFeatures(tmp_path / "pt_inception.onnx")
-    with pytest.raises(InputError, match=r"^--inception-range: must be one of"):
+    with pytest.raises(InputError, match=r"^inception_range: must be one of"):
         OnnxFeatures(_stand_in(tmp_path / "inc.onnx", 16), input_range="0,2")

@@ -1,0 +1,115 @@
+"""Progress of a long command: a bar on a terminal, plain lines at a steady pace in a log.
+
+On a terminal the user watches a rich bar on stderr. Where output goes to a file or a pipe (a
+log, ``nohup``, CI), the same progress becomes one plain line every 10% of the work or every
+30 s, whichever comes first: ``train: 300/1500 steps (20%), 11.2 steps/s, ETA 1m47s, D 1.21``.
+Library code reports through callbacks; only this module prints.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+import typer
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+
+LINE_FRACTION = 0.1  # a line at least every 10% of the work …
+LINE_SECONDS = 30.0  # … and at least every 30 s
+
+
+def on_terminal() -> bool:
+    """True when a person watches both output streams live."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+class Reporter:
+    """Counts ``done`` of ``total`` units; shows a bar, plain lines, or nothing.
+
+    ``enabled=False`` (``--no-progress``, ``-q``) shows nothing; ``to_stderr`` keeps stdout for a
+    machine-readable result (``--json``). ``clock`` is for tests of the pacing.
+
+    Example:
+        >>> with Reporter("sample", 100, "images", enabled=False) as progress:
+        ...     progress.advance(64)
+    """
+
+    def __init__(self, label: str, total: int, unit: str, *, enabled: bool = True,
+                 to_stderr: bool = False, done: int = 0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.label, self.total, self.unit, self.done = label, max(total, 1), unit, done
+        self.enabled, self.to_stderr, self.clock = enabled, to_stderr, clock
+        self.bar = _bar(label) if enabled and on_terminal() else None
+        self._task = None
+        self._start = self._last_time = clock()
+        self._start_done = self._last_done = done
+
+    def __enter__(self) -> Reporter:
+        if self.bar is not None:
+            self.bar.start()
+            self._task = self.bar.add_task(self.label, total=self.total, completed=self.done,
+                                           extra="")
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def restart(self, done: int) -> None:
+        """Count from ``done`` (a resumed run); the rate counts only work done from now on."""
+        self.done = self._start_done = self._last_done = done
+        self._start = self._last_time = self.clock()
+
+    def advance(self, count: int = 1, extra: str = "") -> None:
+        """``count`` more units are done; ``extra`` (e.g. the latest losses) goes on the line."""
+        self.update(self.done + count, extra)
+
+    def update(self, done: int, extra: str = "") -> None:
+        """``done`` units are done in all."""
+        self.done = done
+        if not self.enabled:
+            return
+        if self.bar is not None and self._task is not None:
+            self.bar.update(self._task, completed=done, extra=extra)
+            return
+        now = self.clock()
+        step = LINE_FRACTION * self.total
+        due = (done // step > self._last_done // step or done >= self.total
+               or now - self._last_time >= LINE_SECONDS)
+        if due and done > self._last_done:
+            self._last_time, self._last_done = now, done
+            typer.echo(self.line(now, extra), err=self.to_stderr)
+
+    def line(self, now: float, extra: str = "") -> str:
+        """``label: done/total unit (pct%), rate unit/s, ETA …[, extra]``."""
+        elapsed = now - self._start
+        rate = (self.done - self._start_done) / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.done
+        eta = f"ETA {_duration(left / rate)}" if rate > 0 and left > 0 else (
+            f"took {_duration(elapsed)}" if left <= 0 else "ETA ?")
+        parts = [f"{self.label}: {self.done}/{self.total} {self.unit} "
+                 f"({100 * self.done // self.total}%)", f"{rate:.3g} {self.unit}/s", eta]
+        return ", ".join(parts + ([extra] if extra else []))
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _bar(label: str) -> Progress:
+    # stderr, transient: stdout keeps only results, and the bar leaves no residue
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[extra]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=True)
