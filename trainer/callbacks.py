@@ -67,7 +67,9 @@ EVAL_METRICS: dict[str, tuple[str, str]] = {
     "FD": ("fd", "min"), "KID": ("kid", "min"), "precision": ("precision", "max"),
     "recall": ("recall", "max"), "density": ("density", "max"), "coverage": ("coverage", "max"),
     "modes covered": ("modes", "max"), "KL(gen||real)": ("kl", "min"),
-    "label accuracy": ("label_accuracy", "max"), "FD (inception)": ("fid", "min"),
+    "label accuracy": ("label_accuracy", "max"), "mean confidence": ("confidence", "max"),
+    "modes (of 1000)": ("modes_of_1000", "max"), "KL(modes||uniform)": ("kl_uniform", "min"),
+    "FD (inception)": ("fid", "min"),
     "KID (inception)": ("kid_inception", "min"),
 }
 EVAL_PANELS = (("FD", ("fd", "floor fd")), ("KID", ("kid", "floor kid")),

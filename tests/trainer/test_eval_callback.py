@@ -79,7 +79,7 @@ def test_one_record_per_k_steps_with_finite_figures(cli_run: tuple[Path, Result]
     assert [r["step"] for r in rows] == [2, 4, 6]
     for r in rows:
         assert set(r["floor"]) == {"fd", "kid", "precision", "recall", "density", "coverage",
-                                   "modes", "kl"}
+                                   "modes", "kl", "confidence"}
         assert all(math.isfinite(r[k]) and math.isfinite(r["floor"][k]) for k in r["floor"])
         assert r["fd"] > r["floor"]["fd"] > 0 and r["n"] == 64
     # the protocol is written once, then named by its hash
