@@ -34,7 +34,7 @@ Interpolation = Literal[tuple(sorted(INTERPOLATIONS))]  # type: ignore[valid-typ
 Easing = Literal[tuple(sorted(EASINGS))]  # type: ignore[valid-type]
 KEYS_PER_WALK = 4  # keyframes of each default walk
 MIN_DISPLAY_SIDE = 128  # --scale auto enlarges frames to at least this many pixels
-GRID = re.compile(r"^(\d{1,4})(?:x(\d{1,4}))?$")
+GRID = re.compile(r"^(\d{1,9})(?:x(\d{1,9}))?$")
 
 
 @one_line_errors
