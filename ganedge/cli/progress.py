@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
+from typing import TYPE_CHECKING
+
 import typer
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 LINE_FRACTION = 0.1  # a line at least every 10% of the work …
 LINE_SECONDS = 30.0  # … and at least every 30 s
@@ -109,6 +111,11 @@ def _duration(seconds: float) -> str:
 
 
 def _bar(label: str) -> Progress:
+    # imported here: only a terminal pays rich's import time (logs and pipes never load it)
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
     # stderr, transient: stdout keeps only results, and the bar leaves no residue
     return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[extra]}"), TimeElapsedColumn(), TimeRemainingColumn(),
