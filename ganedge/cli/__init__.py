@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
 from ganedge.cli.common import HELP_NAMES, TRAIN_EXTRA_HINT, VERSION
 from ganedge.errors import MissingExtraError
@@ -55,7 +55,17 @@ def _command(name: str) -> Any:
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                          rich_markup_mode=None)
     single.command(name=name)(getattr(loaded, function))
-    return typer.main.get_command(single)
+    command = typer.main.get_command(single)
+    for param in command.params:
+        if isinstance(param, TyperArgument):
+            # typer appends the Python annotation to an argument's name in help ("MODEL...
+            # <list[Path]>"); the name and its help already say what to give
+            param.display_type_rich = _no_type  # type: ignore[method-assign]
+    return command
+
+
+def _no_type(ctx: Any) -> None:
+    return None
 
 
 def summary(name: str) -> str:
