@@ -1,6 +1,6 @@
 """``ganedge export`` and ``ganedge train --resume`` on every hostile checkpoint of the corpus:
 no traceback, a non-zero exit with one line naming the file, nothing written, no code run, and
-a bounded peak memory (all cases run in one child process whose ru_maxrss is read)."""
+a bounded peak memory (all cases run in one child process whose peak RSS, VmHWM, is read)."""
 
 from __future__ import annotations
 
@@ -15,19 +15,25 @@ from tests.trainer.hostile_checkpoints import ALL_CASES, MARKER, build_corpus, t
 
 RSS_BOUND_MB = 500  # peak over the child's baseline (torch, onnx and the CLI imported)
 
+# VmHWM, not ru_maxrss: Linux carries the parent's (pytest's) peak into a child's ru_maxrss across
+# fork+exec, which would hide any growth below it
 CHILD = """
-import json, resource, sys
+import json, sys
+from pathlib import Path
 import onnx, torch  # the commands' own imports, part of the baseline
 import exports.checkpoint, trainer.loop
 from typer.testing import CliRunner
 from ganedge.cli import app
-baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def vm_hwm_kb():
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+baseline = vm_hwm_kb()
 runs = []
 for name, args in json.loads(sys.argv[1]):
     result = CliRunner().invoke(app, args)
     runs.append({"name": name, "args": args, "code": result.exit_code, "stderr": result.stderr,
                  "exception": type(result.exception).__name__ if result.exception else None})
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = vm_hwm_kb()
 print(json.dumps({"baseline_kb": baseline, "peak_kb": peak, "runs": runs}))
 """
 

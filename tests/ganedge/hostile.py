@@ -241,11 +241,20 @@ def run_all(folder: Path) -> dict[str, Any]:
                                   for cmd, args in commands(path, out).items()}
     for name, args in absurd_arguments(files["sound"], out).items():
         results["arguments"][name] = _outcome(invoke(*args))
-    # this process's own peak and its children's (bench's worker processes): measured here, since
-    # a pytest process's RUSAGE_CHILDREN also holds every earlier test's subprocesses
-    results["maxrss_kb"] = max(resource.getrusage(who).ru_maxrss
-                               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    results["maxrss_kb"] = max(_own_peak_kb(),
+                               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return results
+
+
+def _own_peak_kb() -> int:
+    """This process's peak RSS. Not RUSAGE_SELF: Linux carries the parent's peak across fork+exec
+    into the child's ru_maxrss, so a child of a 2 GB pytest process would report 2 GB. VmHWM
+    belongs to this process's own address space. (Bench's worker processes, its children, are
+    spawned from this small process, so their RUSAGE_CHILDREN figure is theirs.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _outcome(result: Any) -> dict[str, Any]:
