@@ -22,6 +22,7 @@ from torch import nn
 
 from ganedge.contract import ModelContract
 from ganedge.errors import ConfigError, ParityError
+from ganedge.stylegan import idle_feeds
 from exports.parity import (FP32_TOLERANCE, PARITY_BATCHES, BatchParity, ParityReport,
                             example_inputs)
 
@@ -93,18 +94,6 @@ def _check_symbolic(model: onnx.ModelProto) -> None:
                               "size as a Python int (use the 'activations' or 'matmul' form)")
 
 
-def idle_inputs(contract: ModelContract, half: str) -> dict[str, np.ndarray]:
-    """Empty feeds for the half that is not run: ``half`` "mapping" idles the synthesis input,
-    "synthesis" idles the mapping inputs."""
-    if half == "mapping":
-        return {contract.ws_input_name: np.zeros((0, contract.num_ws, contract.w_dim),
-                                                 np.float32)}
-    feeds = {contract.input_name: np.zeros((0, contract.latent_dim), np.float32)}
-    if contract.conditional:
-        feeds[contract.label_input_name] = np.zeros(0, np.int64)
-    return feeds
-
-
 def check_stylegan_parity(generator: nn.Module, onnx_bytes: bytes, contract: ModelContract,
                           batches: Sequence[int] = PARITY_BATCHES) -> tuple[ParityReport,
                                                                             ParityReport]:
@@ -121,10 +110,10 @@ def check_stylegan_parity(generator: nn.Module, onnx_bytes: bytes, contract: Mod
             images = generator.synthesis(ws_in)
         feeds = {n: t.numpy() for n, t in zip(names, inputs)}
         (got_ws,) = session.run([contract.ws_output_name],
-                                {**feeds, **idle_inputs(contract, "mapping")})
+                                {**feeds, **idle_feeds(contract, "mapping")})
         (got_img,) = session.run([contract.output_name],
                                  {contract.ws_input_name: ws_in.numpy(),
-                                  **idle_inputs(contract, "synthesis")})
+                                  **idle_feeds(contract, "synthesis")})
         mapping.append(_compare(batch, ws.numpy(), got_ws))
         synthesis.append(_compare(batch, images.numpy(), got_img))
     return (ParityReport(FP32_TOLERANCE, tuple(mapping)),
