@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import torch
 import typer
 
 from ganedge.cli.common import JSON, QUIET, VERSION, choices, one_line_errors
@@ -117,6 +116,8 @@ def train(
     """Train a GAN generator and write self-describing checkpoints, samples and health logs."""
     check_folder(out, param="out")
     if threads:
+        import torch  # already loaded by the trainer modules; named here, where it is used
+
         torch.set_num_threads(threads)
     evaluation = _eval_callback(eval_every, eval_data, eval_n)
     base = resume_config(resume) if resume else make_preset(preset)
