@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 
 def make_ema(generator: nn.Module) -> nn.Module:
@@ -20,3 +21,29 @@ def update_ema(ema: nn.Module, generator: nn.Module, decay: float) -> None:
         e.lerp_(p, 1 - decay)
     for e, b in zip(ema.buffers(), generator.buffers()):
         e.copy_(b)
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, batches: Iterable[tuple[Tensor, ...]]) -> bool:
+    """Re-estimate ``model``'s BatchNorm running statistics for its own weights; False (and
+    nothing done) when it has no BatchNorm.
+
+    The statistics :func:`update_ema` copies belong to the raw generator's weights, not to the
+    averaged ones, so an EMA generator in eval mode normalizes with the wrong mean and variance.
+    Running it in train mode over ``batches`` of its inputs with a cumulative average gives it
+    its own ("standing statistics", Brock et al. 2019, BigGAN §3.1 / appendix).
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return False
+    momenta, training = [m.momentum for m in norms], model.training
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over all batches, not an exponential one
+    model.train()
+    for inputs in batches:
+        model(*inputs)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    model.train(training)
+    return True

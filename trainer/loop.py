@@ -11,6 +11,7 @@ import copy
 import json
 import warnings
 from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from trainer.checkpoint import load_resumable, publish, save_checkpoint
 from trainer.checkpoint_schema import bad, check_model_budget
 from trainer.config import ArchConfig, TrainConfig
 from trainer.data import batch_indices, load_dataset
-from trainer.ema import make_ema, update_ema
+from trainer.ema import make_ema, recalibrate_batchnorm, update_ema
 from trainer.loggers import build_logger
 from trainer.losses import LOSSES
 from trainer.models import build_discriminator, build_generator
@@ -34,6 +35,8 @@ from trainer.regularizers import build_regularizers
 
 SAMPLE_GRID = 64  # fixed latents drawn into each progress grid
 DIVERSITY_BATCH = 32  # fixed latents whose pairwise distance measures diversity
+CALIBRATION_BATCHES = 32  # batches re-estimating the EMA generator's BatchNorm statistics
+CALIBRATION_SEED_OFFSET = 7919  # their latents' seed: the run's seed plus this
 Tensor = torch.Tensor
 
 
@@ -98,6 +101,7 @@ class Trainer:
         self._interval: list[dict[str, float]] = []
         self.peak_diversity = 0.0
         self._good: dict[str, Any] = {}
+        self._ema_calibrated = -1  # step whose EMA BatchNorm statistics are its own
 
     def _arch_config(self) -> ArchConfig:
         classes = 0
@@ -284,8 +288,27 @@ class Trainer:
             logger.on_metric(self, self.step, name, float(value))
 
     def sample_generator(self) -> torch.nn.Module:
-        """The generator samples come from: the EMA one when enabled."""
-        return self.ema if self.ema is not None else self.gen
+        """The generator samples come from: the EMA one when enabled, with BatchNorm statistics
+        re-estimated for its averaged weights (once per step; training never reads them, since
+        every update copies the raw generator's, so an exact resume is unaffected)."""
+        if self.ema is None:
+            return self.gen
+        if self._ema_calibrated != self.step:
+            recalibrate_batchnorm(self.ema, self._calibration_batches())
+            self._ema_calibrated = self.step
+        return self.ema
+
+    def _calibration_batches(self) -> Iterator[tuple[Tensor, ...]]:
+        """Fixed latents (and uniform labels) for :func:`recalibrate_batchnorm`, from their own
+        seeded generator so the training RNG streams are untouched."""
+        rng = torch.Generator().manual_seed(self.cfg.seed + CALIBRATION_SEED_OFFSET)
+        classes, dev = self.arch_config.num_classes, self.env.device
+        for _ in range(CALIBRATION_BATCHES):
+            z = torch.randn(self.cfg.batch_size, self.arch_config.latent_dim, generator=rng)
+            if classes:
+                yield z.to(dev), torch.randint(classes, (self.cfg.batch_size,), generator=rng).to(dev)
+            else:
+                yield (z.to(dev),)
 
     @torch.no_grad()
     def fixed_samples(self, n: int | None = None) -> Tensor:
@@ -372,7 +395,7 @@ class Trainer:
                              for name, reg in zip(self.cfg.regularizers, self.regs)},
         }
         if self.ema is not None:
-            state["generator_ema"] = self.ema.state_dict()
+            state["generator_ema"] = self.sample_generator().state_dict()
         return state
 
     def resume_from(self, state: dict[str, Any], path: str | Path) -> None:

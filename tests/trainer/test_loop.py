@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from trainer import TrainConfig, load_checkpoint, train
+from trainer import TrainConfig, generator_from_checkpoint, load_checkpoint, train
 from trainer.callbacks import Callback
 from trainer.config import ArchConfig
 from trainer.health import CollapseWarning, DivergenceError
@@ -41,6 +41,24 @@ def test_checkpoint_contents(tmp_path: Path) -> None:
             "train_config", "metrics"} <= set(ckpt)
     assert (tmp_path / "last.pt").read_bytes() == (tmp_path / "ckpt.pt").read_bytes()
     assert (tmp_path / "curves.png").is_file() and (tmp_path / "samples" / "step000006.png").is_file()
+
+
+def test_ema_batchnorm_statistics_are_its_own(tmp_path: Path) -> None:
+    """The EMA generator's BatchNorm statistics are re-estimated for its averaged weights: in
+    eval mode it draws what it draws in train mode on a large batch, which the raw generator's
+    statistics (copied at every update) do not give it."""
+    train(TINY, tmp_path)
+    ckpt = load_checkpoint(tmp_path / "ckpt.pt")
+    ema = generator_from_checkpoint(ckpt, "ema")
+    copied = generator_from_checkpoint(ckpt, "ema")
+    copied.load_state_dict({**ckpt["generator_ema"],
+                            **{k: v for k, v in ckpt["generator"].items() if "running" in k}})
+    z = torch.randn(2048, TINY.model.latent_dim, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        batch_stats = ema.train()(z)
+        err_own, err_copied = ((m.eval()(z) - batch_stats).abs().mean().item()
+                               for m in (ema, copied))
+    assert err_own < 0.1 * err_copied, (err_own, err_copied)
 
 
 def test_health_log_records(tmp_path: Path) -> None:
