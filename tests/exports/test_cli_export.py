@@ -56,7 +56,7 @@ def test_unwritable_output_folder(trained_run: Path, tmp_path: Path) -> None:
 
 def test_unknown_precision_and_opset_are_rejected(trained_run: Path, tmp_path: Path) -> None:
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--precision", "bf16")
-    assert line == ("error: Invalid value for '--precision': Value error, 'bf16' is not one of "
+    assert line == ("error: Invalid value for '--precision': 'bf16' is not one of "
                     "'fp32', 'fp16', 'int8'. (see `python -m ganedge export -h`)")
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--opset", "9")
     assert line == "error: --opset: must be in 11..20 (got 9)"
@@ -133,7 +133,7 @@ def test_report_lists_every_step(trained_run: Path, tmp_path: Path) -> None:
 
 def test_bad_weights_choice(trained_run: Path, tmp_path: Path) -> None:
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--weights", "best")
-    assert line == ("error: Invalid value for '--weights': Value error, 'best' is not one of "
+    assert line == ("error: Invalid value for '--weights': 'best' is not one of "
                     "'ema', 'raw'. (see `python -m ganedge export -h`)")
 
 

@@ -24,7 +24,7 @@ def test_unknown_format_fails_before_any_work(trained_run: Path, tmp_path: Path)
     result = run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"),
                      "--format", "tflite", check=False)
     assert result.returncode == 2
-    assert result.stderr.strip() == ("error: Invalid value for '--format': Value error, 'tflite' "
+    assert result.stderr.strip() == ("error: Invalid value for '--format': 'tflite' "
                                      "is not one of 'onnx', 'ort'. (see `python -m ganedge "
                                      "export -h`)")
     assert list(tmp_path.iterdir()) == []

@@ -79,7 +79,7 @@ def test_default_walk_is_an_enlarged_loop(tmp_path: Path, monkeypatch: pytest.Mo
     (["--grid", "2by2"], "error: --grid: '2by2' is not WxH or N: use e.g. 2x2 or 3"),
     (["--frames", "0"], "error: --frames: must be at least 1 (got 0)"),
     (["--fps", "0"], "error: --fps: must be in [0.1, 100] (got 0)"),
-    (["--interpolation", "cubic"], "error: Invalid value for '--interpolation': Value error, "
+    (["--interpolation", "cubic"], "error: Invalid value for '--interpolation': "
                                   "'cubic' is not one of 'lerp', 'slerp'."),
     (["--truncation", "2"], "error: --truncation: ψ must be in [0, 1] (got 2.0)"),
     (["--scale", "0"], "error: --scale: must be at least 1 (got 0)"),

@@ -75,7 +75,7 @@ def test_bad_requests_write_nothing(tmp_path: Path) -> None:
     bad_to = invoke("convert", str(default_model_path()), "--to", "tflite",
                     "-o", str(tmp_path / "m.ort"))
     assert bad_to.exit_code == 2
-    assert bad_to.stderr.strip() == ("error: Invalid value for '--to': Value error, 'tflite' is "
+    assert bad_to.stderr.strip() == ("error: Invalid value for '--to': 'tflite' is "
                                      "not one of 'ort'. (see `ganedge convert -h`)")
     with pytest.raises(InputError, match="^out: 'm.onnx' does not end in .ort"):
         convert_to_ort(default_model_path(), tmp_path / "m.onnx")
