@@ -4,8 +4,8 @@ Trains the ``digits-dcgan`` preset with a fixed seed and step count through the 
 the EMA generator to ONNX (parity checked by export), copies it into the package and writes a
 64-image preview grid beside the run so a person can look at it.
 
-Usage (needs the train extra, ~4 minutes on two CPU cores):
-    python scripts/make_default_model.py [--steps 1500] [--seed 0] [--work runs/default-model]
+Usage (needs the train extra, ~5 minutes on two CPU cores):
+    python scripts/make_default_model.py [--steps N] [--seed 0] [--work runs/default-model]
                                          [--reuse]   # export the run's existing ckpt.pt
 """
 
@@ -31,7 +31,7 @@ def ganedge(*args: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1500, help="generator updates")
+    parser.add_argument("--steps", type=int, help="generator updates (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "default-model",
                         help="folder for the training run")
@@ -41,8 +41,8 @@ def main() -> None:
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     if not (args.reuse and (work / "ckpt.pt").exists()):
-        ganedge("train", "--out", str(work), "--preset", PRESET, "--steps", str(args.steps),
-                "--seed", str(args.seed))
+        steps = () if args.steps is None else ("--steps", str(args.steps))
+        ganedge("train", "--out", str(work), "--preset", PRESET, *steps, "--seed", str(args.seed))
     ganedge("export", str(work / "ckpt.pt"), "-o", str(work / "model.onnx"))
     size = (work / "model.onnx").stat().st_size
     if size > MAX_BYTES:

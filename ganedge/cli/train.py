@@ -28,7 +28,8 @@ from trainer.regularizers import REGULARIZERS
 # choice types from the registries (plugins included): help lists them, completion offers them
 Arch = Literal[tuple(ARCHITECTURES.names())]  # type: ignore[valid-type]
 Loss = Literal[tuple(LOSSES.names())]  # type: ignore[valid-type]
-Reg = choices("Reg", REGULARIZERS.names())
+NO_REG = "none"  # --reg none: train with no regularizer, whatever the preset has
+Reg = choices("Reg", (*REGULARIZERS.names(), NO_REG))
 Preset = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 Logger = Literal[tuple(LOGGERS.names())]  # type: ignore[valid-type]
 Device = Literal["auto", "cpu", "cuda"]
@@ -56,8 +57,8 @@ def train(
     arch: Arch = typer.Option(None, "--arch", help="Architecture."),
     loss: Loss = typer.Option(None, "--loss", help="Adversarial loss."),
     reg: list[Reg] = typer.Option(None, "--reg", metavar="NAME",  # type: ignore[valid-type]
-                                  help="Regularizer, repeatable: "
-                                       f"{', '.join(REGULARIZERS.names())}."),
+                                  help="Regularizer, repeatable (replaces the preset's; none: "
+                                       f"no regularizer): {', '.join(REGULARIZERS.names())}."),
     pack: int = typer.Option(None, "--pack", metavar="N", help="PacGAN: D judges this many "
                              "samples at once (1: off)."),
     fm_weight: float = typer.Option(None, "--fm-weight", metavar="λ",
@@ -123,7 +124,7 @@ def train(
     base = resume_config(resume) if resume else make_preset(preset)
     cfg = resolve(base, {
         "steps": steps, "batch_size": batch_size, "seed": seed, "dataset": dataset, "arch": arch,
-        "loss": loss, "regularizers": tuple(r.value for r in reg) if reg else None, "conditional": conditional,
+        "loss": loss, "regularizers": _regularizers(reg), "conditional": conditional,
         "image_size": image_size, "latent_dim": latent_dim, "base_channels": base_channels,
         "lr_g": lr_g, "lr_d": lr_d, "n_critic": n_critic, "ema": ema, "gp_weight": gp_weight,
         "r1_gamma": r1_gamma, "diffaugment": diffaugment, "pack": pack, "fm_weight": fm_weight,
@@ -223,3 +224,13 @@ def _result(cfg: TrainConfig, result: TrainResult, out: Path,
             "d_loss": result.d_loss, "g_loss": result.g_loss, "health": result.health,
             "best_eval": best, "config": cfg.to_dict()}
 
+
+def _regularizers(reg: list[Any] | None) -> tuple[str, ...] | None:
+    """--reg values as the config's tuple; None keeps the preset's; ``none`` clears it."""
+    if not reg:
+        return None
+    names = tuple(r.value for r in reg)
+    if NO_REG in names and len(names) > 1:
+        raise InputError(f"{NO_REG!r} cannot be combined with other regularizers (got "
+                          f"{', '.join(names)})", param="regularizers")
+    return () if names == (NO_REG,) else names

@@ -68,9 +68,12 @@ def test_bad_input_is_one_line(exported_model: Path, tmp_path: Path, args: list[
     assert "\n" not in result.stdout.strip()
 
 
-def test_bundled_model_covers_every_digit() -> None:
-    """The default model (the trainer's default preset) by the issue's bar: 10/10 modes, KL < 0.05."""
+def test_bundled_model_meets_its_quality_bar() -> None:
+    """The default model (the digits-dcgan preset) by the issue's bar: FD within 2× the
+    real-vs-real floor, 10/10 modes, class KL < 0.05, mean classifier confidence ≥ 0.9."""
     report = json.loads(run_cli("eval", "--data", "digits", "--json").stdout)
     figures = report["figures"]
+    assert figures["FD"]["value"] <= 2 * figures["FD"]["floor"], figures["FD"]
     assert figures["modes covered"]["value"] == 10 and figures["KL(gen||real)"]["value"] < 0.05
+    assert figures["mean confidence"]["value"] >= 0.9, figures["mean confidence"]
     assert report["protocol"]["model"].endswith("digits.onnx")
