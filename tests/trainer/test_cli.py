@@ -48,6 +48,12 @@ def test_progress_in_a_log_then_resume_with_a_json_result(tmp_path: Path) -> Non
     assert load_checkpoint(tmp_path / "ckpt.pt")["step"] == 3
 
 
+def test_reg_none_clears_the_presets_regularizers(tmp_path: Path) -> None:
+    assert PRESETS["digits-dcgan"].regularizers == ("r1",)
+    run_cli("train", "--out", str(tmp_path), "--steps", "1", *TINY, "--reg", "none")
+    assert json.loads((tmp_path / "run.json").read_text())["regularizers"] == []
+
+
 def test_presets_exist() -> None:
     assert PRESETS["digits-dcgan"].arch == "dcgan" and PRESETS["digits-edge"].arch == "resize_conv"
 
@@ -56,7 +62,9 @@ def test_bad_values_are_one_line_errors(tmp_path: Path) -> None:
     for args, message in ((("--arch", "vit"), "'vit' is not one of 'dcgan', 'mlp'"),
                           (("--n-critic", "0"), "--n-critic: must be at least 1 (got 0)"),
                           (("--reg", "label_smoothing", "--loss", "hinge"),
-                           "--reg: label_smoothing needs a loss with targets")):
+                           "--reg: label_smoothing needs a loss with targets"),
+                          (("--reg", "none", "--reg", "r1"),
+                           "--reg: 'none' cannot be combined with other regularizers")):
         # in-process: the same app object the console script runs
         result = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "x"), "--steps", "1",
                                           *TINY, *args])
