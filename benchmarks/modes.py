@@ -178,7 +178,8 @@ def table(report: dict[str, Any]) -> str:
                      f"{r['train_cpu_s']:.0f} |")
     m = report["machine"]
     lines.append(f"\n{report['steps']} generator steps per row (batch 64, DCGAN base width 16), "
-                 f"{report['weights']} generator weights, {report['n']:,} samples scored; "
+                 f"{report['weights']} generator weights (EMA decay 0.995), {report['n']:,} "
+                 "samples scored; "
                  "one PyTorch thread per run, "
                  f"{report['jobs']} runs at a time on a shared machine ({m.get('cpu')}, "
                  f"{m.get('cores')} cores, {m.get('isa')}). Reproduce: `python "
