@@ -56,6 +56,8 @@ def test_reg_none_clears_the_presets_regularizers(tmp_path: Path) -> None:
 
 def test_presets_exist() -> None:
     assert PRESETS["digits-dcgan"].arch == "dcgan" and PRESETS["digits-edge"].arch == "resize_conv"
+    assert PRESETS["stacked-digits"].dataset == "stacked-digits"
+    assert PRESETS["digits-stylegan2"].arch == "stylegan2"
 
 
 def test_bad_values_are_one_line_errors(tmp_path: Path) -> None:
