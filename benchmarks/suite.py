@@ -53,7 +53,7 @@ class BuiltModel:
     model: SuiteModel
     checkpoint: Path
     fp32: Path
-    variants: dict[str, Path]  # "traced", "int8/uint8" → file
+    variants: dict[str, Path]  # "rewritten", "int8/uint8" → file
     notes: list[str]  # why a variant is missing
 
 
@@ -71,17 +71,17 @@ def variant_key(precision: str, output: str, bits: int) -> str:
 
 
 def build(model: SuiteModel, folder: Path, only: tuple[str, ...] | None = None) -> BuiltModel:
-    """Random-init checkpoint + fp32 ONNX export (parity-checked, graph rewrites applied), the
-    traced graph without rewrites (what they buy) + reduced-precision variants (``only`` those
-    keys, or all)."""
+    """Random-init checkpoint + fp32 ONNX export as shipped (parity-checked, the plain trace), the
+    fp32 graph with the ConvTranspose rewrites (what they cost or buy) + reduced-precision
+    variants (``only`` those keys, or all)."""
     torch.manual_seed(SEED)
     generator = build_generator(model.arch, model.config).eval()
     ckpt = save_checkpoint(folder / f"{model.name}.pt", model.arch, model.config, generator, step=0)
     fp32 = export_checkpoint(ckpt, folder / f"{model.name}.onnx").path
     variants: dict[str, Path] = {}
     notes: list[str] = []
-    variants["traced"] = export_checkpoint(ckpt, folder / f"{model.name}.traced.onnx",
-                                           optimize=False).path
+    variants["rewritten"] = export_checkpoint(ckpt, folder / f"{model.name}.rewritten.onnx",
+                                              optimize=True).path
     for precision, output, bits in VARIANTS:
         key = variant_key(precision, output, bits)
         if only is not None and key not in only:

@@ -13,8 +13,9 @@ from trainer.checkpoint import file_sha256, generator_from_checkpoint, load_chec
 
 def export_checkpoint(ckpt_path: str | Path, out_path: str | Path | None = None, *,
                       weights: str = "ema", opset: int = DEFAULT_OPSET, precision: str = "fp32",
-                      output: str = "float", allow_mismatch: bool = False, optimize: bool = True,
-                      grade_data: str | None = None, int8_weight_bits: int = 7,
+                      output: str = "float", allow_mismatch: bool = False,
+                      optimize: bool | None = None, grade_data: str | None = None,
+                      int8_weight_bits: int = 7,
                       on_step: Callable[[Step], None] | None = None) -> ExportResult:
     """Export ``ckpt.pt`` to ``out_path`` (default: :func:`default_name` beside the checkpoint).
 

@@ -75,7 +75,7 @@ def _check_tensors(read: NvlabsGenerator, expected: dict[str, torch.Tensor]) -> 
 
 def export_pickle(checkpoint: str | Path, out_path: str | Path | None = None, *,
                   weights: str = "ema", opset: int = DEFAULT_OPSET, allow_mismatch: bool = False,
-                  optimize: bool = True, on_step: Callable[[Step], None] | None = None,
+                  optimize: bool | None = None, on_step: Callable[[Step], None] | None = None,
                   **options: object) -> ExportResult:
     """Export the pickle's generator (``weights`` "ema": G_ema, "raw": G) to ``out_path``
     (default: model.onnx beside the pickle), with parity against the rebuilt PyTorch module and

@@ -64,7 +64,8 @@ class ExportResult:
 def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_classes: int = 0,
                      opset: int = DEFAULT_OPSET, provenance: dict[str, Any] | None = None,
                      allow_mismatch: bool = False, *, precision: str = "fp32",
-                     output: str = "float", optimize: bool = True, grade_data: str | None = None,
+                     output: str = "float", optimize: bool | None = None,
+                     grade_data: str | None = None,
                      int8_weight_bits: int = 7,
                      on_step: Callable[[Step], None] | None = None) -> ExportResult:
     """Export a generator mapping (B, latent_dim) [+ labels (B,) int64] → (B, C, H, W) in [-1, 1]
@@ -73,9 +74,12 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
 
     The module is deep-copied, put in eval mode and its parametrizations (spectral/weight norm)
     folded into plain weights; the caller's module is left untouched. The traced graph must match
-    PyTorch at batch 1, 3 and 64; then the graph rewrites are applied (``optimize``) and kept
-    whenever parity holds — a rule, never a timing, so one checkpoint and one set of options give
-    the same bytes on every machine (speed is for ``ganedge bench`` on the target machine);
+    PyTorch at batch 1, 3 and 64; then the graph rewrites (ConvTranspose → Conv/MatMul) are
+    applied when ``optimize`` says so — by default (None) for fp16 and int8, whose ONNX Runtime
+    kernels need Conv, and not for fp32, where the plain trace ran faster on every CPU measured
+    honestly (README, Benchmarks) — and kept whenever parity holds: a rule, never a timing, so
+    one checkpoint and one set of options give the same bytes on every machine (speed is for
+    ``ganedge bench`` on the target machine);
     ``precision`` "fp16"/"int8" makes a reduced variant, measured for 8-bit error against fp32;
     ``int8_weight_bits`` 8 suits VNNI/AMX targets (see exports.quantize); ``output`` "uint8" appends the display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits")
     also scores the variant and fp32 with the offline evaluation metric. The file is written
@@ -108,6 +112,8 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
                                                  allow_mismatch)
     facts: dict[str, Any] = {"fp32_parity": parity.to_dict()}
     model = traced
+    if optimize is None:
+        optimize = precision != "fp32"
     if optimize:
         with log.step("optimize") as note:
             model, facts["optimize"] = _optimized(prepared, traced, contract, note)

@@ -43,8 +43,11 @@ def export(
     pixels: Pixels = typer.Option("float", "--pixels", help="float: (B, C, H, W) in [-1, 1]; "
                                   "uint8: display-ready (B, H, W, C) pixels computed in the "
                                   "graph."),
-    optimize: bool = typer.Option(True, "--optimize/--no-optimize", help="Graph rewrites "
-                                  "(ConvTranspose → Conv, ORT basic level), kept whenever exact."),
+    optimize: bool = typer.Option(None, "--optimize/--no-optimize", help="Graph rewrites "
+                                  "(ConvTranspose → Conv, ORT basic level), kept whenever exact "
+                                  "(default: for fp16/int8, which need Conv; fp32 runs the "
+                                  "plain trace, faster on the CPUs measured).",
+                                  show_default=False),
     int8_weight_bits: int = typer.Option(7, "--int8-weight-bits", metavar="BITS", help="int8 "
                                          "weights: 7 bits run exactly on every x86 CPU; 8 bits "
                                          "are more precise on CPUs with AVX-512 VNNI, AVX-VNNI "

@@ -127,7 +127,7 @@ def test_report_lists_every_step(trained_run: Path, tmp_path: Path) -> None:
     out = run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"),
                   "--pixels", "uint8").stdout
     steps = [line.split()[1] for line in out.splitlines() if line[:1] in "✓!"]
-    assert steps == ["prepare", "trace", "parity", "optimize", "uint8", "write"]
+    assert steps == ["prepare", "trace", "parity", "uint8", "write"]
     assert "batch axis symbolic" in out and "uint8 NHWC 1×32×32" in out
 
 

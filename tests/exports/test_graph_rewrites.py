@@ -97,8 +97,21 @@ def test_ort_offline_folds_batchnorm_into_conv(tmp_path: Path) -> None:
     assert "BatchNormalization" not in report.ops_after and report.ops_after["Conv"] == 2
 
 
+def test_fp32_ships_the_plain_trace_unless_asked(tmp_path: Path) -> None:
+    """fp32's default is the plain trace (faster on the CPUs measured); int8 gets the rewrites
+    its Conv kernels need; the rule depends on the options only, never on the machine."""
+    plain = export_generator(_randomized(Deconv()), tmp_path / "fp32.onnx", latent_dim=Z)
+    assert "optimize" not in [s.name for s in plain.steps] and "optimize" not in plain.provenance
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "fp32.onnx")).graph.node}
+    assert "ConvTranspose" in ops and "DepthToSpace" not in ops
+    int8 = export_generator(_randomized(Deconv()), tmp_path / "int8.onnx", latent_dim=Z,
+                            precision="int8")
+    assert int8.provenance["optimize"]["phase_convs"] == 2
+
+
 def test_export_reports_the_optimize_step_and_records_it(tmp_path: Path) -> None:
-    result = export_generator(_randomized(Deconv()), tmp_path / "m.onnx", latent_dim=Z)
+    result = export_generator(_randomized(Deconv()), tmp_path / "m.onnx", latent_dim=Z,
+                              optimize=True)
     names = [s.name for s in result.steps]
     assert names == ["prepare", "trace", "parity", "optimize", "write"]
     facts = result.provenance["optimize"]
