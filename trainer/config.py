@@ -152,20 +152,21 @@ PRESETS: dict[str, TrainConfig] = {
     "digits-dcgan": TrainConfig(model=ArchConfig(base_channels=16), steps=6500, lr_g=2e-4,
                                 lr_d=2e-4, ema=0.999, regularizers=("r1",), r1_gamma=1.0,
                                 sample_every=500, checkpoint_every=1000),
-    # 1,000-mode stacked digits: 1,000/1,000 modes, KL 0.068 to uniform in ~10 min on 2 cores.
+    # 1,000-mode stacked digits: 1,000/1,000 modes, KL 0.068 to uniform, ~13.6 min on 2 cores.
     # Lazy R1 again; PacGAN 2 on top reached 1,000 modes too but with KL 0.085 and FD 5.7 vs 3.7
     "stacked-digits": TrainConfig(model=ArchConfig(base_channels=32), dataset="stacked-digits",
                                   steps=8000, ema=0.999, regularizers=("r1",), r1_gamma=1.0,
                                   sample_every=1000, checkpoint_every=2000),
-    # upsample + 3×3 conv only: the operators edge runtimes run fastest
     # StyleGAN2 narrowed for CPU (16 channels at 32×32, 64 at most; 2 mapping layers as NVlabs'
-    # CIFAR config); NVlabs' optimizer (lr 0.0025, β = (0, 0.99)) and lazy R1
+    # CIFAR config); NVlabs' optimizer (lr 0.0025, β = (0, 0.99)); lazy R1 γ 1 (γ 0.1 left the
+    # class KL at 0.07, README)
     "digits-stylegan2": TrainConfig(arch="stylegan2",
                                     model=ArchConfig(base_channels=16, channel_max=64,
                                                      mapping_layers=2),
                                     regularizers=("r1",), r1_gamma=1.0, lr_g=0.0025, lr_d=0.0025,
                                     beta1=0.0, beta2=0.99, batch_size=32, steps=2500, ema=0.995,
                                     sample_every=250, checkpoint_every=500),
+    # upsample + 3×3 conv only: the operators edge runtimes run fastest
     "digits-edge": TrainConfig(arch="resize_conv", model=ArchConfig(base_channels=16), steps=1500,
                                ema=0.995, sample_every=250, checkpoint_every=500),
 }
