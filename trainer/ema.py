@@ -24,9 +24,9 @@ def update_ema(ema: nn.Module, generator: nn.Module, decay: float) -> None:
 
 
 @torch.no_grad()
-def recalibrate_batchnorm(model: nn.Module, batches: Iterable[tuple[Tensor, ...]]) -> bool:
-    """Re-estimate ``model``'s BatchNorm running statistics for its own weights; False (and
-    nothing done) when it has no BatchNorm.
+def recalibrate_batchnorm(model: nn.Module, batches: Iterable[tuple[Tensor, ...]]) -> None:
+    """Re-estimate ``model``'s BatchNorm running statistics for its own weights (nothing to do,
+    and no batch run, when it has none).
 
     The statistics :func:`update_ema` copies belong to the raw generator's weights, not to the
     averaged ones, so an EMA generator in eval mode normalizes with the wrong mean and variance.
@@ -35,7 +35,7 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[tuple[Tensor, ...]
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
-        return False
+        return
     momenta, training = [m.momentum for m in norms], model.training
     for m in norms:
         m.reset_running_stats()
@@ -46,4 +46,3 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[tuple[Tensor, ...]
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     model.train(training)
-    return True

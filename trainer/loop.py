@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 import json
 import warnings
-from dataclasses import asdict, dataclass, replace
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -306,7 +306,8 @@ class Trainer:
         for _ in range(CALIBRATION_BATCHES):
             z = torch.randn(self.cfg.batch_size, self.arch_config.latent_dim, generator=rng)
             if classes:
-                yield z.to(dev), torch.randint(classes, (self.cfg.batch_size,), generator=rng).to(dev)
+                labels = torch.randint(classes, (self.cfg.batch_size,), generator=rng)
+                yield z.to(dev), labels.to(dev)
             else:
                 yield (z.to(dev),)
 
