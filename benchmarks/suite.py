@@ -16,6 +16,7 @@ from exports.checkpoint import export_checkpoint
 from ganedge.bench import Candidate
 from ganedge.bench.candidates import failed_candidate, onnx_candidate
 from ganedge.errors import one_line
+from ganedge.ovsession import openvino_available
 from ganedge.session import ORT_DEFAULTS, SessionSettings
 from trainer.checkpoint import save_checkpoint
 from trainer.config import ArchConfig
@@ -108,7 +109,8 @@ def _export_variant(ckpt: Path, out: Path, precision: str, output: str,
 def candidates(built: BuiltModel, kinds: tuple[str, ...] = TORCH_KINDS,
                threads: int | None = None) -> list[Candidate]:
     """Every way the suite runs one model, torch eager (the baseline) first; ``threads`` for
-    torch and ganedge alike (None: physical cores), plain ORT keeps its own default."""
+    torch and ganedge alike (None: physical cores), plain ORT keeps its own default. With the
+    openvino extra installed, the fp32, rewritten and int8 files also run on OpenVINO."""
     from torchref.candidates import torch_candidates
 
     tuned = SessionSettings(threads=threads)
@@ -118,9 +120,16 @@ def candidates(built: BuiltModel, kinds: tuple[str, ...] = TORCH_KINDS,
     rows.append(onnx_candidate(built.fp32, "cpu", label="ort default", settings=ORT_DEFAULTS,
                                plain=True))
     rows.append(ours)
-    for key, path in built.variants.items():
-        try:
-            rows.append(onnx_candidate(path, "cpu", label=f"ganedge {key}", settings=tuned))
-        except Exception as exc:  # an unreadable variant still gets its ✗ row
-            rows.append(failed_candidate(f"ganedge {key}", path, "cpu", str(exc)))
+    runs = [("cpu", "ganedge", built.variants)]
+    if openvino_available():  # the same files on OpenVINO: fp32 as shipped, rewritten, int8
+        runs.append(("openvino", "ganedge openvino",
+                     {"": built.fp32, **{k: p for k, p in built.variants.items()
+                                         if k == "rewritten" or k.startswith("int8/float")}}))
+    for provider, prefix, files in runs:
+        for key, path in files.items():
+            label = f"{prefix} {key}".strip()
+            try:
+                rows.append(onnx_candidate(path, provider, label=label, settings=tuned))
+            except Exception as exc:  # an unreadable variant still gets its ✗ row
+                rows.append(failed_candidate(label, path, provider, str(exc)))
     return rows

@@ -91,6 +91,7 @@ def environment_report() -> dict[str, Any]:
             "platform": platform.platform(), "numpy": np.__version__,
             "onnxruntime": ort.__version__,
             **{f"package {p}": package_version(p) for p in packages},
+            "openvino (provider 'openvino')": package_version("openvino"),
         },
         "onnxruntime_packages": {
             "installed": packages,

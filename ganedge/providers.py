@@ -19,13 +19,15 @@ from ganedge.errors import InputError, ProviderError
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
-PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt")
+OPENVINO = "OpenVINO-CPU"  # not an ONNX Runtime provider: OpenVINO itself (ganedge.ovsession)
+PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt", "openvino")
 ORT_PACKAGES = ("onnxruntime", "onnxruntime-gpu")
 
 _REQUESTS = {
     "cpu": [CPU],
     "cuda": [CUDA, CPU],
     "tensorrt": [TENSORRT, CUDA, CPU],
+    "openvino": [OPENVINO],
 }
 _DRIVER_LIBRARIES = ("libcuda.so.1", "libcuda.so", "nvcuda.dll")
 
@@ -43,6 +45,14 @@ def requested_providers(provider: str) -> list[str]:
         cuda_possible = CUDA in ort.get_available_providers() and gpu_driver_present()
         return [CUDA, CPU] if cuda_possible else [CPU]
     return list(_REQUESTS[provider])
+
+
+def ort_providers(provider: str) -> list[str]:
+    """The ONNX Runtime providers for ganedge's own helper graphs (e.g. eval's feature network)
+    when the user chose ``provider`` for the model: OpenVINO runs models only, so its choice
+    means ONNX Runtime's CPU provider here."""
+    requested = requested_providers(provider)
+    return [CPU] if requested == [OPENVINO] else requested
 
 
 def gpu_driver_present() -> bool:

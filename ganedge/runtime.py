@@ -38,6 +38,7 @@ from ganedge.imaging import to_uint8_nhwc
 from ganedge.iobinding import BoundRunner
 from ganedge.labels import LabelSpec, chunk_labels, label_spec
 from ganedge.latents import SeedRanges, check_truncation, latents_for_seeds, seed_ranges, truncate
+from ganedge.ovsession import OpenVinoSession
 from ganedge.session import SessionSettings, create_session
 from ganedge.stylegan import check_ws, idle_feeds, mixed_ws, mixing_grid, truncate_ws
 from ganedge.walks import WalkConfig, check_keyframes, walk_latents
@@ -68,8 +69,16 @@ class GeneratorModel:
         # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; our own one-line
         # warning below says what happened instead
         quiet = prov.TENSORRT in self.requested
-        with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-            self.session = create_session(self.path, self.requested, threads, settings)
+        self.session: ort.InferenceSession | OpenVinoSession
+        if self.requested == [prov.OPENVINO]:
+            if io_binding:
+                raise InputError("OpenVINO runs without ONNX Runtime's IO binding: leave it unset",
+                                 param="io_binding")
+            self.session = OpenVinoSession(self.path, threads if threads is not None or
+                                           settings is None else settings.threads)
+        else:
+            with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+                self.session = create_session(self.path, self.requested, threads, settings)
         # None keeps ONNX Runtime's pinned one-thread-per-core pool (see ganedge.cores)
         self.threads = threads_or_default(threads if threads is not None or settings is None
                                           else settings.threads)
@@ -395,8 +404,9 @@ def load(path: str | Path | None = None, provider: str = "auto", threads: int | 
          allow_nonfinite: bool = False) -> GeneratorModel:
     """Load an exported ganedge model (default: the bundled digits model) for sampling.
 
-    ``provider`` is "auto" (CUDA when a session really runs on it, else CPU), "cpu", "cuda" or
-    "tensorrt"; when the session does not run on the provider asked for, ganedge warns once with
+    ``provider`` is "auto" (CUDA when a session really runs on it, else CPU), "cpu", "cuda",
+    "tensorrt", or "openvino" (OpenVINO's CPU plugin on the same .onnx, an extra: see
+    ganedge.ovsession); when the session does not run on the provider asked for, ganedge warns once with
     the likely cause, or raises ProviderError with ``strict_provider``. ``threads`` sets ONNX
     Runtime's intra-op threads (default: the cores this process may use; at most 4 per usable
     CPU). ``latent_dim`` lets a third-party generator without a ganedge contract run: one float

@@ -58,7 +58,7 @@ class OnnxStarter:
     """Builds the runner of an ONNX candidate inside the worker process (picklable)."""
 
     path: Path
-    provider: str  # "cpu" | "cuda"
+    provider: str  # "cpu" | "cuda" | "openvino"
     settings: SessionSettings
     plain: bool  # plain ``session.run`` on ORT's defaults, as a user of bare ONNX Runtime would
     contract: ModelContract  # read and checked once, outside the timed cold start
@@ -110,9 +110,9 @@ def onnx_candidate(path: str | Path, provider: str, *, label: str = "ganedge",
                    settings: SessionSettings = SessionSettings(), plain: bool = False,
                    reference: bool = False, precision: str | None = None,
                    latent_dim: int | None = None) -> Candidate:
-    """Run ``path`` through ganedge's runtime on ``provider`` ("cpu" | "cuda") with ``settings``,
-    or with ``plain`` through a bare ``session.run``. ``latent_dim``: for a third-party
-    generator without a ganedge contract."""
+    """Run ``path`` through ganedge's runtime on ``provider`` ("cpu" | "cuda" | "openvino") with
+    ``settings``, or with ``plain`` through a bare ``session.run``. ``latent_dim``: for a
+    third-party generator without a ganedge contract."""
     path = Path(path)
     metadata = _metadata(path)
     contract = model_contract(path, latent_dim)  # an unreadable contract fails here, as a ✗ row
@@ -156,7 +156,7 @@ def model_candidates(paths: Sequence[str | Path], providers: Sequence[str],
             variants = [("ganedge", settings, False)]
             if provider == "cuda":  # CUDA graphs replay a captured launch sequence per batch size
                 variants.append(("ganedge cuda-graph", replace(settings, cuda_graph=True), False))
-            if ort_defaults:
+            if ort_defaults and provider != "openvino":  # plain ORT has no OpenVINO to compare
                 variants.append(("ort default", ORT_DEFAULTS, True))
             for label, chosen, plain in variants:
                 try:

@@ -17,6 +17,7 @@ import onnxruntime as ort
 
 from ganedge.bench.timing import OK, SCHEMA, BenchConfig, BenchRow
 from ganedge.cores import physical_cores, usable_cpus
+from ganedge.envinfo import package_version
 
 
 def machine_info() -> dict[str, Any]:
@@ -35,6 +36,9 @@ def machine_info() -> dict[str, Any]:
     torch = sys.modules.get("torch")
     if torch is not None:
         info["torch"] = torch.__version__
+    openvino = package_version("openvino")
+    if openvino is not None:
+        info["openvino"] = openvino
     return info
 
 
@@ -110,8 +114,9 @@ def machine_line(info: dict[str, Any] | None = None) -> str:
     """E.g. "AMD EPYC · 2 physical cores · avx2, avx512_vnni, no amx_int8 · onnxruntime 1.31.1":
     what every figure needs beside it."""
     info = info or machine_info()
+    openvino = f" · openvino {info['openvino']}" if info.get("openvino") else ""
     return (f"{info['cpu']} · {info['physical_cores']} physical cores · {flag_text(info)} · "
-            f"onnxruntime {info['onnxruntime']}")
+            f"onnxruntime {info['onnxruntime']}{openvino}")
 
 
 def flag_text(info: dict[str, Any]) -> str:

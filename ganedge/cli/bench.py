@@ -13,7 +13,7 @@ from ganedge.cli import options as opt
 from ganedge.cli.common import QUIET, VERSION, choices, one_line_errors, require_torch
 from ganedge.errors import InputError
 
-BENCH_PROVIDERS = ("cpu", "cuda")
+BENCH_PROVIDERS = ("cpu", "cuda", "openvino")
 BenchProvider = choices("BenchProvider", BENCH_PROVIDERS)
 QUALITY_FIGURES = ("FD", "KID", "modes covered", "KL(gen||real)")
 
@@ -29,8 +29,9 @@ def bench(
     batch: str = typer.Option("1,8,64", "--batch", metavar="B,B,…",
                               help="Comma-separated batch sizes."),
     provider: list[BenchProvider] = typer.Option(  # type: ignore[valid-type]
-        None, "--provider", metavar="NAME", help=f"{' or '.join(BENCH_PROVIDERS)}, repeatable (default: "
-                                                 "cpu, plus cuda when available)."),
+        None, "--provider", metavar="NAME", help=f"{', '.join(BENCH_PROVIDERS)}, repeatable (default: "
+                                                 "cpu, plus cuda when available; openvino "
+                                                 "needs the openvino extra)."),
     budget: float = typer.Option(1.0, "--budget", metavar="SECONDS",
                                  help="Timed seconds per row, after warm-up."),
     rounds: int = typer.Option(1, "--rounds", metavar="N", help="Workers per candidate, in "

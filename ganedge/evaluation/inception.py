@@ -43,7 +43,7 @@ class OnnxFeatures:
             raise InputError(f"must be one of {list(INPUT_RANGES)} "
                              f"(got {input_range!r})", param="inception_range")
         self.input_range = input_range
-        self.session = create_session(self.path, prov.requested_providers(provider), None)
+        self.session = create_session(self.path, prov.ort_providers(provider), None)
         self.input = self.session.get_inputs()[0]
         self.nhwc, self.size = _layout(self.input.shape, self.path)
         self.digest = hashlib.sha256(self.path.read_bytes()).hexdigest()

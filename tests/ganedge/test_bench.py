@@ -92,7 +92,7 @@ def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, export
     (("--rounds", "0"), "error: --rounds: must be at least 1 (got 0)"),
         (("--batch", "100000000"), "error: --batch: must be at most 65,536 (got 100,000,000)"),
     (("--provider", "tpu"), "error: Invalid value for '--provider': 'tpu' is not one "
-                           "of 'cpu', 'cuda'. (see `python -m ganedge bench -h`)"),
+                           "of 'cpu', 'cuda', 'openvino'. (see `python -m ganedge bench -h`)"),
     (("--compare-torch", "nope.pt"), "error: --compare-torch: 'nope.pt' does not exist: give a ckpt.pt path"),
 ])
 def test_bad_input_is_one_line(exported_model: Path, args: tuple[str, ...], message: str) -> None:
