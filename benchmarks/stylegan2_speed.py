@@ -16,23 +16,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-import onnx
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from exports import export_generator
-from exports.stylegan import stylegan_contract, trace_stylegan
-from ganedge.bench.candidates import onnx_candidate
-from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, RunFn, run_bench
-from ganedge.contract import KEY_PROVENANCE, ModelContract
-from ganedge.session import SessionSettings
-from ganedge.stylegan import idle_feeds
-from ganedge.bench.report import machine_line
-from torchref.candidates import torch_candidates
-from trainer.checkpoint import save_checkpoint
-from trainer.config import ArchConfig
-from trainer.models import build_generator
+import onnx  # noqa: E402
+import torch  # noqa: E402
+
+from benchmarks.starters import SynthesisStarter  # noqa: E402
+from exports import export_generator  # noqa: E402
+from exports.stylegan import stylegan_contract, trace_stylegan  # noqa: E402
+from ganedge.bench.candidates import onnx_candidate  # noqa: E402
+from ganedge.bench.report import machine_line  # noqa: E402
+from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, run_bench  # noqa: E402
+from ganedge.contract import KEY_PROVENANCE  # noqa: E402
+from ganedge.session import SessionSettings  # noqa: E402
+from torchref.candidates import torch_candidates  # noqa: E402
+from trainer.checkpoint import save_checkpoint  # noqa: E402
+from trainer.config import ArchConfig  # noqa: E402
+from trainer.models import build_generator  # noqa: E402
 
 ARCH = ArchConfig(latent_dim=128, channels=3, image_size=64, base_channels=32, channel_max=256,
                   mapping_layers=4)
@@ -62,35 +65,6 @@ def grouped_file(gen: torch.nn.Module, batch: int, out: Path) -> Path:
     path = out / f"sg2-64-grouped-b{batch}.onnx"
     onnx.save_model(model, str(path))
     return path
-
-
-class SynthesisStarter:
-    """Times the synthesis half alone: ws of the batch's latents are mapped once, untimed."""
-
-    def __init__(self, path: Path, threads: int | None) -> None:
-        self.path, self.threads = path, threads
-
-    def __call__(self, batch: int) -> tuple[RunFn, str]:
-        import numpy as np
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        if self.threads:
-            options.intra_op_num_threads = self.threads
-        session = ort.InferenceSession(str(self.path), options,
-                                       providers=["CPUExecutionProvider"])
-        c = ModelContract.from_metadata(dict(session.get_modelmeta().custom_metadata_map))
-        cache: dict[int, np.ndarray] = {}
-
-        def run(z: np.ndarray) -> np.ndarray:
-            if len(z) not in cache:  # zeros, not an empty batch: a grouped graph's is fixed
-                ws = np.zeros((len(z), c.num_ws, c.w_dim), np.float32)
-                cache[len(z)] = session.run([c.ws_output_name],
-                                            {c.input_name: z, c.ws_input_name: ws})[0]
-            feeds = {c.ws_input_name: cache[len(z)], **idle_feeds(c, "synthesis")}
-            return session.run([c.output_name], feeds)[0]
-
-        return run, "CPUExecutionProvider"
 
 
 def synthesis_candidate(path: Path, label: str, threads: int | None) -> Candidate:

@@ -1,10 +1,10 @@
 """Latency measurement: one row per way-to-run × batch size, each timed with nothing else running.
 
 A :class:`Candidate` is one way to run a generator (a model file on a provider with given session
-settings, or PyTorch eager on the checkpoint). Each candidate is timed in its own freshly spawned
-worker process, one worker at a time, fed the same latents: ONNX Runtime's and OpenMP's idle
-workers keep spinning after a run and would steal the cores from whichever runtime runs next in
-the same process, so side-by-side timing in one process inflates some ratios several-fold. Per
+settings, or PyTorch eager on the checkpoint). Each candidate is timed in its own fresh worker
+process (ganedge.bench.worker), one worker at a time, fed the same latents: ONNX Runtime's and
+OpenMP's idle workers keep spinning after a run and would steal the cores from whichever runtime
+runs next in the same process, so side-by-side timing in one process inflates some ratios several-fold. Per
 batch size the worker builds the runner and makes its first call (cold start), warms up, then
 times calls until the budget is spent; outputs come back for parity against the reference. With
 ``rounds`` > 1 every candidate is measured again in a new worker, in reverse order, so slow drift
@@ -21,11 +21,14 @@ Example:
 
 from __future__ import annotations
 
-import multiprocessing
+import pickle
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -160,14 +163,34 @@ def run_bench(candidates: Sequence[Candidate], latent_dim: int, config: BenchCon
 
 def measure_isolated(start: Starter, inputs: Mapping[int, np.ndarray],
                      config: BenchConfig) -> dict[int, Measurement]:
-    """:func:`measure` in a freshly spawned process that ends before this returns, so none of
-    the candidate's threads outlive its measurement."""
-    context = multiprocessing.get_context("spawn")
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            return pool.submit(measure, start, dict(inputs), config).result()
-    except Exception as exc:  # a worker that dies (or cannot unpickle) fails its rows
-        return {b: Measurement(error=f"worker process failed: {one_line(exc)}") for b in inputs}
+    """:func:`measure` in a fresh interpreter (ganedge.bench.worker) that ends before this
+    returns, so none of the candidate's threads outlive its measurement, and that imports only
+    what the candidate needs: nothing of the caller's (torch in a benchmark script, say).
+    ``start`` must be importable, i.e. not defined in a script's ``__main__``."""
+    def failed(reason: str) -> dict[int, Measurement]:
+        return {b: Measurement(error=f"worker process failed: {reason}") for b in inputs}
+
+    if type(start).__module__ == "__main__":
+        return failed(f"{type(start).__name__} is defined in __main__, which the worker does not "
+                      "import: define it in an importable module")
+    with tempfile.TemporaryDirectory(prefix="ganedge-bench-") as folder:
+        job, result = Path(folder) / "job.pickle", Path(folder) / "result.pickle"
+        try:
+            with job.open("wb") as handle:
+                pickle.dump(list(sys.path), handle)
+                pickle.dump((start, dict(inputs), config), handle)
+        except Exception as exc:  # an unpicklable starter fails its rows, not the benchmark
+            return failed(one_line(exc))
+        done = subprocess.run([sys.executable, "-m", "ganedge.bench.worker", str(job),
+                               str(result)], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              errors="replace", check=False)
+        if done.returncode != 0 or not result.is_file():
+            lines = done.stderr.strip().splitlines()
+            return failed(lines[-1][:200] if lines else f"exit code {done.returncode}")
+        with result.open("rb") as handle:
+            measured: dict[int, Measurement] = pickle.load(handle)
+        return measured
 
 
 def measure(start: Starter, inputs: Mapping[int, np.ndarray],

@@ -20,7 +20,8 @@ MODEL = typer.Argument(None, metavar="MODEL", help="ONNX (or .ort) model written
                        "export` (default: the bundled digits model).", show_default=False)
 # choice types: help lists the names, completion offers them, typos fail at parsing
 Provider = Literal[PROVIDER_CHOICES]  # type: ignore[valid-type]
-PROVIDER = typer.Option("auto", "--provider", help="Execution provider to ask ONNX Runtime for.")
+PROVIDER = typer.Option("auto", "--provider", help="ONNX Runtime's execution provider, or "
+                        "openvino: OpenVINO's CPU plugin (the openvino extra).")
 THREADS = typer.Option(None, "--threads", metavar="N", help="ONNX Runtime intra-op threads "
                                                             "(default: the cores this process may use).")
 STRICT_PROVIDER = typer.Option(False, "--strict-provider",

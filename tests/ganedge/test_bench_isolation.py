@@ -1,5 +1,6 @@
 """`ganedge bench` compares runtimes as if each ran alone: its torch-eager/ganedge ratio agrees with
-the ratio of the same two candidates timed in two fully separate processes.
+the ratio of the same two candidates timed in two fully separate processes, and its worker
+processes load nothing of the caller's.
 
 In one process, ONNX Runtime's idle workers kept spinning after each run and stole the cores from
 the torch call that followed, inflating "vs eager" several-fold. Ratios only, in a generous band:
@@ -12,10 +13,13 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from ganedge.bench import BenchConfig, RunFn, measure_isolated
 from ganedge.cores import usable_cpus
 from tests.conftest import run_cli
 
@@ -68,3 +72,35 @@ def test_eager_ratio_matches_separate_processes(trained_run: Path, exported_mode
         ours_s.append(_alone("onnx", exported_model))
     separate = sum(eager_s) / sum(ours_s)
     assert BAND[0] <= in_bench / separate <= BAND[1], (in_bench, separate)
+
+
+@dataclass(frozen=True)
+class ReportImports:
+    """A starter whose runner reports, as its "provider", whether torch is loaded in the worker."""
+
+    exit_code: int | None = None  # die with this code instead
+
+    def __call__(self, batch: int) -> tuple[RunFn, str]:
+        if self.exit_code is not None:
+            os._exit(self.exit_code)
+        return (lambda z: np.zeros((len(z), 1, 2, 2), np.float32)), \
+            f"torch loaded: {'torch' in sys.modules}"
+
+
+INPUTS = {2: np.zeros((2, 4), np.float32)}
+TINY = BenchConfig(batches=(2,), budget_s=0.01, warmup_s=0.0)
+
+
+def test_the_worker_imports_only_what_its_candidate_needs() -> None:
+    import torch  # noqa: F401  (loaded here, in the caller: it must not follow into the worker)
+
+    measured = measure_isolated(ReportImports(), INPUTS, TINY)[2]
+    assert measured.error == "" and measured.provider_used == "torch loaded: False"
+
+
+def test_a_worker_that_dies_or_cannot_start_fails_its_rows_with_the_reason() -> None:
+    died = measure_isolated(ReportImports(exit_code=7), INPUTS, TINY)[2]
+    assert died.error == "worker process failed: exit code 7" and not died.samples
+    in_main = type("InMain", (ReportImports,), {"__module__": "__main__"})()
+    refused = measure_isolated(in_main, INPUTS, TINY)[2]
+    assert "InMain is defined in __main__" in refused.error

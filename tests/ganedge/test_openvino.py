@@ -132,3 +132,12 @@ def test_bench_times_openvino_beside_onnx_runtime(models: dict[str, Path]) -> No
         row = rows[(prov.OPENVINO, batch)]
         assert row["status"] == "ok" and row["parity_max_abs"] < 1e-5
     assert report["machine"]["openvino"]
+
+
+def test_eval_scores_an_openvino_run() -> None:
+    # an Inception .onnx given to eval runs on ONNX Runtime's CPU provider: OpenVINO runs models
+    assert prov.ort_providers("openvino") == [prov.CPU]
+    result = invoke("eval", "--provider", "openvino", "-n", "300", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["protocol"]["provider"] == prov.OPENVINO and report["figures"]
