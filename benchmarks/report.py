@@ -123,7 +123,7 @@ def chart(rows_by_model: dict[str, list[BenchRow]], path: Path, caption: str) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(rows_by_model), figsize=(6 * len(rows_by_model), 5),
+    fig, axes = plt.subplots(1, len(rows_by_model), figsize=(7 * len(rows_by_model), 5.5),
                              squeeze=False)
     for ax, (model, rows) in zip(axes[0], rows_by_model.items()):
         _panel(ax, model, rows)
@@ -135,16 +135,26 @@ def chart(rows_by_model: dict[str, list[BenchRow]], path: Path, caption: str) ->
 
 
 def _panel(ax: Any, model: str, rows: list[BenchRow]) -> None:
+    from matplotlib import colormaps
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     labels = list(dict.fromkeys(r.label for r in rows))
     batches = sorted({r.batch for r in rows})
     width = 0.8 / len(labels)
+    colors = colormaps["tab20"].colors  # 20 distinct colours: the suite has about 15 candidates
     for i, label in enumerate(labels):
         values = [next((r.speedup or 0.0 for r in rows if r.label == label and r.batch == b), 0.0)
                   for b in batches]  # 0: failed row, drawn as a missing bar marked ✗
-        bars = ax.bar([x + i * width for x in range(len(batches))], values, width, label=label)
-        ax.bar_label(bars, labels=[f"{v:.3g}" if v else "✗" for v in values], fontsize=6)
+        bars = ax.bar([x + i * width for x in range(len(batches))], values, width, label=label,
+                      color=colors[i % len(colors)], hatch="///" if "openvino" in label else None,
+                      edgecolor="white", linewidth=0.3)
+        ax.bar_label(bars, labels=[f"{v:.2g}" if v else "✗" for v in values], fontsize=5,
+                     rotation=90, padding=1)
     # ratios span 0.01× (emulated bf16) to 100×: a log axis keeps both ends readable
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(batches))], [f"batch {b}" for b in batches])
     ax.set_ylabel("speed-up over torch eager (p50)")

@@ -99,7 +99,6 @@ class OpenVinoSession:
         self._outputs = [_info(port) for port in self._model.outputs]
         self._compiled: dict[tuple[tuple[str, tuple[int, ...]], ...], _Compiled] = {}
         self._lock = threading.Lock()
-        self.version = ov.__version__
 
     def get_inputs(self) -> list[TensorInfo]:
         return list(self._inputs)
@@ -117,7 +116,7 @@ class OpenVinoSession:
         return ModelMeta({key: framework[key].astype(str) for key in framework})
 
     def compiled_property(self, name: str) -> Any:
-        """A property of the model as compiled (e.g. INFERENCE_NUM_THREADS), for ``info``."""
+        """A property of the model as compiled, e.g. INFERENCE_PRECISION_HINT (for checks)."""
         any_shape = next(iter(self._compiled.values()), None)
         compiled = any_shape.model if any_shape else self._core.compile_model(
             self._model, "CPU", self._config)

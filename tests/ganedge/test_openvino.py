@@ -101,6 +101,15 @@ def test_a_hostile_file_is_one_of_our_errors_on_openvino(corpus: dict[str, Path]
         assert CASES[name].message in message
 
 
+@pytest.mark.parametrize("name", ["sound", "static_batch", "static_batch_bare", "sigmoid"])
+def test_odd_but_sound_files_give_the_same_images(corpus: dict[str, Path], name: str) -> None:
+    latent_dim = 8 if name == "static_batch_bare" else None  # no contract: a third-party file
+    on_ort, on_ov = (ganedge.load(corpus[name], provider=p, latent_dim=latent_dim)
+                     for p in ("cpu", "openvino"))
+    assert on_ov.static_batch == on_ort.static_batch
+    assert_same_images(on_ov.sample(5, batch_size=4), on_ort.sample(5, batch_size=4))
+
+
 def test_an_ort_format_file_is_refused_naming_the_onnx(models: dict[str, Path],
                                                        tmp_path: Path) -> None:
     ort_file = tmp_path / "m.ort"
