@@ -63,9 +63,10 @@ def test_convtranspose_rewrites_are_exact_in_fp32(tmp_path: Path) -> None:
     counts = rewrite_convtransposes(rewritten)
     assert (counts.phase_convs, counts.stem_matmuls) == (2, 1)
     ops = Counter(n.op_type for n in rewritten.graph.node)
-    # every ConvTranspose and BatchNorm is gone: BN folded into the new weights
+    # every ConvTranspose and BatchNorm is gone: BN folded into the new weights; the 6-channel
+    # layer became four phase Convs, the 3-channel image layer one fused Conv and four Slices
     assert ops["ConvTranspose"] == ops["BatchNormalization"] == 0
-    assert (ops["Conv"], ops["DepthToSpace"], ops["MatMul"]) == (8, 2, 1)
+    assert (ops["Conv"], ops["Slice"], ops["DepthToSpace"], ops["MatMul"]) == (5, 4, 2, 1)
     for batch in (1, 5):
         expected, got = _run(traced, batch), _run(rewritten, batch)
         assert got.shape == expected.shape == (batch, 3, 16, 16)
@@ -127,3 +128,18 @@ def test_two_exports_of_one_checkpoint_are_byte_identical(trained_run: Path, tmp
     first = export_checkpoint(trained_run / "ckpt.pt", tmp_path / "a.onnx").path.read_bytes()
     second = export_checkpoint(trained_run / "ckpt.pt", tmp_path / "b.onnx").path.read_bytes()
     assert first == second
+
+
+def test_the_image_layer_is_one_fused_conv_and_stays_fp32_in_int8(tmp_path: Path) -> None:
+    int8 = export_generator(_randomized(Deconv()), tmp_path / "int8.onnx", latent_dim=Z,
+                            precision="int8")
+    assert int8.parity.ok
+    model = onnx.load(str(tmp_path / "int8.onnx"))
+    inits = {t.name: t for t in model.graph.initializer}
+    producers = {o: n for n in model.graph.node for o in n.output}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    quantized = {n.name: producers.get(n.input[1]) is not None
+                 and producers[n.input[1]].op_type == "DequantizeLinear" for n in convs}
+    image = [n for n in convs if n.input[1] in inits]  # a plain fp32 weight: not quantized
+    assert len(image) == 1 and list(inits[image[0].input[1]].dims) == [4 * 3, 6, 2, 2]
+    assert sum(quantized.values()) == len(convs) - 1  # every other Conv runs in int8
