@@ -46,8 +46,9 @@ def _verdict(name: str, value: float | None, target: float) -> str:
 QUALITY_MAX_ABS = 2 / 255 * 2
 
 
-# the fp32 exports as shipped, on ONNX Runtime and (with the openvino extra) on OpenVINO
-FP32_LABELS = ("ganedge", "ganedge openvino")
+# the fp32 exports, as shipped (plain trace) and rewritten (`--optimize`), on ONNX Runtime and
+# (with the openvino extra) on OpenVINO
+FP32_LABELS = ("ganedge", "ganedge rewritten", "ganedge openvino", "ganedge openvino rewritten")
 
 
 def targets(model: str, rows: Sequence[BenchRow], batches: Sequence[int]) -> list[str]:
