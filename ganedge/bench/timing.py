@@ -4,12 +4,12 @@ A :class:`Candidate` is one way to run a generator (a model file on a provider w
 settings, or PyTorch eager on the checkpoint). Each candidate is timed in its own fresh worker
 process (ganedge.bench.worker), one worker at a time, fed the same latents: ONNX Runtime's and
 OpenMP's idle workers keep spinning after a run and would steal the cores from whichever runtime
-runs next in the same process, so side-by-side timing in one process inflates some ratios several-fold. Per
-batch size the worker builds the runner and makes its first call (cold start), warms up, then
-times calls until the budget is spent; outputs come back for parity against the reference. With
-``rounds`` > 1 every candidate is measured again in a new worker, in reverse order, so slow drift
-of a shared machine hits every candidate alike. A candidate that fails still yields a row, with
-status "failed" and the reason.
+runs next in the same process, so side-by-side timing in one process inflates some ratios
+several-fold. Per batch size the worker builds the runner and makes its first call (cold start),
+warms up, then times calls until the budget is spent; outputs come back for parity against the
+reference. With ``rounds`` > 1 every candidate is measured again in a new worker, in reverse
+order, so slow drift of a shared machine hits every candidate alike. A candidate that fails
+still yields a row, with status "failed" and the reason.
 
 ONNX Runtime candidates live in ganedge.bench.candidates, PyTorch ones in torchref (torch is
 imported only there), the report in ganedge.bench.report.
