@@ -84,9 +84,14 @@ class OpenVinoSession:
         if path.suffix.lower() == ".ort":
             raise InputError(f"OpenVINO reads .onnx files, not ORT format ({path.name}): give "
                              "the .onnx it was converted from", param="provider")
+        from openvino.frontend import FrontEndManager
+
         self._core = ov.Core()
+        # ONNX's reader only: Core.read_model tries every frontend on a file that is not ONNX,
+        # and TensorFlow's logs its parse errors straight to the host's stderr
+        onnx_frontend = FrontEndManager().load_by_framework("onnx")
         try:
-            self._model = self._core.read_model(str(path))
+            self._model = onnx_frontend.convert(onnx_frontend.load(str(path)))
         except Exception as exc:  # OpenVINO raises its own untyped errors for unreadable files
             raise InputError(f"{str(path)!r} is not an ONNX model OpenVINO can read "
                              f"({one_line(exc, 160)}): give a file written by `ganedge export`",
