@@ -85,6 +85,24 @@ def _prune(graph: Any) -> None:
         graph.initializer.remove(init)
 
 
+def _activated(nodes: list[Any], tensor: str, act: Any, output: str | None = None) -> str:
+    """Append the folded-away activation ``act`` (if any) applied to ``tensor`` to ``nodes``;
+    the tensor that holds the result (``output``, by default ``tensor`` + ".act")."""
+    if act is None:
+        return tensor
+    output = output or f"{tensor}.act"
+    nodes.append(helper.make_node(act.op_type, [tensor], [output], name=output, **_attrs(act)))
+    return output
+
+
+def _interleaved(name: str, phases: list[str], tail: str) -> list[Any]:
+    """The four phase tensors (order 00, 01, 10, 11) concatenated and interleaved into ``tail``."""
+    # DCR: channel (a·2 + b)·C_out + c lands at pixel (2m + a, 2n + b) of channel c
+    return [helper.make_node("Concat", phases, [f"{name}.phases"], name=f"{name}.phases", axis=1),
+            helper.make_node("DepthToSpace", [f"{name}.phases"], [tail], name=f"{name}.d2s",
+                             blocksize=2, mode="DCR")]
+
+
 def _attrs(node: Any) -> dict[str, Any]:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
@@ -171,16 +189,8 @@ class _Graph:
                 # pads [top, left, bottom, right]: phase 0 looks one pixel back, phase 1 one ahead
                 nodes.append(helper.make_node("Conv", [node.input[0], weights, self._constant(bias, f"{out}.b")],
                                               [out], name=out, kernel_shape=[2, 2], pads=[1 - a, 1 - b, a, b]))
-                if act is not None:
-                    nodes.append(helper.make_node(act.op_type, [out], [f"{out}.act"], name=f"{out}.act",
-                                                  **_attrs(act)))
-                    out = f"{out}.act"
-                outs.append(out)
-        nodes.append(helper.make_node("Concat", outs, [f"{name}.phases"], name=f"{name}.phases", axis=1))
-        # DCR: channel (a·2 + b)·C_out + c lands at pixel (2m + a, 2n + b) of channel c
-        nodes.append(helper.make_node("DepthToSpace", [f"{name}.phases"], [tail], name=f"{name}.d2s",
-                                      blocksize=2, mode="DCR"))
-        return nodes
+                outs.append(_activated(nodes, out, act))
+        return nodes + _interleaved(name, outs, tail)
 
     def fused_phase_nodes(self, node: Any, w: np.ndarray, bias: np.ndarray, act: Any,
                           tail: str) -> list[Any]:
@@ -193,10 +203,7 @@ class _Graph:
         nodes = [helper.make_node("Conv", [node.input[0], self._constant(weights, f"{out}.w"),
                                            self._constant(np.tile(bias, 4), f"{out}.b")],
                                   [out], name=out, kernel_shape=[2, 2], pads=[1, 1, 1, 1])]
-        if act is not None:
-            nodes.append(helper.make_node(act.op_type, [out], [f"{out}.act"], name=f"{out}.act",
-                                          **_attrs(act)))
-            out = f"{out}.act"
+        out = _activated(nodes, out, act)
         axes = self._constant(np.array([1, 2, 3], np.int64), f"{name}.slice_axes")
         last = np.iinfo(np.int64).max
         outs = []
@@ -210,10 +217,7 @@ class _Graph:
                 nodes.append(helper.make_node("Slice", [out, starts, ends, axes], [phase],
                                               name=phase))
                 outs.append(phase)
-        nodes.append(helper.make_node("Concat", outs, [f"{name}.phases"], name=f"{name}.phases", axis=1))
-        nodes.append(helper.make_node("DepthToSpace", [f"{name}.phases"], [tail], name=f"{name}.d2s",
-                                      blocksize=2, mode="DCR"))
-        return nodes
+        return nodes + _interleaved(name, outs, tail)
 
     def stem_nodes(self, node: Any, w: np.ndarray, bias: np.ndarray, act: Any, tail: str) -> list[Any]:
         name = node.name or tail
@@ -226,10 +230,6 @@ class _Graph:
         nodes = [helper.make_node("Flatten", [node.input[0]], [flat], name=flat, axis=1),
                  helper.make_node("MatMul", [flat, matrix], [f"{name}.mm"], name=f"{name}.mm"),
                  helper.make_node("Add", [f"{name}.mm", row], [f"{name}.lin"], name=f"{name}.lin")]
-        last = f"{name}.lin"
-        if act is not None:
-            nodes.append(helper.make_node(act.op_type, [last], [f"{name}.act"], name=f"{name}.act",
-                                          **_attrs(act)))
-            last = f"{name}.act"
+        last = _activated(nodes, f"{name}.lin", act, f"{name}.act")
         nodes.append(helper.make_node("Reshape", [last, shape], [tail], name=f"{name}.reshape"))
         return nodes
