@@ -66,22 +66,22 @@ class GeneratorModel:
         if latent_dim is not None:
             check_int(latent_dim, "latent_dim", 1, budgets.MAX_LATENT_DIM)
         self.requested = prov.requested_providers(provider)
-        # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; our own one-line
-        # warning below says what happened instead
-        quiet = prov.TENSORRT in self.requested
+        # the API's threads, else the settings' (None: the runtime's own default)
+        chosen = threads if threads is not None or settings is None else settings.threads
         self.session: ort.InferenceSession | OpenVinoSession
         if self.requested == [prov.OPENVINO]:
             if io_binding:
                 raise InputError("OpenVINO runs without ONNX Runtime's IO binding: leave it unset",
                                  param="io_binding")
-            self.session = OpenVinoSession(self.path, threads if threads is not None or
-                                           settings is None else settings.threads)
+            self.session = OpenVinoSession(self.path, chosen)
         else:
+            # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; our own
+            # one-line warning below says what happened instead
+            quiet = prov.TENSORRT in self.requested
             with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
                 self.session = create_session(self.path, self.requested, threads, settings)
         # None keeps ONNX Runtime's pinned one-thread-per-core pool (see ganedge.cores)
-        self.threads = threads_or_default(threads if threads is not None or settings is None
-                                          else settings.threads)
+        self.threads = threads_or_default(chosen)
         props = self.session.get_modelmeta().custom_metadata_map
         self.contract = _read_contract(self.session, props, latent_dim)
         self.static_batch = check_graph(self.contract, self.session.get_inputs(),
