@@ -27,7 +27,6 @@ import logging
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnx
@@ -104,24 +103,14 @@ def to_int8(model: onnx.ModelProto, contract: ModelContract,
 def _image_layer(model: onnx.ModelProto) -> list[str]:
     """Names of the last Conv layer: the Convs that no Conv, MatMul or Gemm follows on the way to
     the output (the four phase Convs, or the one fused Conv, that make the image's channels)."""
-    consumers: dict[str, list[Any]] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-
-    def feeds_a_layer(node: Any) -> bool:
-        seen, todo = set(), list(node.output)
-        while todo:
-            tensor = todo.pop()
-            for user in consumers.get(tensor, []):
-                if user.op_type in INT8_OPS:
-                    return True
-                if id(user) not in seen:
-                    seen.add(id(user))
-                    todo.extend(user.output)
-        return False
-
-    return [n.name for n in model.graph.node if n.op_type == "Conv" and not feeds_a_layer(n)]
+    # ONNX lists nodes in topological order: walking it backwards, a tensor leads to a layer when
+    # a layer reads it or a node reads it whose output leads to one
+    leads_to_layer: set[str] = set()
+    for node in reversed(model.graph.node):
+        if node.op_type in INT8_OPS or any(o in leads_to_layer for o in node.output):
+            leads_to_layer.update(node.input)
+    return [n.name for n in model.graph.node
+            if n.op_type == "Conv" and not any(o in leads_to_layer for o in n.output)]
 
 
 def _calibration_feeds(contract: ModelContract) -> Iterator[dict[str, np.ndarray]]:
