@@ -31,6 +31,7 @@ COMMANDS = {
     "train": ("ganedge.cli.train", "train"),
     "export": ("ganedge.cli.export", "export"),
     "convert": ("ganedge.cli.convert", "convert"),
+    "triton": ("ganedge.cli.triton", "triton"),
     "sample": ("ganedge.cli.sample", "sample"),
     "walk": ("ganedge.cli.walk", "walk"),
     "mix": ("ganedge.cli.mix", "mix"),

@@ -6,34 +6,39 @@ Imported only when ``export`` runs or its help is asked for (see ``LAZY_COMMANDS
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import typer
 
-from exports.checkpoint import export_checkpoint
+from exports.checkpoint import default_name, export_checkpoint
 from exports.onnx import OUTPUTS, ExportResult
 from exports.quantize import PRECISIONS
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.convert import TARGETS, ConvertResult, convert_to_ort
+from ganedge.files import check_folder
+from ganedge.triton import TritonSettings, check_free, write_repository
 from trainer.checkpoint import WEIGHTS
 
 Weights = Literal[WEIGHTS]  # type: ignore[valid-type]
 Precision = Literal[PRECISIONS]  # type: ignore[valid-type]
 Pixels = Literal[OUTPUTS]  # type: ignore[valid-type]
-Format = Literal[("onnx", *TARGETS)]  # type: ignore[valid-type]
+Format = Literal[("onnx", *TARGETS, "triton")]  # type: ignore[valid-type]
+TRITON_REPOSITORY = "model_repository"  # --format triton's default -o, beside the checkpoint
 
 
 @one_line_errors(aliases={"path": "--output", "out_path": "--output", "output": "--pixels",
-                          "grade_data": "--grade"})
+                          "grade_data": "--grade", "repository": "--output"})
 def export(
     checkpoint: Path = typer.Argument(..., metavar="CKPT", help="ckpt.pt written by `ganedge "
                                       "train`, or an NVlabs StyleGAN2-ADA network-snapshot .pkl "
                                       "(read as data)."),
     out: Path = typer.Option(None, "-o", "--output", metavar="ONNX", help="ONNX file (default: "
                              "model.onnx beside the checkpoint; model-int8.onnx etc. for "
-                             "variants)."),
+                             "variants); with --format triton the repository folder (default: "
+                             "model_repository beside the checkpoint)."),
     weights: Weights = typer.Option("ema", "--weights", help="The EMA generator (raw when the "
                                     "checkpoint has none) or the raw one; for a .pkl: G_ema or "
                                     "G."),
@@ -57,9 +62,12 @@ def export(
                               "a folder or a .npz."),
     allow_mismatch: bool = typer.Option(False, "--allow-mismatch",
                                         help="Write the file even if parity fails."),
-    fmt: Format = typer.Option("onnx", "--format", help="onnx, or ort: also write the ORT-format "
+    fmt: Format = typer.Option("onnx", "--format", help="onnx; ort: also write the ORT-format "
                                "model (mobile, minimal and web builds) beside it, checked "
-                               "against it."),
+                               "against it; triton: write a Triton model repository (see "
+                               "`ganedge triton` for its settings)."),
+    force: bool = typer.Option(False, "--force", help="With --format triton: replace a model "
+                               "folder that exists and is not empty."),
     as_json: bool = JSON,
     quiet: bool = QUIET,
     version: bool = VERSION,
@@ -72,6 +80,13 @@ def export(
     it will run.
     """
     talk = not quiet and not as_json
+    if fmt == "triton":
+        _export_triton(checkpoint, out, force=force, as_json=as_json, quiet=quiet,
+                       weights=weights, opset=opset, precision=precision, output=pixels,
+                       allow_mismatch=allow_mismatch, optimize=optimize,
+                       int8_weight_bits=int8_weight_bits, grade_data=grade,
+                       on_step=(lambda step: typer.echo(step.format())) if talk else None)
+        return
     if talk:
         typer.echo(f"exporting {checkpoint}")
     result = export_checkpoint(checkpoint, out, weights=weights, opset=opset, precision=precision,
@@ -90,6 +105,25 @@ def export(
         if converted is not None:
             typer.echo(f"wrote {converted.path} (ORT format, contract carried; max difference to "
                        f"the .onnx: {converted.max_abs_diff:.2g})")
+
+
+def _export_triton(checkpoint: Path, repository: Path | None, *, force: bool, as_json: bool,
+                   quiet: bool, **options: Any) -> None:
+    """Export into a temporary folder, then write the repository from that .onnx: the same file
+    `--format onnx` writes, served under the name of its default file (model, model-int8, …)."""
+    from ganedge.cli.triton import report
+
+    repository = check_folder(repository or checkpoint.with_name(TRITON_REPOSITORY), "out")
+    name = Path(default_name(options["precision"], options["output"])).stem
+    check_free(repository, [name], force)  # before the export's minutes, not after
+    if options["on_step"] is not None:
+        typer.echo(f"exporting {checkpoint}")
+    with tempfile.TemporaryDirectory(prefix="ganedge-export-") as tmp:
+        result = export_checkpoint(checkpoint, Path(tmp) / f"{name}.onnx", **options)
+        settings = TritonSettings()
+        repo = write_repository(result.path, repository, name=name, settings=settings,
+                                force=force)
+    report(repo, settings, as_json=as_json, quiet=quiet)
 
 
 def _result(result: ExportResult, precision: str,

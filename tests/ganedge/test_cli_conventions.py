@@ -20,8 +20,8 @@ from ganedge.walks import EASINGS, INTERPOLATIONS
 from tests.ganedge.conftest import invoke
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-COMMANDS = ("train", "export", "convert", "sample", "walk", "mix", "web", "info", "env", "bench",
-            "eval")
+COMMANDS = ("train", "export", "convert", "triton", "sample", "walk", "mix", "web", "info", "env",
+            "bench", "eval")
 
 
 def _help(command: str) -> str:
@@ -61,8 +61,9 @@ def test_every_choice_option_lists_its_choices() -> None:
         "info": {"--provider": PROVIDER_CHOICES},
         "eval": {"--provider": PROVIDER_CHOICES, "--channels": ("1", "3")},
         "export": {"--weights": WEIGHTS, "--precision": PRECISIONS, "--pixels": OUTPUTS,
-                   "--format": ("onnx", *TARGETS)},
+                   "--format": ("onnx", *TARGETS, "triton")},
         "convert": {"--to": TARGETS},
+        "triton": {"--instance-kind": ("gpu", "cpu")},
         "train": {"--arch": ARCHITECTURES.names(), "--loss": LOSSES.names(),
                   "--preset": tuple(PRESETS), "--device": ("auto", "cpu", "cuda"),
                   "--best-mode": ("min", "max")},
