@@ -30,7 +30,8 @@ TRITON_REPOSITORY = "model_repository"  # --format triton's default -o, beside t
 
 
 @one_line_errors(aliases={"path": "--output", "out_path": "--output", "output": "--pixels",
-                          "grade_data": "--grade", "repository": "--output"})
+                          "grade_data": "--grade", "repository": "--output",
+                          "name": "--output"})
 def export(
     checkpoint: Path = typer.Argument(..., metavar="CKPT", help="ckpt.pt written by `ganedge "
                                       "train`, or an NVlabs StyleGAN2-ADA network-snapshot .pkl "

@@ -22,7 +22,6 @@ from ganedge.errors import InputError
 from ganedge.triton import TritonSettings, write_repository
 from ganedge.triton.config import check_name
 from ganedge.triton.pbtxt import quote
-from tests.conftest import run_cli
 from tests.e2e.stylegan_graph import NUM_WS, W_DIM, tiny_stylegan
 from tests.ganedge.conftest import invoke
 
@@ -301,16 +300,3 @@ def test_model_names_are_folder_names_or_refused(name: str) -> None:
         assert exc.param == "name"
         return
     assert name not in (".", "..") and "/" not in name and "\\" not in name and len(name) <= 100
-
-
-def test_export_format_triton_from_a_checkpoint(trained_run: Path, tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    result = run_cli("export", str(trained_run / "ckpt.pt"), "--format", "triton", "-o",
-                     str(repo), "--pixels", "uint8")
-    assert f"wrote {repo / 'model-uint8-out'}/" in result.stdout
-    config = check_against_graph(repo / "model-uint8-out")
-    assert DataType.Name(config.output[0].data_type) == "TYPE_UINT8"
-    again = run_cli("export", str(trained_run / "ckpt.pt"), "--format", "triton", "-o",
-                    str(repo), "--pixels", "uint8", check=False)
-    assert again.returncode == 2 and again.stderr.startswith("error: --output: model folder")
-    assert "give --force" in again.stderr and again.stdout == ""
