@@ -64,13 +64,16 @@ class Tensor:
     dims: tuple[int, ...]
     per_row: bool = False  # a (B,) tensor: dims [1] in Triton, reshaped to () for the model
 
-    def declare(self, batch: int | None) -> dict[str, Any]:
-        """The ``input``/``output`` entry; ``batch`` is a fixed graph batch (None: batched)."""
+    def declare(self, batch: int | None, *, reshape: bool = True) -> dict[str, Any]:
+        """The ``input``/``output`` entry; ``batch`` is a fixed graph batch (None: batched).
+        ``reshape`` False leaves a per-row tensor (B, 1), as an ensemble must pass it on."""
         entry: dict[str, Any] = {"name": self.name, "data_type": Enum(DATA_TYPES[self.dtype])}
         if batch is not None:  # no batching: dims are the whole shape
             entry["dims"] = [batch, *self.dims] if not self.per_row else [batch]
         elif self.per_row:
-            entry.update(dims=[1], reshape={"shape": []})
+            entry["dims"] = [1]
+            if reshape:
+                entry["reshape"] = {"shape": []}
         else:
             entry["dims"] = list(self.dims)
         return entry
@@ -147,8 +150,10 @@ def ensemble_config(name: str, inputs: list[Tensor], outputs: list[Tensor],
         "name": name,
         "platform": "ensemble",
         "max_batch_size": settings.max_batch_size,
-        "input": [t.declare(None) for t in inputs],
-        "output": [t.declare(None) for t in outputs],
+        # Triton checks an ensemble tensor's shape against each step's input dims, taking the
+        # ensemble's reshape when it has one: [1] must meet [1], so no reshape here
+        "input": [t.declare(None, reshape=False) for t in inputs],
+        "output": [t.declare(None, reshape=False) for t in outputs],
         "ensemble_scheduling": {"step": [
             {"model_name": s.model, "model_version": -1,
              "input_map": [{"key": k, "value": v} for k, v in s.inputs.items()],

@@ -37,11 +37,12 @@ def parse(folder: Path) -> Config:
     return text_format.Parse((folder / "config.pbtxt").read_text(encoding="ascii"), Config())
 
 
-def declared(tensors: object) -> dict[str, tuple[str, list[int]]]:
-    """{name: (ORT type, the full shape the model sees, -1 for the batch)} of config tensors."""
+def declared(tensors: object, *, plain: bool = False) -> dict[str, tuple[str, list[int]]]:
+    """{name: (ORT type, dims without the batch)} of config tensors: the shape the model sees
+    (after a reshape), or with ``plain`` the dims a client sends."""
     out = {}
     for t in tensors:  # type: ignore[attr-defined]
-        dims = list(t.reshape.shape) if t.HasField("reshape") else list(t.dims)
+        dims = list(t.reshape.shape) if t.HasField("reshape") and not plain else list(t.dims)
         out[t.name] = (ORT_TYPES[DataType.Name(t.data_type)], dims)
     return out
 
@@ -174,13 +175,15 @@ def test_stylegan_becomes_an_ensemble_of_batchable_models(tmp_path: Path, repo: 
     assert ModelContract.from_metadata(params) == ganedge.load(source).contract
     names = ["z", "label", "psi"] if classes else ["z", "psi"]
     assert [t.name for t in ensemble.input] == names
+    assert not any(t.HasField("reshape") for t in ensemble.input), "[1] meets the mapping's [1]"
     assert [(t.name, list(t.dims)) for t in ensemble.output] == [("images", [3, 8, 8])]
     # every step reads tensors that exist by then, under its own model's input names, and
-    # each tensor's dims agree between the step that makes it and the steps that read it
+    # each tensor's type and dims agree between the steps that make and read it: Triton's
+    # ensemble check takes an ensemble tensor's reshape if any, a step's plain dims
     tensors = declared(ensemble.input)
     for step in ensemble.ensemble_scheduling.step:
         model = configs[step.model_name]
-        inputs, outputs = declared(model.input), declared(model.output)
+        inputs, outputs = declared(model.input, plain=True), declared(model.output, plain=True)
         assert set(step.input_map) == set(inputs), step.model_name
         for own, tensor in step.input_map.items():
             assert tensors[tensor] == inputs[own], (step.model_name, own)
