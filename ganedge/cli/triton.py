@@ -75,7 +75,7 @@ def report(repo: TritonRepository, settings: TritonSettings, *, as_json: bool,
     c = repo.contract
     psi = " + psi" if c.is_stylegan else ""
     label = " + label" if c.conditional else ""
-    typer.echo(f"serve it: tritonserver --model-repository={repo.folder} (model {repo.name!r}: "
-               f"{c.input_name}{label}{psi} → {c.output_name}, batches up to "
+    typer.echo(f"serve it: tritonserver --model-repository={repo.folder.resolve()} (model "
+               f"{repo.name!r}: {c.input_name}{label}{psi} → {c.output_name}, batches up to "
                f"{settings.max_batch_size} on {settings.instances} {settings.instance_kind} "
                "instance(s))")

@@ -10,7 +10,7 @@ split needs the onnx package (the ``triton`` extra). The contract is in each ent
 config as the parameters ``ganedge.contract`` and ``ganedge.format_version``, so a client reads
 it with ``ModelContract.from_metadata``.
 
-The model folders are built in a hidden staging folder inside REPO and renamed into place only
+The model folders are built in a hidden staging folder beside REPO and renamed into place only
 when all are complete; an existing non-empty model folder is refused unless ``force``.
 
 Example:
@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -206,11 +207,16 @@ def _session(folder: Path) -> ort.InferenceSession:
 
 @contextlib.contextmanager
 def _staging(repo: Path) -> Iterator[Path]:
-    """A hidden folder inside ``repo`` (same file system, so renames are atomic), removed at
-    the end whatever happens."""
+    """A hidden staging folder, removed at the end whatever happens: beside ``repo`` when that
+    is on the same file system (renames are atomic only within one), where a Triton polling the
+    repository cannot mistake it for a model; else inside ``repo``."""
     make_folder(repo)
     with os_errors(repo, "write into"):
-        stage = Path(tempfile.mkdtemp(prefix=".ganedge-triton-", dir=repo))
+        parent = repo.resolve().parent
+        beside = os.access(parent, os.W_OK | os.X_OK) and \
+            parent.stat().st_dev == repo.stat().st_dev
+        stage = Path(tempfile.mkdtemp(prefix=f".{repo.name}.ganedge-triton-",
+                                      dir=parent if beside else repo))
     try:
         with os_errors(repo, "write into"):
             yield stage

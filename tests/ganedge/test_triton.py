@@ -5,6 +5,7 @@ Runtime, give the runtime's images; refusals are one line and write nothing."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 import ganedge
 from ganedge.contract import ModelContract
 from ganedge.errors import InputError
+from ganedge.imaging import to_uint8_nhwc
 from ganedge.triton import TritonSettings, write_repository
 from ganedge.triton.config import check_name
 from ganedge.triton.pbtxt import quote
@@ -26,6 +28,10 @@ from tests.e2e.stylegan_graph import NUM_WS, W_DIM, tiny_stylegan
 from tests.ganedge.conftest import invoke
 
 model_config_pb2 = pytest.importorskip("tritonclient.grpc.model_config_pb2")
+service_pb2 = pytest.importorskip("tritonclient.grpc.service_pb2")
+utils = pytest.importorskip("tritonclient.utils")
+np_to_triton_dtype, triton_to_np_dtype = utils.np_to_triton_dtype, utils.triton_to_np_dtype
+DOC = Path(__file__).resolve().parents[2] / "docs" / "triton.md"
 Config = model_config_pb2.ModelConfig
 DataType = model_config_pb2.DataType
 ORT_TYPES = {"TYPE_FP32": "tensor(float)", "TYPE_INT64": "tensor(int64)",
@@ -260,6 +266,19 @@ def test_refusals_are_one_line_and_write_nothing(models: dict[str, Path], repo: 
     assert "give --force to replace it, or another --name" in invoke(*next(iter(cases))).stderr
     assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in repo.iterdir()) == ["gen"], "no staging folder left"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fixed.onnx", "model.ort",
+                                                          "model_repository"]
+
+
+def test_a_failed_check_writes_nothing(tmp_path: Path, repo: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tiny_stylegan(tmp_path / "sg.onnx")
+    monkeypatch.setattr("ganedge.triton.SPLIT_TOLERANCE", -1.0)  # any difference fails
+    result = invoke("triton", str(source), "-o", str(repo))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the split mapping and synthesis differ from sg.onnx")
+    assert list(repo.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model_repository", "sg.onnx"]
 
 
 def test_force_replaces_every_folder_of_the_model(tmp_path: Path, repo: Path) -> None:
@@ -303,3 +322,80 @@ def test_model_names_are_folder_names_or_refused(name: str) -> None:
         assert exc.param == "name"
         return
     assert name not in (".", "..") and "/" not in name and "\\" not in name and len(name) <= 100
+
+
+class RepositoryStub:
+    """Triton's gRPC service over a written repository, for the real tritonclient: the client
+    builds and reads the same protobuf messages it would send over the wire; configs come from
+    the config.pbtxt files, inference runs the ONNX models (an ensemble step by step, with
+    Triton's shape check and reshape) with ONNX Runtime on CPU."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+
+    # named as Triton's gRPC service names them
+    def ModelConfig(self, request: object, **_: object) -> object:
+        return service_pb2.ModelConfigResponse(config=parse(self.repo / request.name))
+
+    def ModelInfer(self, request: object, **_: object) -> object:
+        config = parse(self.repo / request.model_name)
+        tensors = {t.name: np.frombuffer(raw, triton_to_np_dtype(t.datatype)).reshape(t.shape)
+                   for t, raw in zip(request.inputs, request.raw_input_contents)}
+        for t in config.input:  # Triton's own check of a request: dims after the batch
+            assert list(tensors[t.name].shape[1:]) == list(t.dims), (config.name, t.name)
+        if config.platform == "ensemble":
+            for step in config.ensemble_scheduling.step:
+                out = self.run(parse(self.repo / step.model_name),
+                               {own: tensors[name] for own, name in step.input_map.items()})
+                tensors.update({name: out[own] for own, name in step.output_map.items()})
+        else:
+            tensors.update(self.run(config, tensors))
+        response = service_pb2.ModelInferResponse(model_name=request.model_name)
+        for name in [o.name for o in request.outputs] or [o.name for o in config.output]:
+            array = tensors[name]
+            response.outputs.add(name=name, datatype=np_to_triton_dtype(array.dtype),
+                                 shape=array.shape)
+            response.raw_output_contents.append(array.tobytes())
+        return response
+
+    def run(self, config: Config, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feeds = {}
+        for t in config.input:
+            array = tensors[t.name]
+            assert list(array.shape[1:]) == list(t.dims), (config.name, t.name, array.shape)
+            assert DataType.Name(t.data_type) == "TYPE_" + np_to_triton_dtype(array.dtype)
+            feeds[t.name] = (array.reshape(len(array), *t.reshape.shape)
+                             if t.HasField("reshape") else array)
+        session = ort.InferenceSession(str(self.repo / config.name / "1" / "model.onnx"),
+                                       providers=["CPUExecutionProvider"])
+        names = [o.name for o in config.output]
+        return dict(zip(names, session.run(names, feeds)))
+
+
+def doc_snippet(marker: str) -> str:
+    """The python block of docs/triton.md that contains ``marker``."""
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+    (block,) = [b for b in blocks if marker in b]
+    return block
+
+
+def test_the_docs_grpc_snippet_gets_the_runtimes_images(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    grpcclient = pytest.importorskip("tritonclient.grpc")
+    source = tiny_stylegan(tmp_path / "sg.onnx", num_classes=3)
+    repo = tmp_path / "model_repository"
+    write_repository(source, repo, name="ffhq")
+    real = grpcclient.InferenceServerClient
+
+    def client(url: str) -> object:
+        made = real(url)  # a channel object only: nothing connects until a call
+        made._client_stub = RepositoryStub(repo)
+        return made
+
+    monkeypatch.setattr(grpcclient, "InferenceServerClient", client)
+    scope: dict[str, object] = {}
+    exec(doc_snippet("grpcclient"), scope)  # noqa: S102 - the documentation's own code
+    gen = ganedge.load(source)
+    z = gen.latents(scope["seeds"])
+    expected = to_uint8_nhwc(gen.generate(z, [1, 1, 2, 2], truncation=0.7))
+    np.testing.assert_array_equal(scope["pixels"], expected)
