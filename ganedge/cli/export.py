@@ -17,6 +17,7 @@ from exports.checkpoint import default_name, export_checkpoint
 from exports.onnx import OUTPUTS, ExportResult
 from exports.quantize import PRECISIONS
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
+from ganedge.cli.triton import report
 from ganedge.convert import TARGETS, ConvertResult, convert_to_ort
 from ganedge.files import check_folder
 from ganedge.triton import TritonSettings, check_free, write_repository
@@ -112,8 +113,6 @@ def _export_triton(checkpoint: Path, repository: Path | None, *, force: bool, as
                    quiet: bool, **options: Any) -> None:
     """Export into a temporary folder, then write the repository from that .onnx: the same file
     `--format onnx` writes, served under the name of its default file (model, model-int8, …)."""
-    from ganedge.cli.triton import report
-
     repository = check_folder(repository or checkpoint.with_name(TRITON_REPOSITORY), "out")
     name = Path(default_name(options["precision"], options["output"])).stem
     check_free(repository, [name], force)  # before the export's minutes, not after
