@@ -1,6 +1,7 @@
-"""Triton repositories from the exporter: `ganedge export --format triton` from a checkpoint, and
-a traced StyleGAN2 (real graph, not a hand-built one) split into an ensemble whose pieces, run in
-sequence, give the runtime's images. The configs' own checks live in tests/ganedge/test_triton.py."""
+"""Triton repositories from the exporter: `ganedge export --format triton` from a checkpoint; a
+traced StyleGAN2 (a real graph, not a hand-built one) split into an ensemble whose pieces, run in
+sequence, give the runtime's images; an NVlabs StyleGAN2-ADA snapshot whose pieces give NVlabs'
+reference images. The configs' own checks live in tests/ganedge/test_triton.py."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ import torch
 
 import ganedge
 from exports import export_generator
+from exports.nvlabs_import import export_pickle
 from ganedge.triton import write_repository
 from tests.conftest import run_cli
+from tests.exports import nvlabs_fixture as fixture
+from tests.exports.test_nvlabs_import import TOLERANCE
 from tests.ganedge.test_triton import DataType, check_against_graph, parse
 from trainer.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 CLASSES = 3
+NVLABS = "sg2ada_cond"
 
 
 def test_export_format_triton_from_a_checkpoint(trained_run: Path, tmp_path: Path) -> None:
@@ -73,3 +78,31 @@ def test_traced_stylegan2_ensemble_equals_the_runtime(stylegan2: Path, tmp_path:
     sizes = {m: (repo / m / "1" / "model.onnx").stat().st_size for m in written.models[1:]}
     assert sizes["sg2_mapping"] + sizes["sg2_synthesis"] <= stylegan2.stat().st_size, \
         "each half holds only its own weights"
+
+
+@pytest.fixture(scope="module")
+def nvlabs_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An NVlabs StyleGAN2-ADA snapshot (conditional) exported and written as model 'ffhq'."""
+    folder = tmp_path_factory.mktemp("nvlabs")
+    pkl = fixture.write_snapshot(NVLABS, folder / "network-snapshot.pkl", folder / "marker")
+    model = export_pickle(pkl, folder / "model.onnx").path
+    write_repository(model, folder / "repo", name="ffhq")
+    assert not (folder / "marker").exists(), "the pickle's code never ran"
+    return folder / "repo"
+
+
+@pytest.mark.parametrize("psi", [1.0, 0.7, 0.5])
+def test_nvlabs_stylegan2_served_by_the_ensemble_matches_nvlabs(nvlabs_repository: Path,
+                                                                psi: float) -> None:
+    """The three pieces in sequence give NVlabs' own reference ws and images within the
+    import's tolerance."""
+    _, _, ref = fixture.load(NVLABS)
+    run = {part: ort.InferenceSession(str(nvlabs_repository / f"ffhq_{part}" / "1" /
+                                          "model.onnx"), providers=["CPUExecutionProvider"]).run
+           for part in ("mapping", "truncation", "synthesis")}
+    (ws,) = run["mapping"](None, {"z": ref["z"], "label": ref["labels"].astype(np.int64)})
+    psis = np.full((len(ws), 1), psi, np.float32)
+    (truncated,) = run["truncation"](None, {"ws": ws, "psi": psis})
+    (images,) = run["synthesis"](None, {"ws": truncated})
+    assert float(np.abs(truncated - ref[f"ws_psi{psi:g}"]).max()) <= TOLERANCE
+    assert float(np.abs(images - ref[f"img_psi{psi:g}"]).max()) <= TOLERANCE
