@@ -37,7 +37,7 @@ from ganedge.errors import ContractError, GanEdgeError, NonFiniteOutputError
 from ganedge.graphcheck import expected_tensors
 from ganedge.imaging import to_uint8_nhwc
 from ganedge.iobinding import BoundRunner
-from ganedge.session import SessionSettings, create_session
+from ganedge.session import ORT_DEFAULTS, SessionSettings, create_session
 from ganedge.stylegan import idle_feeds
 
 MAX_SLOTS = 4  # batch sizes that keep bound buffers per session (without CUDA graphs)
@@ -126,12 +126,13 @@ class Runner:
 
     def __init__(self, spec: SessionSpec, session: Session, contract: ModelContract, *,
                  static_batch: int | None = None, allow_nonfinite: bool = False,
-                 io_binding: bool | None = None) -> None:
+                 io_binding: bool | None = None, check_images: bool = True) -> None:
         self.spec = spec
         self.session = session
         self.contract = contract
         self.static_batch = static_batch
         self.allow_nonfinite = allow_nonfinite
+        self.check_images = check_images  # False: images come back as the graph made them
         self.plan = make_plan(spec.settings, list(session.get_providers()), io_binding)
         self._lanes: dict[str, _Lane] = {}
         self._post: Session | None = None
@@ -267,6 +268,8 @@ class Runner:
 
     def _check_output(self, out: np.ndarray, batch: int) -> None:
         """The images' shape and dtype against the contract, and NaN/Inf unless allowed."""
+        if not self.check_images:
+            return
         c = self.contract
         _, dims = expected_tensors(c)["output"][c.output_name]
         want = (batch, *dims[1:])
@@ -284,6 +287,14 @@ class Runner:
         """(job, runner) of this thread's bound runners (all of them under CUDA graphs)."""
         runners = self._shared if self.plan.cuda_graph else self._local.__dict__
         yield from runners.items()
+
+
+def parity_runner(model: bytes | Path, contract: ModelContract) -> Runner:
+    """The runner export parity reads a fresh graph with: ONNX Runtime's CPU provider with its own
+    session options (what the graph computes, not a tuning of it), output unchecked (parity
+    judges shapes and NaN/Inf itself)."""
+    spec = SessionSpec(model, (prov.CPU,), None, ORT_DEFAULTS)
+    return Runner(spec, spec.open(), contract, check_images=False)
 
 
 def quiet_run() -> ort.RunOptions:
