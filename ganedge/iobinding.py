@@ -104,6 +104,11 @@ class BoundRunner:
         return {size: int(slot.options.get_run_config_entry(GRAPH_ID_KEY))
                 for size, slot in self._slots.items() if slot.options is not None}
 
+    @property
+    def batch_sizes(self) -> tuple[int, ...]:
+        """The batch sizes that hold bound buffers now, in the order they were bound."""
+        return tuple(self._slots)
+
     def bucket(self, batch: int) -> int:
         """The batch size a call of ``batch`` rows runs at."""
         if self.buckets is None:
