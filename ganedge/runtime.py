@@ -185,7 +185,8 @@ class GeneratorModel:
         if c.conditional and label is None:
             label = rows[0] % c.num_classes
         seeds = rows + cols  # one mapping run for all of them
-        ws = self._mapping(self.latents(seeds), self._ids(label, len(seeds)), psi, None)
+        ids = self._ids(label, len(seeds))
+        ws = self._mapping(self.latents(seeds), ids, psi, None, batch_size)
         row_ws, col_ws = ws[:len(rows)], ws[len(rows):]
         sources = self._ws_images(ws, batch_size)
         mixed = self._ws_images(mixed_ws(row_ws, col_ws, styles), batch_size)
@@ -312,7 +313,7 @@ class GeneratorModel:
             z = truncate(walk_latents(self.latents(keys), config), psi)
             return self._images(z, spec, batch_size, on_batch)
         ids = chunk_labels(self.contract, spec, None, slice(0, len(keys)))
-        key_ws = self._mapping(self.latents(keys), ids, psi, None)
+        key_ws = self._mapping(self.latents(keys), ids, psi, None, batch_size)
         path = walk_latents(key_ws.reshape(len(keys), -1), config)
         return self._ws_images(path.reshape(-1, *key_ws.shape[1:]), batch_size, on_batch)
 
