@@ -1,6 +1,6 @@
 """The one runner: every exported generator runs through :class:`Runner`, for every caller.
 
-``sample``, ``walk``, ``mix``, ``eval``, the web export and the benchmark's ganedge candidates
+``sample``, ``walk``, ``mix``, ``eval`` and the benchmark's ganedge candidates
 call :class:`ganedge.GeneratorModel`, which runs its model through a Runner; export parity
 (exports/parity.py, exports/stylegan.py) runs a Runner on the CPU provider. What differs between
 them is a setting (:class:`ganedge.session.SessionSettings`), resolved once into a :class:`Plan`
