@@ -24,7 +24,8 @@ Example:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,8 +72,9 @@ class BoundRunner:
     to the smallest bucket that holds it, or None to bind every batch size as it comes.
     ``max_slots`` caps how many batch sizes keep buffers (a full batch and a remainder are
     typical; stray sizes beyond the cap drop the others; ignored with ``cuda_graph``).
-    ``idle``: constant feeds bound once per slot (a StyleGAN half's idle input). Not
-    thread-safe: one runner per thread, and with ``cuda_graph`` one runner per session.
+    ``idle``: constant feeds bound once per slot (a StyleGAN half's idle input). ``graph_ids``:
+    the session's id counter when several runners share it under ``cuda_graph``. Not
+    thread-safe: one runner per thread, and with ``cuda_graph`` runs serialised per session.
     """
 
     def __init__(self, session: ort.InferenceSession, input_name: str, output_name: str,
@@ -80,7 +82,8 @@ class BoundRunner:
                  label_name: str | None = None, max_slots: int | None = None, *,
                  idle: Mapping[str, np.ndarray] | None = None, cuda_graph: bool = False,
                  post: ort.InferenceSession | None = None,
-                 value_range: tuple[float, float] = (-1.0, 1.0)) -> None:
+                 value_range: tuple[float, float] = (-1.0, 1.0),
+                 graph_ids: Iterator[int] | None = None) -> None:
         if device not in ("cpu", "cuda"):
             raise InputError(f"device: must be 'cpu' or 'cuda' (got {device!r})")
         self.session = session
@@ -96,7 +99,9 @@ class BoundRunner:
         low, high = value_range
         self._post_consts = (np.array(low, np.float32), np.array(255.0 / (high - low), np.float32))
         self._slots: dict[int, _Slot] = {}
-        self._next_graph_id = 1  # 0 is ONNX Runtime's own; ids are never handed out twice
+        # ids are per session: runners sharing one session (a StyleGAN's halves) share the
+        # counter, so no id is ever handed out twice; 0 is ONNX Runtime's own
+        self._graph_ids = graph_ids if graph_ids is not None else itertools.count(1)
 
     @property
     def graph_ids(self) -> dict[int, int]:
@@ -190,8 +195,7 @@ class BoundRunner:
         options = None
         if self.cuda_graph:
             options = ort.RunOptions()
-            options.add_run_config_entry(GRAPH_ID_KEY, str(self._next_graph_id))
-            self._next_graph_id += 1
+            options.add_run_config_entry(GRAPH_ID_KEY, str(next(self._graph_ids)))
         slot = _Slot(binding, x_value, x_host, out_value, out_host, labels, options)
         self._slots[size] = slot
         return slot

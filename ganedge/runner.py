@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -138,7 +139,8 @@ class Runner:
         self._post: Session | None = None
         self._opening = threading.Lock()
         self._local = threading.local()
-        self._shared: dict[str, BoundRunner] = {}  # under CUDA graphs: one runner per session
+        self._shared: dict[str, BoundRunner] = {}  # under CUDA graphs: one runner per job
+        self._graph_ids: dict[int, Iterator[int]] = {}  # id(session) → its gpu_graph_id counter
         self._serial = threading.Lock()
 
     def generate(self, z: np.ndarray, labels: np.ndarray | None, *, pixels: bool = False,
@@ -231,7 +233,8 @@ class Runner:
                 lane.session, lane.input_name, lane.output_name, self.plan.device,
                 label_name=lane.label_name, max_slots=MAX_SLOTS, idle=lane.idle,
                 cuda_graph=self.plan.cuda_graph, value_range=self.contract.value_range,
-                post=self._post_session() if lane.images and self.plan.device_pixels else None)
+                post=self._post_session() if lane.images and self.plan.device_pixels else None,
+                graph_ids=self._graph_ids.setdefault(id(lane.session), itertools.count(1)))
         return runner
 
     def _lane(self, job: str) -> _Lane:

@@ -197,6 +197,19 @@ def test_cuda_graph_ids_one_per_bucket_never_reused(models: dict[str, Path]) -> 
     assert plain.graph_ids == {} and plain.batch_sizes == (64,)
 
 
+def test_stylegan_halves_on_one_session_never_share_a_graph_id(stylegan: Path) -> None:
+    gen = ganedge.load(stylegan, provider="cpu", settings=SessionSettings(io_binding=True))
+    # the CPU has no CUDA graphs: the plan below is what a CUDA session with one shared
+    # session for both halves gets
+    gen.runner.plan = replace(gen.runner.plan, cuda_graph=True)
+    plain = ganedge.load(stylegan, provider="cpu")
+    z = gen.latents(range(3))
+    np.testing.assert_array_equal(gen.generate(z, 1, 0.7), plain.generate(z, 1, 0.7))
+    np.testing.assert_array_equal(gen.generate(z[:1], 1), plain.generate(z[:1], 1))
+    ids = {job: runner.graph_ids for job, runner in gen.runner.bound_runners()}
+    assert ids == {"mapping": {4: 1, 1: 3}, "synthesis": {4: 2, 1: 4}}
+
+
 def test_bound_buffers_are_reused_per_batch_size(models: dict[str, Path]) -> None:
     session = create_session(models["float"], [prov.CPU], None)
     runner = BoundRunner(session, "z", "images")
