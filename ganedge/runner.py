@@ -24,7 +24,7 @@ import io
 import itertools
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,8 @@ Session = Any  # an ort.InferenceSession, or ganedge.ovsession.OpenVinoSession
 
 def postprocess_model_path() -> Path:
     """ganedge/models/postprocess.onnx: float (B, C, H, W) → uint8 (B, H, W, C) + NaN/Inf flag,
-    byte for byte what :func:`ganedge.imaging.to_uint8_nhwc` gives (scripts/make_postprocess_model.py)."""
+    byte for byte what :func:`ganedge.imaging.to_uint8_nhwc` gives (made by
+    scripts/make_postprocess_model.py)."""
     return Path(str(resources.files("ganedge").joinpath("models", "postprocess.onnx")))
 
 
@@ -258,10 +259,17 @@ class Runner:
                      False)
 
     def _post_session(self) -> Session:
+        """The post-processing session, on the model's device. Never a CUDA-graph session: its
+        runs carry no gpu_graph_id, so one capture would be replayed for every batch size; and
+        never TensorRT, which would build an engine per shape for a handful of cheap nodes."""
         if self._post is None:
             with self._opening:
                 if self._post is None:
-                    self._post = self.spec.open(postprocess_model_path())
+                    spec = replace(self.spec, settings=replace(self.spec.settings,
+                                                               cuda_graph=False),
+                                   providers=tuple(p for p in self.spec.providers
+                                                   if p != prov.TENSORRT))
+                    self._post = spec.open(postprocess_model_path())
         return self._post
 
     def _post_consts(self) -> dict[str, np.ndarray]:

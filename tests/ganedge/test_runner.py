@@ -287,6 +287,22 @@ def test_cli_flags_become_session_settings(models: dict[str, Path], tmp_path: Pa
     assert bad.exit_code == 2 and not (tmp_path / "x.png").exists()
 
 
+def test_the_postprocess_session_is_never_captured(models: dict[str, Path],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[tuple[SessionSettings, Any]] = []
+    real_open = SessionSpec.open
+
+    def open_noting(self: SessionSpec, model: Any = None) -> Any:
+        opened.append((self.settings, model))
+        return real_open(self, model)
+
+    monkeypatch.setattr(SessionSpec, "open", open_noting)
+    settings = SessionSettings(cuda_graph=True, device_pixels=True)
+    ganedge.load(models["float"], provider="cpu", settings=settings).sample(3)
+    assert opened == [(settings, None),
+                      (replace(settings, cuda_graph=False), postprocess_model_path())]
+
+
 def test_load_takes_cuda_graph_and_settings(models: dict[str, Path]) -> None:
     gen = ganedge.load(models["float"], provider="cpu", cuda_graph=True,
                        settings=SessionSettings(use_tf32=False))
