@@ -212,7 +212,7 @@ class Runner:
     def _run_bound(self, job: str, lane: _Lane, x: np.ndarray, labels: np.ndarray | None,
                    rows: int, pixels: bool) -> np.ndarray:
         with self._serial if self.plan.cuda_graph else contextlib.nullcontext():
-            runner = self._bound(job, lane, pixels)
+            runner = self._bound(job, lane)
             if pixels and self.plan.device_pixels:
                 px, bad = runner.pixels(x, labels)
                 if bad:  # the flag covers the padding rows too: the real rows decide
@@ -226,7 +226,7 @@ class Runner:
                 return to_uint8_nhwc(out, self.contract.value_range)
         return out
 
-    def _bound(self, job: str, lane: _Lane, pixels: bool) -> BoundRunner:
+    def _bound(self, job: str, lane: _Lane) -> BoundRunner:
         runners = self._shared if self.plan.cuda_graph else self._local.__dict__
         runner = runners.get(job)
         if runner is None:
