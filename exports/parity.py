@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import onnxruntime as ort
 import torch
 from torch import nn
 
@@ -19,6 +18,7 @@ from ganedge.contract import OUTPUT_RANGES, ModelContract
 from ganedge.errors import ParityError
 from ganedge.imaging import to_uint8_nhwc
 from ganedge.latents import latents_for_seeds
+from ganedge.runner import parity_runner
 
 PARITY_BATCHES = (1, 3, 64)
 ABS, LEVELS = "abs", "levels"
@@ -123,19 +123,19 @@ def example_inputs(batch: int, latent_dim: int, num_classes: int,
 def check_parity(module: nn.Module, onnx_bytes: bytes, contract: ModelContract,
                  tolerance: Tolerance = FP32_TOLERANCE,
                  batches: Sequence[int] = PARITY_BATCHES) -> ParityReport:
-    """Run PyTorch and ONNX Runtime (CPU) on the same seeded inputs and compare outputs.
+    """Run PyTorch and the ganedge runner (ONNX Runtime's CPU provider) on the same seeded inputs
+    and compare outputs.
 
     A uint8 (B, H, W, C) output is compared with PyTorch's output rounded the runtime's way.
     """
-    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    names = [contract.input_name, contract.label_input_name]
+    runner = parity_runner(onnx_bytes, contract)
     results = []
     for batch in batches:
         inputs = example_inputs(batch, contract.latent_dim, contract.num_classes)
         with torch.no_grad():
             expected = module(*inputs).numpy()
-        feed = {name: t.numpy() for name, t in zip(names, inputs)}
-        (got,) = session.run([contract.output_name], feed)
+        got = runner.generate(*(t.numpy() for t in inputs[:1]),
+                              inputs[1].numpy() if len(inputs) > 1 else None)
         results.append(_compare(batch, expected, got, tolerance.unit, contract.output_range))
     return ParityReport(tolerance, tuple(results))
 

@@ -3,7 +3,8 @@ z [+ label] → ws and an independent synthesis subgraph ws → images.
 
 The two halves share no node, so a caller runs either one alone by feeding the other's input an
 empty (0, …) batch (ONNX Runtime runs every node of a graph whatever outputs are asked for; an
-empty batch makes the idle half cost next to nothing). Truncation is not in the graph: the
+empty batch makes the idle half cost next to nothing); ganedge.runner does it, for the parity
+check below too. Truncation is not in the graph: the
 contract carries w_avg and the runtime computes w_avg + ψ·(w − w_avg) — one place, any ψ and
 cutoff, no re-export. Noise is the layers' constant maps, stored as initializers.
 """
@@ -16,13 +17,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 from torch import nn
 
 from ganedge.contract import ModelContract
 from ganedge.errors import ConfigError, ParityError
-from ganedge.stylegan import idle_feeds
+from ganedge.runner import parity_runner
 from exports.parity import (FP32_TOLERANCE, PARITY_BATCHES, BatchParity, ParityReport,
                             example_inputs)
 
@@ -99,8 +99,7 @@ def check_stylegan_parity(generator: nn.Module, onnx_bytes: bytes, contract: Mod
                                                                             ParityReport]:
     """(mapping parity on ws, synthesis parity on images) against PyTorch at each batch size;
     synthesis is fed truncated ws (ψ = 0.7), the input the runtime usually gives it."""
-    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    names = [contract.input_name, contract.label_input_name]
+    runner = parity_runner(onnx_bytes, contract)
     mapping, synthesis = [], []
     for batch in batches:
         inputs = example_inputs(batch, contract.latent_dim, contract.num_classes, first_seed=7)
@@ -108,12 +107,9 @@ def check_stylegan_parity(generator: nn.Module, onnx_bytes: bytes, contract: Mod
             ws = generator.mapping(*inputs)
             ws_in = generator.mapping(*inputs, truncation_psi=0.7)
             images = generator.synthesis(ws_in)
-        feeds = {n: t.numpy() for n, t in zip(names, inputs)}
-        (got_ws,) = session.run([contract.ws_output_name],
-                                {**feeds, **idle_feeds(contract, "mapping")})
-        (got_img,) = session.run([contract.output_name],
-                                 {contract.ws_input_name: ws_in.numpy(),
-                                  **idle_feeds(contract, "synthesis")})
+        got_ws = runner.mapping(inputs[0].numpy(),
+                                inputs[1].numpy() if contract.conditional else None)
+        got_img = runner.synthesis(ws_in.numpy())
         mapping.append(_compare(batch, ws.numpy(), got_ws))
         synthesis.append(_compare(batch, images.numpy(), got_img))
     return (ParityReport(FP32_TOLERANCE, tuple(mapping)),

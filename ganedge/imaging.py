@@ -8,9 +8,13 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from collections import deque
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 from PIL import Image
@@ -82,6 +86,46 @@ def save_png(image: np.ndarray, path: str | Path, text: Mapping[str, str] | None
     return path
 
 
+class PngWriter:
+    """Writes PNGs with :func:`save_png` on worker threads while the caller goes on (PNG's zlib
+    encoding releases the GIL, so it overlaps inference); the files are byte for byte what
+    ``save_png`` writes in line. At most ``max_pending`` images wait, so memory stays bounded; the
+    first failed write is raised by the next :meth:`submit` or on leaving the ``with`` block,
+    which waits for every write.
+
+    Example:
+        >>> with PngWriter() as writer:                                       # doctest: +SKIP
+        ...     writer.submit(image, "seed0001.png", {"ganedge.seed": "1"})
+    """
+
+    def __init__(self, workers: int = 2, max_pending: int = 256) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ganedge-png")
+        self._pending: deque[Future[Path]] = deque()
+        self._max_pending = max_pending
+
+    def submit(self, image: np.ndarray, path: str | Path,
+               text: Mapping[str, str] | None = None) -> None:
+        """Queue one (H, W, C) uint8 image (the caller must not change it afterwards)."""
+        while len(self._pending) >= self._max_pending:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(save_png, image, path, text))
+
+    def __enter__(self) -> PngWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        try:
+            while self._pending:
+                future = self._pending.popleft()
+                if kind is None:
+                    future.result()
+                else:  # already failing: let the writes in flight finish, raise the first error
+                    future.exception()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
 def check_image_path(path: str | Path, param: str = "output") -> Path:
     """Return ``path`` if its suffix names an image format we write, else raise InputError."""
     path = Path(path)
@@ -117,7 +161,23 @@ def check_animation_path(path: str | Path) -> Path:
     if path.suffix.lower() not in ANIMATION_FORMATS:
         raise InputError(f"{path.name!r} is not .gif, .webp, .png (animated) or .mp4: pick one "
                          "of those suffixes, or write the frames as files", param="output")
+    if ANIMATION_FORMATS[path.suffix.lower()] == "MP4" and not video_available():
+        raise _missing_video()
     return check_writable(path, "output")
+
+
+def video_available() -> bool:
+    """Whether the video extra (imageio-ffmpeg) is installed, without importing it."""
+    try:
+        return importlib.util.find_spec("imageio_ffmpeg") is not None
+    except ValueError:  # a module object without a spec in sys.modules: as good as absent
+        return False
+
+
+def _missing_video() -> MissingExtraError:
+    return MissingExtraError("writing .mp4 needs the imageio-ffmpeg package, which is not "
+                             f"installed: {VIDEO_EXTRA_HINT} brings it (or write .gif)",
+                             param="output")
 
 
 def save_animation(frames: np.ndarray, path: str | Path, fps: float) -> Path:
@@ -145,9 +205,7 @@ def _save_mp4(frames: np.ndarray, path: Path, fps: float) -> Path:
     try:
         import imageio_ffmpeg
     except ImportError:
-        raise MissingExtraError("writing .mp4 needs the imageio-ffmpeg package, which is not "
-                                f"installed: {VIDEO_EXTRA_HINT} brings it (or write .gif)",
-                                param="output") from None
+        raise _missing_video() from None
     f, h, w, c = frames.shape
     # H.264 in yuv420p (what players expect) needs even sides: pad with black, never resample
     rgb = np.zeros((f, h + h % 2, w + w % 2, 3), np.uint8)

@@ -154,9 +154,9 @@ def truncate(z: np.ndarray, psi: float, mean: np.ndarray | None = None) -> np.nd
     """Pull latents toward the prior's mean: z' = mean + ψ (z − mean), float32.
 
     For the standard-normal prior the mean is the zero vector, so z' = ψ z. ψ = 1 returns ``z``
-    unchanged (the same array values, bit for bit).
+    unchanged (the same array values, bit for bit). ψ is checked where it enters (see
+    :func:`check_truncation`), not here, once per batch.
     """
-    psi = check_truncation(psi)
     if psi == 1.0:
         return z
     center = np.zeros(z.shape[-1], np.float32) if mean is None else mean.astype(np.float32)

@@ -16,11 +16,9 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -32,15 +30,13 @@ from ganedge import providers as prov
 from ganedge.budgets import check_bytes, check_image_bytes, check_int, check_threads
 from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract, read_json_metadata
 from ganedge.cores import threads_or_default, usable_cpus
-from ganedge.errors import ContractError, GanEdgeError, InputError, NonFiniteOutputError
-from ganedge.graphcheck import check_graph, expected_tensors
-from ganedge.imaging import to_uint8_nhwc
-from ganedge.iobinding import BoundRunner
+from ganedge.errors import ContractError, InputError
+from ganedge.graphcheck import check_graph
 from ganedge.labels import LabelSpec, chunk_labels, label_spec
 from ganedge.latents import SeedRanges, check_truncation, latents_for_seeds, seed_ranges, truncate
-from ganedge.ovsession import OpenVinoSession
-from ganedge.session import SessionSettings, create_session
-from ganedge.stylegan import check_ws, idle_feeds, mixed_ws, mixing_grid, truncate_ws
+from ganedge.runner import Runner, SessionSpec, first_line
+from ganedge.session import SessionSettings
+from ganedge.stylegan import check_ws, mixed_ws, mixing_grid, truncate_ws
 from ganedge.walks import WalkConfig, check_keyframes, walk_latents
 
 DEFAULT_BATCH_SIZE = 64
@@ -55,31 +51,30 @@ def default_model_path() -> Path:
 
 
 class GeneratorModel:
-    """An exported generator loaded for sampling; create it with :func:`ganedge.load`."""
+    """An exported generator loaded for sampling; create it with :func:`ganedge.load`.
+
+    Every run goes through one :class:`ganedge.runner.Runner` (``self.runner``), whose
+    behaviour on each device is set by ``settings`` (see docs/gpu.md)."""
 
     def __init__(self, path: str | Path | None = None, provider: str = "auto",
                  threads: int | None = None, strict_provider: bool = False,
                  latent_dim: int | None = None, io_binding: bool | None = None,
-                 settings: SessionSettings | None = None, allow_nonfinite: bool = False) -> None:
+                 settings: SessionSettings | None = None, allow_nonfinite: bool = False, *,
+                 cuda_graph: bool | None = None) -> None:
         self.path = _model_path(path)
         threads = check_threads(threads, usable_cpus())
         if latent_dim is not None:
             check_int(latent_dim, "latent_dim", 1, budgets.MAX_LATENT_DIM)
         self.requested = prov.requested_providers(provider)
+        settings = _settings(settings, cuda_graph)
+        if self.requested == [prov.OPENVINO] and (io_binding or settings.cuda_graph):
+            raise InputError("OpenVINO runs without ONNX Runtime's IO binding or CUDA graphs: "
+                             "leave it unset", param="cuda_graph" if settings.cuda_graph
+                             else "io_binding")
         # the API's threads, else the settings' (None: the runtime's own default)
-        chosen = threads if threads is not None or settings is None else settings.threads
-        self.session: ort.InferenceSession | OpenVinoSession
-        if self.requested == [prov.OPENVINO]:
-            if io_binding:
-                raise InputError("OpenVINO runs without ONNX Runtime's IO binding: leave it unset",
-                                 param="io_binding")
-            self.session = OpenVinoSession(self.path, chosen)
-        else:
-            # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; our own
-            # one-line warning below says what happened instead
-            quiet = prov.TENSORRT in self.requested
-            with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-                self.session = create_session(self.path, self.requested, threads, settings)
+        chosen = threads if threads is not None else settings.threads
+        spec = SessionSpec(self.path, tuple(self.requested), chosen, settings)
+        self.session = spec.open()
         # None keeps ONNX Runtime's pinned one-thread-per-core pool (see ganedge.cores)
         self.threads = threads_or_default(chosen)
         props = self.session.get_modelmeta().custom_metadata_map
@@ -91,10 +86,9 @@ class GeneratorModel:
         self.parity = read_json_metadata(props, KEY_PARITY)
         self.allow_nonfinite = bool(allow_nonfinite)
         prov.check_in_use(provider, self.requested, self.providers, strict_provider)
-        on_cuda = self.providers[0] in (prov.CUDA, prov.TENSORRT)
-        self.io_binding = on_cuda if io_binding is None else io_binding
-        self._device = "cuda" if on_cuda else "cpu"
-        self._local = threading.local()
+        self.runner = Runner(spec, self.session, self.contract, static_batch=self.static_batch,
+                             allow_nonfinite=self.allow_nonfinite, io_binding=io_binding)
+        self.io_binding = self.runner.plan.io_binding
 
     @property
     def providers(self) -> list[str]:
@@ -124,16 +118,17 @@ class GeneratorModel:
             >>> gen.generate(gen.latents([1, 2]), truncation=0.7).shape   # doctest: +SKIP
             (2, 1, 32, 32)
         """
+        z = self._check_z(z)
+        psi = check_truncation(truncation)
+        return self._generate(z, self._ids(labels, len(z)), psi)
+
+    def _generate(self, z: np.ndarray, ids: np.ndarray | None, psi: float, *,
+                  pixels: bool = False, pad_to: int | None = None) -> np.ndarray:
+        """Checked z, (B,) ids and ψ → raw output, or uint8 (B, H, W, C) ``pixels``."""
         if self.contract.is_stylegan:
-            return self.synthesis(self.mapping(z, labels, truncation))
-        z = truncate(self._check_z(z), truncation)
-        spec = label_spec(self.contract, labels, len(z), required=True)
-        ids = chunk_labels(self.contract, spec, None, slice(0, len(z)))
-        fixed = self.static_batch
-        if fixed is None or fixed == len(z):
-            return self._run_checked(z, ids)
-        return np.concatenate([self._run_padded(z[i : i + fixed], ids, slice(i, i + fixed))
-                               for i in range(0, len(z), fixed)])
+            ws = self._mapping(z, ids, psi, None, pad_to)
+            return self.runner.synthesis(ws, pixels=pixels, pad_to=pad_to)
+        return self.runner.generate(truncate(z, psi), ids, pixels=pixels, pad_to=pad_to)
 
     def mapping(self, z: np.ndarray, labels: Labels = None, truncation: float = 1.0,
                 truncation_cutoff: int | None = None) -> np.ndarray:
@@ -149,25 +144,24 @@ class GeneratorModel:
         """
         c = self._stylegan("mapping")
         z = self._check_z(z)
-        feeds = {c.input_name: z, **idle_feeds(c, "mapping")}
-        ids = chunk_labels(c, label_spec(c, labels, len(z), required=True), None,
-                           slice(0, len(z)))
-        if ids is not None:
-            feeds[c.label_input_name] = ids
-        (ws,) = self._run_half(c.ws_output_name, feeds)
-        return truncate_ws(ws, np.asarray(c.w_avg, np.float32), truncation, truncation_cutoff)
+        psi = check_truncation(truncation)
+        cutoff = None if truncation_cutoff is None else check_int(
+            truncation_cutoff, "truncation_cutoff", 0, c.num_ws)
+        return self._mapping(z, self._ids(labels, len(z)), psi, cutoff)
+
+    def _mapping(self, z: np.ndarray, ids: np.ndarray | None, psi: float, cutoff: int | None,
+                 pad_to: int | None = None) -> np.ndarray:
+        ws = self.runner.mapping(z, ids, pad_to=pad_to)
+        return truncate_ws(ws, np.asarray(self.contract.w_avg, np.float32), psi, cutoff)
 
     def synthesis(self, ws: np.ndarray) -> np.ndarray:
         """A StyleGAN model's float32 (B, C, H, W) images for ws (B, num_ws, w_dim)."""
         c = self._stylegan("synthesis")
-        ws = check_ws(ws, c)
-        (images,) = self._run_half(c.output_name, {c.ws_input_name: ws,
-                                                   **idle_feeds(c, "synthesis")})
-        self._check_output(images, len(ws))
-        return images
+        return self.runner.synthesis(check_ws(ws, c))
 
     def mix(self, rows: Sequence[int], cols: Sequence[int], styles: Sequence[int] | None = None,
-            *, truncation: float = 1.0, label: int | None = None) -> np.ndarray:
+            *, truncation: float = 1.0, label: int | None = None,
+            batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """NVlabs' style-mixing figure as uint8 (H·(R+1), W·(C+1), ch): each row seed's ws with
         the ``styles`` indices (default 0-6, the coarse ones) taken from each column seed; the
         column seeds' images along the top, the row seeds' down the left.
@@ -186,12 +180,16 @@ class GeneratorModel:
         if not styles or min(styles) < 0 or max(styles) >= c.num_ws:
             raise InputError(f"indices must lie in [0, {c.num_ws - 1}] (got {styles})",
                              param="styles")
+        psi = check_truncation(truncation)
+        batch_size = self._check_batch_size(batch_size)
         if c.conditional and label is None:
             label = rows[0] % c.num_classes
-        row_ws = self.mapping(self.latents(rows), label, truncation)
-        col_ws = self.mapping(self.latents(cols), label, truncation)
-        sources = self._ws_images(np.concatenate([row_ws, col_ws]))
-        mixed = self._ws_images(mixed_ws(row_ws, col_ws, styles))
+        seeds = rows + cols  # one mapping run for all of them
+        ids = self._ids(label, len(seeds))
+        ws = self._mapping(self.latents(seeds), ids, psi, None, batch_size)
+        row_ws, col_ws = ws[:len(rows)], ws[len(rows):]
+        sources = self._ws_images(ws, batch_size)
+        mixed = self._ws_images(mixed_ws(row_ws, col_ws, styles), batch_size)
         return mixing_grid(sources[:len(rows)], sources[len(rows):], mixed)
 
     def _stylegan(self, what: str) -> ModelContract:
@@ -201,18 +199,19 @@ class GeneratorModel:
                              param="model")
         return self.contract
 
-    def _run_half(self, output: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        """One half of a StyleGAN graph (the other fed an empty batch)."""
-        try:
-            return self.session.run([output], feeds, _quiet_run())
-        except Exception as exc:  # ORT's own errors: the graph itself failed on valid inputs
-            raise ContractError(f"model: the graph failed to run ({_first_line(exc)}): "
-                                "re-export it or check it with `ganedge info`") from None
+    def _ids(self, labels: Labels, count: int) -> np.ndarray | None:
+        """(count,) int64 class ids of a call's checked labels (None: unconditional)."""
+        spec = label_spec(self.contract, labels, count, required=True)
+        return chunk_labels(self.contract, spec, None, slice(0, count))
 
-    def _ws_images(self, ws: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+    def _ws_images(self, ws: np.ndarray, batch_size: int,
+                   on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         out = np.empty((len(ws), *self.image_shape), np.uint8)
         for i in range(0, len(ws), batch_size):
-            out[i:i + batch_size] = self._to_uint8(self.synthesis(ws[i:i + batch_size]))
+            out[i:i + batch_size] = self.runner.synthesis(ws[i:i + batch_size], pixels=True,
+                                                          pad_to=batch_size)
+            if on_batch is not None:
+                on_batch(len(ws[i:i + batch_size]))
         return out
 
     def images(self, z: np.ndarray, labels: Labels = None,
@@ -224,11 +223,15 @@ class GeneratorModel:
         z = self._check_z(z)
         self._check_result_bytes(len(z), "z")
         spec = label_spec(self.contract, labels, len(z), required=True)
+        return self._images(z, spec, batch_size, on_batch)
+
+    def _images(self, z: np.ndarray, spec: LabelSpec, batch_size: int,
+                on_batch: Callable[[int], None] | None) -> np.ndarray:
         out = np.empty((len(z), *self.image_shape), np.uint8)
         for i in range(0, len(z), batch_size):
             rows = slice(i, min(i + batch_size, len(z)))
-            out[rows] = self._to_uint8(self.generate(
-                z[rows], chunk_labels(self.contract, spec, None, rows)))
+            out[rows] = self._generate(z[rows], chunk_labels(self.contract, spec, None, rows),
+                                       1.0, pixels=True, pad_to=batch_size)
             if on_batch is not None:
                 on_batch(rows.stop - rows.start)
         return out
@@ -242,17 +245,18 @@ class GeneratorModel:
         """
         seeds = seed_ranges(seeds)
         batch_size = self._check_batch_size(batch_size)
-        check_truncation(truncation)
+        psi = check_truncation(truncation)
         spec = label_spec(self.contract, labels, len(seeds), required=False)
         # checked above, before the first chunk is asked for: a bad input fails at the call
-        return self._chunks(seeds, truncation, spec, batch_size)
+        return self._chunks(seeds, psi, spec, batch_size)
 
-    def _chunks(self, seeds: SeedRanges, truncation: float, spec: LabelSpec,
+    def _chunks(self, seeds: SeedRanges, psi: float, spec: LabelSpec,
                 batch_size: int) -> Iterator[Chunk]:
         for i in range(0, len(seeds), batch_size):
             chunk = list(seeds[i : i + batch_size])
             ids = chunk_labels(self.contract, spec, chunk, slice(i, i + batch_size))
-            yield chunk, self._to_uint8(self.generate(self.latents(chunk), ids, truncation))
+            yield chunk, self._generate(self.latents(chunk), ids, psi, pixels=True,
+                                        pad_to=batch_size)
 
     def sample(self, n_or_seeds: int | Sequence[int] | None = None, *, seed: int = 0,
                seeds: Sequence[int] | None = None, truncation: float = 1.0, labels: Labels = None,
@@ -301,19 +305,17 @@ class GeneratorModel:
                     f"the latents of {total:,} frames", "fewer frames")
         self._check_result_bytes(total, "frames")
         batch_size = self._check_batch_size(batch_size)
-        check_truncation(truncation)
+        psi = check_truncation(truncation)
         if self.contract.conditional and label is None:
             label = keys[0] % self.contract.num_classes
-        label_spec(self.contract, label, 1, required=True)
+        spec = label_spec(self.contract, label, 1, required=True)
         if not stylegan:
-            z = truncate(walk_latents(self.latents(keys), config), truncation)
-            return self.images(z, labels=label, batch_size=batch_size, on_batch=on_batch)
-        key_ws = self.mapping(self.latents(keys), label, truncation)
+            z = truncate(walk_latents(self.latents(keys), config), psi)
+            return self._images(z, spec, batch_size, on_batch)
+        ids = chunk_labels(self.contract, spec, None, slice(0, len(keys)))
+        key_ws = self._mapping(self.latents(keys), ids, psi, None, batch_size)
         path = walk_latents(key_ws.reshape(len(keys), -1), config)
-        frames = self._ws_images(path.reshape(-1, *key_ws.shape[1:]), batch_size)
-        if on_batch is not None:
-            on_batch(len(frames))
-        return frames
+        return self._ws_images(path.reshape(-1, *key_ws.shape[1:]), batch_size, on_batch)
 
     def _check_z(self, z: np.ndarray) -> np.ndarray:
         """z as contiguous float32 (B, latent_dim), B >= 1."""
@@ -341,67 +343,11 @@ class GeneratorModel:
         check_image_bytes(count, self.image_shape, param,
                           "ask for fewer at once, or stream them (iter_samples, per-image files)")
 
-    def _run_padded(self, z: np.ndarray, ids: np.ndarray | None, rows: slice) -> np.ndarray:
-        """Run up to ``static_batch`` rows, padded with zeros to exactly that many."""
-        pad = self.static_batch - len(z)
-        z = np.concatenate([z, np.zeros((pad, z.shape[1]), np.float32)]) if pad else z
-        if ids is not None:
-            ids = np.concatenate([ids[rows], np.zeros(pad, np.int64)]) if pad else ids[rows]
-        return self._run_checked(z, ids)[: len(z) - pad]
-
-    def _run_checked(self, z: np.ndarray, ids: np.ndarray | None) -> np.ndarray:
-        """One session run; its output checked against the contract and for NaN/Inf."""
-        feeds = {self.contract.input_name: z}
-        if ids is not None:
-            feeds[self.contract.label_input_name] = ids
-        try:
-            out = self._run_bound(feeds) if self.io_binding else self._run(feeds)
-        except GanEdgeError:
-            raise
-        except Exception as exc:  # ORT's own errors: the graph itself failed on valid inputs
-            raise ContractError(f"model: the graph failed to run ({_first_line(exc)}): "
-                                "re-export it or check it with `ganedge info`") from None
-        self._check_output(out, len(z))
-        return out
-
-    def _check_output(self, out: np.ndarray, batch: int) -> None:
-        ort_type, dims = expected_tensors(self.contract)["output"][self.contract.output_name]
-        want = (batch, *dims[1:])
-        if out.shape != want or out.dtype != np.dtype(self.contract.output_dtype):
-            raise ContractError(f"model: output is {out.dtype} {out.shape}, the contract says "
-                                f"{self.contract.output_dtype} {want}: re-export the model")
-        if out.dtype.kind == "f" and not self.allow_nonfinite and not np.isfinite(out).all():
-            bad = int(out.size - np.count_nonzero(np.isfinite(out)))
-            raise NonFiniteOutputError(
-                f"not set, and the model's output holds {bad:,} NaN/Inf value(s) of {out.size:,}: "
-                "the generator is broken (re-export or retrain it); set it to write such pixels "
-                "as the range's ends anyway", param="allow_nonfinite")
-
-    def _to_uint8(self, out: np.ndarray) -> np.ndarray:
-        if self.contract.output_dtype == "uint8":
-            return out
-        return to_uint8_nhwc(out, self.contract.value_range)
-
-    def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        (out,) = self.session.run([self.contract.output_name], feeds, _quiet_run())
-        return out
-
-    def _run_bound(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        """Run through this thread's :class:`BoundRunner` (buffers reused per batch size, fixed
-        device addresses on CUDA); the result is copied out of the reused output buffer."""
-        runner = getattr(self._local, "runner", None)
-        if runner is None:
-            c = self.contract
-            runner = self._local.runner = BoundRunner(
-                self.session, c.input_name, c.output_name, self._device,
-                label_name=c.label_input_name if c.conditional else None, max_slots=4)
-        out = runner(feeds[self.contract.input_name], feeds.get(self.contract.label_input_name))
-        return np.array(out) if self._device == "cpu" else out
-
 
 def load(path: str | Path | None = None, provider: str = "auto", threads: int | None = None,
          strict_provider: bool = False, latent_dim: int | None = None,
-         allow_nonfinite: bool = False) -> GeneratorModel:
+         allow_nonfinite: bool = False, *, settings: SessionSettings | None = None,
+         cuda_graph: bool | None = None) -> GeneratorModel:
     """Load an exported ganedge model (default: the bundled digits model) for sampling.
 
     ``provider`` is "auto" (CUDA when a session really runs on it, else CPU), "cpu", "cuda",
@@ -411,13 +357,32 @@ def load(path: str | Path | None = None, provider: str = "auto", threads: int | 
     Runtime's intra-op threads (default: the cores this process may use; at most 4 per usable
     CPU). ``latent_dim`` lets a third-party generator without a ganedge contract run: one float
     input (B, latent_dim), one output (B, C, H, W) in [-1, 1]. ``allow_nonfinite`` writes NaN/Inf
-    output as the range's ends instead of raising NonFiniteOutputError.
+    output as the range's ends instead of raising NonFiniteOutputError. ``settings`` tunes the
+    sessions (:class:`ganedge.session.SessionSettings`: cuDNN search, TF32, IO binding, …);
+    ``cuda_graph`` turns CUDA graphs on or off over them (see docs/gpu.md).
 
     The file's contract is checked against its graph here; every failure is a GanEdgeError.
+
+    Example:
+        >>> gen = ganedge.load("model.onnx", provider="cuda", cuda_graph=True)  # doctest: +SKIP
     """
     return GeneratorModel(path, provider=provider, threads=threads,
                           strict_provider=strict_provider, latent_dim=latent_dim,
-                          allow_nonfinite=allow_nonfinite)
+                          allow_nonfinite=allow_nonfinite, settings=settings,
+                          cuda_graph=cuda_graph)
+
+
+def _settings(settings: SessionSettings | None, cuda_graph: bool | None) -> SessionSettings:
+    """``settings`` (default: SessionSettings()) with ``cuda_graph`` applied when given."""
+    if settings is not None and not isinstance(settings, SessionSettings):
+        raise InputError(f"must be a SessionSettings (got {type(settings).__name__})",
+                         param="settings")
+    settings = settings or SessionSettings()
+    if cuda_graph is None:
+        return settings
+    if not isinstance(cuda_graph, bool):
+        raise InputError(f"must be True or False (got {cuda_graph!r})", param="cuda_graph")
+    return replace(settings, cuda_graph=cuda_graph)
 
 
 def resolve_seeds(n_or_seeds: int | Sequence[int] | None, seed: int = 0,
@@ -456,19 +421,6 @@ def _model_path(path: str | Path | None) -> Path:
         raise InputError(f"{str(model)!r} does not exist: give a .onnx or .ort file path",
                          param="path")
     return model
-
-
-def _quiet_run() -> ort.RunOptions:
-    """Run options whose failures ORT does not also log to the host's stderr: ganedge raises
-    them as one ContractError line (a per-run setting, not ORT's global logger)."""
-    options = ort.RunOptions()
-    options.log_severity_level = 4
-    return options
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:200]
 
 
 def _read_contract(session: ort.InferenceSession, props: dict[str, str],
@@ -519,7 +471,7 @@ def _probe_shape(session: ort.InferenceSession, name: str, latent_dim: int,
     try:
         out = session.run(None, {name: np.zeros((rows, latent_dim), np.float32)})[0]
     except Exception as exc:  # ORT's own errors: the graph fails on a plain latent
-        raise ContractError(f"model: a probe run failed ({_first_line(exc)}): check "
+        raise ContractError(f"model: a probe run failed ({first_line(exc)}): check "
                             "latent_dim") from None
     if out.ndim != 4:
         raise ContractError(f"model: output shape {out.shape} is not (B, C, H, W)")

@@ -2,7 +2,9 @@
 
 An exported StyleGAN file holds the mapping (z → ws) and the synthesis (ws → images) as two
 independent subgraphs (see :class:`ganedge.contract.ModelContract`). ONNX Runtime runs every node
-of a graph whatever outputs are asked for, so the half not wanted is fed an empty batch.
+of a graph whatever outputs are asked for, so the half not wanted is fed an empty batch; the
+runner (ganedge.runner) may give each half a session of its own, whose idle input then always
+has the same empty shape.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import numpy as np
 
 from ganedge.contract import ModelContract
 from ganedge.errors import InputError
-from ganedge.latents import check_truncation
 
 
 def idle_feeds(contract: ModelContract, half: str) -> dict[str, np.ndarray]:
@@ -31,11 +32,8 @@ def idle_feeds(contract: ModelContract, half: str) -> dict[str, np.ndarray]:
 def truncate_ws(ws: np.ndarray, w_avg: np.ndarray, psi: float,
                 cutoff: int | None = None) -> np.ndarray:
     """ws (B, num_ws, w_dim) pulled toward w_avg: w_avg + ψ·(w − w_avg) on the first ``cutoff``
-    ws (all when None), float32. ψ = 1 returns ``ws`` unchanged; ψ = 0 gives w_avg."""
-    psi = check_truncation(psi)
-    if cutoff is not None and not 0 <= cutoff <= ws.shape[1]:
-        raise InputError(f"must be in [0, {ws.shape[1]}] (got {cutoff})",
-                         param="truncation_cutoff")
+    ws (all when None), float32. ψ = 1 returns ``ws`` unchanged; ψ = 0 gives w_avg. ψ and the
+    cutoff are checked where they enter (``GeneratorModel.mapping``)."""
     if psi == 1.0:
         return ws
     n = ws.shape[1] if cutoff is None else cutoff

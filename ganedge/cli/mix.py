@@ -35,6 +35,9 @@ def mix(
     provider: opt.Provider = opt.PROVIDER,
     threads: int = opt.THREADS,
     strict_provider: bool = opt.STRICT_PROVIDER,
+    cuda_graph: bool = opt.CUDA_GRAPH,
+    cudnn_search: opt.CudnnSearch = opt.CUDNN_SEARCH,
+    tf32: bool = opt.TF32,
     quiet: bool = QUIET,
     version: bool = VERSION,
 ) -> None:
@@ -45,7 +48,8 @@ def mix(
     if scale < 1:
         raise InputError(f"must be at least 1 (got {scale})", param="scale")
     output = check_writable(output, "output")
-    gen = opt.open_model(model, provider, threads, strict_provider, None, quiet=quiet)
+    gen = opt.open_model(model, provider, threads, strict_provider, None, quiet=quiet,
+                         settings=opt.session_settings(cuda_graph, cudnn_search, tf32))
     if not gen.contract.is_stylegan:
         raise InputError(f"{model or 'the bundled model'} is not a StyleGAN model (it maps z to "
                          "images directly): mixing needs mapping + synthesis", param="model")

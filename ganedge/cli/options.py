@@ -12,6 +12,7 @@ import typer
 
 from ganedge.providers import PROVIDER_CHOICES
 from ganedge.runtime import GeneratorModel, load
+from ganedge.session import CUDNN_SEARCHES, SessionSettings
 
 MIN_GRID_CELL = 64  # grid cells are enlarged to at least this many pixels a side
 HASH_CHARS = 12  # of the model file's SHA-256, written into each PNG
@@ -40,17 +41,31 @@ TRUNCATION = typer.Option(1.0, "--truncation", "--psi", metavar="PSI",
                           help="ψ in [0, 1]: z' = ψ·z pulls latents toward the prior's mean "
                                "(zero), for StyleGAN models w' = w_avg + ψ·(w − w_avg) in W; "
                                "1 is none, lower is cleaner but less varied.")
+# session settings for the CUDA provider (see docs/gpu.md); the CPU ignores them
+CUDA_GRAPH = typer.Option(False, "--cuda-graph", help="CUDA: capture one CUDA graph per batch "
+                          "size and replay it (opt-in: not yet measured to win everywhere).")
+CudnnSearch = Literal[CUDNN_SEARCHES]  # type: ignore[valid-type]
+CUDNN_SEARCH = typer.Option("auto", "--cudnn-search", help="CUDA: cuDNN's convolution "
+                            "algorithm search; auto is exhaustive with --cuda-graph (searched "
+                            "once per batch size), else heuristic.")
+TF32 = typer.Option(True, "--tf32/--no-tf32", help="CUDA: TF32 tensor-core math for fp32 "
+                    "models (faster; about 1e-3 off plain fp32).")
+
+
+def session_settings(cuda_graph: bool, cudnn_search: str, tf32: bool) -> SessionSettings:
+    """The session settings the CUDA flags give (everything else at ganedge's defaults)."""
+    return SessionSettings(cuda_graph=cuda_graph, cudnn_search=cudnn_search, use_tf32=tf32)
 
 
 def open_model(model: Path | None, provider: str, threads: int | None, strict: bool,
                latent_dim: int | None, allow_nonfinite: bool = False,
-               quiet: bool = False) -> GeneratorModel:
+               quiet: bool = False, *, settings: SessionSettings | None = None) -> GeneratorModel:
     """Load the model; a provider fallback warning becomes one ``warning: …`` line on stderr,
     and a graph with a fixed batch size one ``note: …`` line (neither with ``quiet``)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         gen = load(model, provider=provider, threads=threads, strict_provider=strict,
-                   latent_dim=latent_dim, allow_nonfinite=allow_nonfinite)
+                   latent_dim=latent_dim, allow_nonfinite=allow_nonfinite, settings=settings)
     for warning in caught if not quiet else ():
         typer.echo(f"warning: {warning.message}", err=True)
     if gen.static_batch is not None and not quiet:

@@ -20,8 +20,8 @@ from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
 from ganedge.files import check_writable_folder, make_folder
-from ganedge.imaging import (GRID_PADDING, check_image_path, grid_shape, make_grid, save_image,
-                             save_png, upscale)
+from ganedge.imaging import (GRID_PADDING, PngWriter, check_image_path, grid_shape, make_grid,
+                             save_image, upscale)
 from ganedge.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
 from ganedge.runtime import Chunk, GeneratorModel, resolve_seeds
 
@@ -53,6 +53,9 @@ def sample(
     strict_provider: bool = opt.STRICT_PROVIDER,
     latent_dim: int = opt.LATENT_DIM,
     allow_nonfinite: bool = opt.ALLOW_NONFINITE,
+    cuda_graph: bool = opt.CUDA_GRAPH,
+    cudnn_search: opt.CudnnSearch = opt.CUDNN_SEARCH,
+    tf32: bool = opt.TF32,
     progress: bool = opt.PROGRESS,
     as_json: bool = JSON,
     quiet: bool = QUIET,
@@ -72,7 +75,7 @@ def sample(
     grid_path = output if output is not None or outdir is not None else DEFAULT_GRID
     _check_outputs(len(seed_list), grid_path, outdir)
     gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, allow_nonfinite,
-                         quiet)
+                         quiet, settings=opt.session_settings(cuda_graph, cudnn_search, tf32))
     scale = scale or opt.auto_scale(gen.image_shape, opt.MIN_GRID_CELL)
     if grid_path is not None:
         _check_grid_pixels(gen, len(seed_list), scale)
@@ -126,12 +129,15 @@ def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Pa
         make_folder(outdir)
     text = opt.provenance_text(gen, truncation)
     row = 0
-    for seed_chunk, images in chunks:
-        if outdir is not None:
-            for s, image in zip(seed_chunk, images):
-                save_png(image, outdir / f"seed{s:04d}.png", {"ganedge.seed": str(s), **text})
-        if kept is not None:
-            kept[row : row + len(images)] = images
-        row += len(images)
-        reporter.advance(len(images))
+    # PNG encoding on worker threads overlaps the next batch's inference
+    with PngWriter() as writer:
+        for seed_chunk, images in chunks:
+            if outdir is not None:
+                for s, image in zip(seed_chunk, images):
+                    writer.submit(image, outdir / f"seed{s:04d}.png",
+                                  {"ganedge.seed": str(s), **text})
+            if kept is not None:
+                kept[row : row + len(images)] = images
+            row += len(images)
+            reporter.advance(len(images))
     return kept

@@ -24,8 +24,8 @@ from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
 from ganedge.files import check_writable_folder, make_folder
-from ganedge.imaging import (GRID_PADDING, check_animation_path, grid_shape, make_grid,
-                             save_animation, save_png, upscale)
+from ganedge.imaging import (GRID_PADDING, PngWriter, check_animation_path, grid_shape,
+                             make_grid, save_animation, upscale)
 from ganedge.latents import check_truncation, format_seeds, parse_seeds
 from ganedge.runtime import GeneratorModel
 from ganedge.walks import EASINGS, INTERPOLATIONS, WalkConfig, check_keyframes
@@ -72,6 +72,9 @@ def walk(
     strict_provider: bool = opt.STRICT_PROVIDER,
     latent_dim: int = opt.LATENT_DIM,
     allow_nonfinite: bool = opt.ALLOW_NONFINITE,
+    cuda_graph: bool = opt.CUDA_GRAPH,
+    cudnn_search: opt.CudnnSearch = opt.CUDNN_SEARCH,
+    tf32: bool = opt.TF32,
     progress: bool = opt.PROGRESS,
     as_json: bool = JSON,
     quiet: bool = QUIET,
@@ -93,7 +96,7 @@ def walk(
         output = Path("walk.gif")
     _check_outputs(output, outdir)
     gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, allow_nonfinite,
-                         quiet)
+                         quiet, settings=opt.session_settings(cuda_graph, cudnn_search, tf32))
     scale = scale or opt.auto_scale(gen.image_shape, MIN_DISPLAY_SIDE)
     cols = cols or grid_shape(len(walks))[1]
     _check_movie(gen, len(walks), cols, per_walk, scale)
@@ -195,5 +198,6 @@ def _write(movie: np.ndarray, output: Path | None, outdir: Path | None, fps: flo
         save_animation(movie, output, fps)
     if outdir is not None:
         make_folder(outdir)
-        for index, frame in enumerate(movie):
-            save_png(frame, outdir / f"frame{index:05d}.png")
+        with PngWriter() as writer:  # frames encoded on worker threads, in parallel
+            for index, frame in enumerate(movie):
+                writer.submit(frame, outdir / f"frame{index:05d}.png")

@@ -3,6 +3,7 @@ CliRunner-based ``invoke`` for in-process CLI tests."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ from typer.testing import CliRunner, Result
 
 from ganedge.cli import app
 from tests.ganedge.graphs import tiny_generator
+
+# CUDA parity in these tests assumes plain fp32: cuDNN's frontend ignores the provider's use_tf32,
+# and the variable is read once per process, before the first CUDA session (docs/gpu.md)
+os.environ.setdefault("NVIDIA_TF32_OVERRIDE", "0")
 
 
 def invoke(*args: str) -> Result:
