@@ -1,0 +1,58 @@
+"""Ray as an optional dependency: imported only when a Ray feature is used, and a cluster joined
+for the length of one call when the caller has not joined one."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from types import ModuleType
+
+from ganedge.errors import InputError, MissingExtraError
+
+RAY_EXTRA_HINT = "pip install 'ganedge[ray]'"
+
+
+def require_ray(what: str) -> ModuleType:
+    """The ray module, or MissingExtraError naming ``what`` needs it and the extra that brings it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401  (ray[data]: pyarrow, pandas)
+    except ImportError as exc:
+        raise MissingExtraError(f"{what} needs the {exc.name or 'ray'} package, which is not "
+                                f"installed: {RAY_EXTRA_HINT} brings it") from None
+    return ray
+
+
+def require_serve(what: str) -> ModuleType:
+    """ray.serve (the serve part of the extra), or MissingExtraError with the install line."""
+    require_ray(what)
+    try:
+        from ray import serve
+        import starlette  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError(f"{what} needs the {exc.name or 'ray[serve]'} package, which is "
+                                f"not installed: {RAY_EXTRA_HINT} brings it") from None
+    return serve
+
+
+@contextlib.contextmanager
+def joined(address: str | None, num_cpus: int | None = None) -> Iterator[None]:
+    """Use the Ray cluster this process already joined; else join ``address`` ("auto": the one
+    running on this machine; None: start a local one) and leave it again afterwards, so the
+    host process ends as it began."""
+    ray = require_ray("a Ray cluster")
+    if ray.is_initialized():
+        yield
+        return
+    try:
+        ray.init(address=address, num_cpus=num_cpus if address is None else None,
+                 include_dashboard=False, log_to_driver=False)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(f"cannot join the Ray cluster {address!r} ({text}): start one with "
+                         "`ray start --head`, or leave the address unset for a local one",
+                         param="address") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
