@@ -4,6 +4,7 @@ for the length of one call when the caller has not joined one."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -36,23 +37,32 @@ def require_serve(what: str) -> ModuleType:
 
 
 @contextlib.contextmanager
-def joined(address: str | None, num_cpus: int | None = None) -> Iterator[None]:
+def joined(address: str | None, num_cpus: int | None = None) -> Iterator[bool]:
     """Use the Ray cluster this process already joined; else join ``address`` ("auto": the one
     running on this machine; None: start a local one) and leave it again afterwards, so the
-    host process ends as it began."""
+    host process ends as it began. Yields whether the cluster is this call's own (a local one
+    it started, gone when the block ends). Ray's own INFO lines stay off (library code never
+    prints): its logging level is WARNING when ganedge is the one that starts it."""
     ray = require_ray("a Ray cluster")
     if ray.is_initialized():
-        yield
+        yield False
         return
     try:
         ray.init(address=address, num_cpus=num_cpus if address is None else None,
-                 include_dashboard=False, log_to_driver=False)
+                 include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         text = " ".join(str(exc).split())[:200]
         raise InputError(f"cannot join the Ray cluster {address!r} ({text}): start one with "
                          "`ray start --head`, or leave the address unset for a local one",
                          param="address") from None
     try:
-        yield
+        yield address is None
     finally:
         ray.shutdown()
+
+
+def quiet_ray_logs() -> None:
+    """Ray's own INFO lines (cluster start, dataset plans) off: for the CLI's process only, which
+    reports progress and results itself; library callers keep their Ray logging as it is."""
+    for name in ("ray", "ray.data", "ray.serve"):
+        logging.getLogger(name).setLevel(logging.WARNING)
