@@ -10,7 +10,7 @@ unit comes back to the caller, so memory stays at one batch per worker whatever 
 
 Outputs are named by what they hold and written atomically (a temporary name, then a rename), so
 a killed worker leaves no half-written file under a final name, Ray's retry of its unit and a
-re-run both skip what exists, and the folder's ``ganedge-run.json`` refuses a re-run whose images
+re-run both skip what exists, and the folder's ``_ganedge-run.json`` refuses a re-run whose images
 would differ. PNG files are the very bytes ``ganedge sample --seeds … --outdir`` writes.
 """
 
@@ -36,7 +36,7 @@ from ganedge.ray.cluster import joined, require_ray
 
 FORMATS = ("png", "parquet", "webdataset")
 SHARD_SUFFIX = {"parquet": ".parquet", "webdataset": ".tar"}
-MANIFEST = "ganedge-run.json"
+MANIFEST = "_ganedge-run.json"  # a leading _ : Parquet readers skip it when reading the folder
 MANIFEST_VERSION = 1
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_SHARD_SIZE = 1000  # images per Parquet/WebDataset shard: a few MB for 64² RGB
