@@ -65,7 +65,7 @@ def bulk(
     """
     from ganedge.latents import format_seeds, parse_seeds
     from ganedge.ray.bulk import generate
-    from ganedge.ray.cluster import require_ray, quiet_ray_logs
+    from ganedge.ray.cluster import quiet_ray_logs, require_ray
 
     require_ray("`ganedge bulk`")
     seed_list = parse_seeds(seeds)

@@ -28,8 +28,8 @@ def require_serve(what: str) -> ModuleType:
     """ray.serve (the serve part of the extra), or MissingExtraError with the install line."""
     require_ray(what)
     try:
+        import starlette  # noqa: F401  (the HTTP layer the service answers with)
         from ray import serve
-        import starlette  # noqa: F401
     except ImportError as exc:
         raise MissingExtraError(f"{what} needs the {exc.name or 'ray[serve]'} package, which is "
                                 f"not installed: {RAY_EXTRA_HINT} brings it") from None

@@ -18,11 +18,11 @@ from PIL import Image
 
 ray = pytest.importorskip("ray")
 
-import ganedge  # noqa: E402
-import ganedge.ray  # noqa: E402
-from ganedge.errors import InputError  # noqa: E402
-from tests.e2e.stylegan_graph import tiny_stylegan  # noqa: E402
-from tests.ganedge.conftest import invoke  # noqa: E402
+import ganedge
+import ganedge.ray
+from ganedge.errors import InputError
+from tests.e2e.stylegan_graph import tiny_stylegan
+from tests.ganedge.conftest import invoke
 
 
 @pytest.fixture(scope="module", autouse=True)

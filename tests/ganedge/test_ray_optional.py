@@ -43,7 +43,7 @@ def test_a_ray_command_without_ray_names_the_extra(command: str, tmp_path: Path)
         else [command]
     code = HIDE_RAY + f"sys.argv = ['ganedge', *{argv!r}]\nfrom ganedge.cli import main\nmain()\n"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=tmp_path)
+                            cwd=tmp_path, check=False)
     assert (result.returncode, result.stdout) == (3, "")
     assert result.stderr == (f"error: `ganedge {command}` needs the ray package, which is not "
                              "installed: pip install 'ganedge[ray]' brings it\n")

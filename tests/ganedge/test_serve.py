@@ -23,8 +23,8 @@ from PIL import Image
 
 pytest.importorskip("ray.serve")
 
-import ganedge  # noqa: E402
-from tests.ganedge.conftest import invoke  # noqa: E402
+import ganedge
+from tests.ganedge.conftest import invoke
 
 START_S = 180.0  # a local Ray cluster and a replica, on a loaded 2-core machine
 STOP_S = 90.0
@@ -106,7 +106,7 @@ def test_concurrent_samples_share_runs_and_each_gets_its_own_image(server: Serve
         answers = list(pool.map(lambda s: server.request("GET", f"/sample?seed={s}"),
                                 range(100, 124)))
     assert [a[2] for a in answers] == [reference[s] for s in range(100, 124)]
-    status, generated = server.json("POST", "/generate", b'{"seeds": [120, 100, 121]}')
+    _, generated = server.json("POST", "/generate", b'{"seeds": [120, 100, 121]}')
     assert [base64.b64decode(i) for i in generated["images"]] == [reference[s] for s in
                                                                   (120, 100, 121)]
     _, after = server.json("GET", "/healthz")
@@ -126,27 +126,27 @@ def test_generate_from_latents(server: Server) -> None:
 
 HOSTILE = [
     ("GET", "/sample", None, 400, "seed: missing: ask for e.g. /sample?seed=42"),
-    ("GET", "/sample?seed=-5", None, 400, "seed: must be a whole number in [0, "
-                                          "9223372036854775807] (got '-5')"),
-    ("GET", "/sample?seed=1&truncation=NaN", None, 400, "truncation: must be in [0, 1] (got "
-                                                        "nan): 1 is no truncation, 0 the mean image"),
+    ("GET", "/sample?seed=-5", None, 400, ("seed: must be a whole number in [0, "
+                                          "9223372036854775807] (got '-5')")),
+    ("GET", "/sample?seed=1&truncation=NaN", None, 400, ("truncation: must be in [0, 1] (got "
+                                                        "nan): 1 is no truncation, 0 the mean image")),
     ("GET", "/sample?seed=1&label=99", None, 400, "label: must be at most 2 (got 99)"),
     ("GET", "/sample?seed=1&x=" + "a" * 20_000, None, 400,
      "query: is 20,010 characters long (at most 1,024): ask with seed, truncation and label only"),
     ("POST", "/generate", b'{"seeds": [' + b"1," * 10_000 + b"1]}", 400,
      "seeds: must be at most 16 (got 10,001): ask in several requests"),
-    ("POST", "/generate", b"{not json", 400, 'body: must be a JSON object, e.g. {"seeds": [1, '
-                                             '2, 3]}'),
-    ("POST", "/generate", b"[" * 50_000, 400, 'body: must be a JSON object, e.g. {"seeds": [1, '
-                                              '2, 3]}'),
+    ("POST", "/generate", b"{not json", 400, ('body: must be a JSON object, e.g. {"seeds": [1, '
+                                             '2, 3]}')),
+    ("POST", "/generate", b"[" * 50_000, 400, ('body: must be a JSON object, e.g. {"seeds": [1, '
+                                              '2, 3]}')),
     ("POST", "/generate", b'{"seeds": [1], "truncation": Infinity}', 400,
      "truncation: must be in [0, 1] (got inf): 1 is no truncation, 0 the mean image"),
     ("POST", "/generate", b'{"seeds": [1], "labels": [-1]}', 400,
      "labels: must be at least 0 (got -1)"),
     ("POST", "/generate", b'{"latents": [[1, 2]], "labels": 0}', 400,
      "latents: each latent must be a list of 8 numbers"),
-    ("POST", "/generate", b" " * (5 << 20), 413, "body: over 4,194,304 bytes: ask for fewer "
-                                                 "images"),
+    ("POST", "/generate", b" " * (5 << 20), 413, ("body: over 4,194,304 bytes: ask for fewer "
+                                                 "images")),
     ("GET", "/generate", None, 405, "/generate takes POST (got GET)"),
     ("GET", "/admin", None, 404, "no route '/admin': use /sample, /generate, /info, /healthz"),
 ]

@@ -38,8 +38,8 @@ def test_a_sample_query_becomes_one_job() -> None:
 @pytest.mark.parametrize(("query", "message"), [
     ([], "seed: missing: ask for e.g. /sample?seed=42"),
     ([("seed", "-1")], "seed: must be a whole number in [0, 9223372036854775807] (got '-1')"),
-    ([("seed", "9" * 30)], "seed: must be a whole number in [0, 9223372036854775807] (got "
-                           "'999999999999999999999999999999')"),
+    ([("seed", "9" * 30)], ("seed: must be a whole number in [0, 9223372036854775807] (got "
+                           "'999999999999999999999999999999')")),
     ([("seed", "1_0")], "seed: must be a whole number in [0, 9223372036854775807] (got '1_0')"),
     ([("seed", "1"), ("truncation", "nan")],
      "truncation: must be in [0, 1] (got nan): 1 is no truncation, 0 the mean image"),
@@ -49,8 +49,8 @@ def test_a_sample_query_becomes_one_job() -> None:
     ([("seed", "1"), ("label", "3")], "label: must be at most 2 (got 3)"),
     ([("seed", "1"), ("seed", "2")], "seed: given twice: give it once"),
     ([("seed", "1"), ("sed", "2")], "query: unknown parameter 'sed': use seed, truncation, label"),
-    ([("seed", "1" * 70)], "query: is 76 characters long (at most 64): ask with seed, "
-                           "truncation and label only"),
+    ([("seed", "1" * 70)], ("query: is 76 characters long (at most 64): ask with seed, "
+                           "truncation and label only")),
 ])
 def test_a_bad_sample_query_is_one_input_error(query: list[tuple[str, str]],
                                                 message: str) -> None:
@@ -86,8 +86,8 @@ def test_generate_bodies_become_jobs_in_order() -> None:
     (b'{"seeds": [true]}', "seeds: must be an integer (got True)"),
     (b'{"seeds": [-3]}', "seeds: must be at least 0 (got -3)"),
     (b'{"seeds": [1e400]}', "seeds: must be an integer (got inf)"),
-    (b'{"seeds": [' + b"1," * 8 + b"1]}", "seeds: must be at most 8 (got 9): ask in several "
-                                          "requests"),
+    (b'{"seeds": [' + b"1," * 8 + b"1]}", ("seeds: must be at most 8 (got 9): ask in several "
+                                          "requests")),
     (b'{"seeds": [1], "truncation": NaN}',
      "truncation: must be in [0, 1] (got nan): 1 is no truncation, 0 the mean image"),
     (b'{"seeds": [1], "truncation": "0.5"}', "truncation: must be a number (got '0.5')"),
