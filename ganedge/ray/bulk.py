@@ -217,11 +217,9 @@ def _run(job: BulkJob, workers: int, num_cpus: float,
     units = np.arange(job.num_units, dtype=np.int64)
     blocks = min(len(units), max(4 * workers, math.ceil(len(units) / UNITS_PER_BLOCK)))
     ds = ray.data.from_numpy(np.array_split(units, blocks))
-    # this dataset's own copy of the context: the host's Ray Data settings stay as they were
-    ds.context.enable_progress_bars = False
-    ds.context.enable_auto_log_stats = False
     ds = ds.map_batches(UnitWriter, fn_constructor_args=(job,), batch_size=1,
-                        concurrency=workers, num_cpus=num_cpus, num_gpus=num_gpus or None)
+                        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=num_cpus,
+                        num_gpus=num_gpus or None)
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
         for done, found in zip(batch["written"], batch["skipped"]):
             yield int(done), int(found)

@@ -62,7 +62,12 @@ def joined(address: str | None, num_cpus: int | None = None) -> Iterator[bool]:
 
 
 def quiet_ray_logs() -> None:
-    """Ray's own INFO lines (cluster start, dataset plans) off: for the CLI's process only, which
-    reports progress and results itself; library callers keep their Ray logging as it is."""
-    for name in ("ray", "ray.data", "ray.serve"):
+    """For the CLI's own process, which reports progress and results itself: Ray Data's progress
+    bars off, and Ray's INFO lines and notes about them (dataset plans, "progress bars disabled")
+    kept off stderr. Library callers keep their Ray settings as they are."""
+    import ray.data
+
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    for name in ("ray", "ray.serve"):
         logging.getLogger(name).setLevel(logging.WARNING)
