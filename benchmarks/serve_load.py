@@ -5,7 +5,8 @@ warmed up, and sent ``--requests`` ``GET /sample?seed=…`` requests (distinct s
 ``--clients`` concurrent keep-alive clients; then it is stopped with SIGTERM. Reports per setting:
 p50/p99 latency, throughput, errors (non-200 answers and failed connections), the replica's RSS
 before and after (from /healthz) and the mean images per session run. Bounded: a fixed request
-count, a per-request timeout, loopback only. Writes benchmarks/results/serve_load.{json,md}.
+count, a per-request timeout, loopback only. Writes benchmarks/results/serve_load-MODEL.{json,md}
+(MODEL: the model file's stem, "digits" for the bundled one).
 
 Usage:
     python benchmarks/serve_load.py [MODEL] [--requests 2000] [--clients 8]
@@ -133,11 +134,12 @@ def main() -> None:
             run_setting("batching on", args.model, args.max_batch_size, args.batch_wait_ms,
                         args.requests, args.clients)]
     machine = f"{platform.processor() or platform.machine()}, {_cpu_name()}"
+    name = Path(args.model).stem if args.model else "digits"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "serve_load.json").write_text(json.dumps({"machine": machine, "clients":
-                                                         args.clients, "rows": rows}, indent=1))
-    table = _markdown(rows, machine, args.clients)
-    (RESULTS / "serve_load.md").write_text(table)
+    (RESULTS / f"serve_load-{name}.json").write_text(json.dumps(
+        {"model": name, "machine": machine, "clients": args.clients, "rows": rows}, indent=1))
+    table = _markdown(rows, f"{name}; {machine}", args.clients)
+    (RESULTS / f"serve_load-{name}.md").write_text(table)
     print(table)
 
 

@@ -170,3 +170,26 @@ def test_sigterm_stops_the_service_cleanly(server: Server) -> None:
     _, stderr = server.process.communicate(timeout=STOP_S)
     assert server.process.returncode == 0, stderr
     assert "Traceback" not in stderr and stderr.endswith("stopped\n")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--port", "0"], "--port: must be in [1, 65535] (got 0)"),
+    (["--max-batch-size", "0"], "--max-batch-size: must be at least 1 (got 0)"),
+    (["--replicas", "0"], "--replicas: must be at least 1 (got 0)"),
+    (["--batch-wait-ms", "nan"], "--batch-wait-ms: must be in [0, 10000] (got nan)"),
+    (["missing.onnx"], "MODEL: 'missing.onnx' does not exist: give a .onnx or .ort file path"),
+])
+def test_bad_serve_options_are_one_line_before_ray_starts(args: list[str], message: str) -> None:
+    result = invoke("serve", *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
+
+
+def test_a_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("serve", "--port", str(port))
+    assert (result.exit_code, result.stderr) == (
+        2, f"error: --port: cannot listen on 127.0.0.1:{port} (in use): choose another --port "
+           "or --host\n")
