@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import tarfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,11 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ganedge import budgets
+from ganedge import budgets, errors
 from ganedge.budgets import check_float, check_int
-from ganedge.errors import InputError
+from ganedge.errors import GanEdgeError, InputError, OutputError
 from ganedge.files import atomic_path, check_folder, make_folder, os_errors
 from ganedge.latents import SeedRanges, check_truncation, format_seeds, seed_ranges
+from ganedge.providers import PROVIDER_CHOICES
 from ganedge.ray.cluster import joined, require_ray
 
 FORMATS = ("png", "parquet", "webdataset")
@@ -41,6 +43,7 @@ MANIFEST_VERSION = 1
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_SHARD_SIZE = 1000  # images per Parquet/WebDataset shard: a few MB for 64² RGB
 MAX_WORKERS = 10_000
+_WORKER_ERROR = re.compile(r"^ganedge\.errors\.(\w+): (.+)$", re.MULTILINE)
 UNITS_PER_BLOCK = 64  # work units per Ray block: a retried block redoes (skips) at most this many
 
 
@@ -137,13 +140,39 @@ def generate(model: str | Path | None, seeds: Sequence[int], outdir: str | Path,
     with joined(address):
         start = time.perf_counter()
         written = skipped = 0
-        for done, found in _run(job, workers, num_cpus, num_gpus):
-            written, skipped = written + done, skipped + found
-            if on_progress is not None:
-                on_progress(done + found)
+        try:
+            for done, found in _run(job, workers, num_cpus, num_gpus):
+                written, skipped = written + done, skipped + found
+                if on_progress is not None:
+                    on_progress(done + found)
+        except GanEdgeError:
+            raise
+        except Exception as exc:  # Ray's wrapping of a worker's failure: one line, its cause's
+            raise worker_error(exc) from None
         seconds = time.perf_counter() - start
     return BulkReport(outdir=Path(outdir), format=job.format, images=len(job.seeds),
                       written=written, skipped=skipped, seconds=seconds, workers=workers)
+
+
+def worker_error(exc: BaseException) -> GanEdgeError:
+    """A failure inside a Ray worker as the GanEdgeError it began as, else one OutputError line.
+
+    Ray wraps a worker's exception in its own (an actor that died in ``__init__`` keeps only
+    the text of the worker's traceback), so the cause is looked for in the chain, then in the
+    text's last ``ganedge.errors.…:`` line."""
+    cause: BaseException | None = exc
+    for _ in range(16):  # a chain is a few links; a cycle must not loop forever
+        if cause is None:
+            break
+        if isinstance(cause, GanEdgeError):
+            return type(cause)(f"a Ray worker failed: {cause.render()}")
+        cause = getattr(cause, "cause", None) or cause.__cause__ or cause.__context__
+    found = _WORKER_ERROR.findall(str(exc))
+    kind = getattr(errors, found[-1][0], None) if found else None
+    if isinstance(kind, type) and issubclass(kind, GanEdgeError):
+        return kind(f"a Ray worker failed: {found[-1][1].strip()}")
+    return OutputError(f"a Ray worker failed ({type(exc).__name__}): see Ray's logs under "
+                       "/tmp/ray/session_latest/logs, then re-run to resume")
 
 
 def _checked_job(model: str | Path | None, seeds: Sequence[int], outdir: str | Path, *,
@@ -163,10 +192,17 @@ def _checked_job(model: str | Path | None, seeds: Sequence[int], outdir: str | P
     num_cpus = check_float(num_cpus, "num_cpus", 0.0, 1024.0)
     check_float(num_gpus, "num_gpus", 0.0, 64.0)
     truncation = check_truncation(truncation)
+    if threads is not None:
+        check_int(threads, "threads", 1, 1024)
+    if provider not in PROVIDER_CHOICES:
+        raise InputError(f"must be one of {', '.join(PROVIDER_CHOICES)} (got {provider!r})",
+                         param="provider")
     check_folder(outdir, "outdir")
     # one image through the public API checks the contract, ψ, the label and the batch's bytes
-    # as the workers' calls will meet them
-    gen = ganedge.load(model, provider="cpu", threads=1)
+    # as the workers' calls will meet them (on the CPU: this machine may have no GPU; OpenVINO
+    # itself, since it reads fewer files than ONNX Runtime)
+    gen = ganedge.load(model, provider="openvino" if provider == "openvino" else "cpu",
+                       threads=1)
     gen.sample([seed_list[0]], truncation=truncation, labels=label, batch_size=batch_size)
     threads = threads if threads is not None else max(1, int(num_cpus))
     text = tuple(provenance_text(gen, truncation).items())

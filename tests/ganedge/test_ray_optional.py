@@ -62,3 +62,25 @@ def test_the_api_without_ray_raises_missing_extra(tmp_path: Path) -> None:
                             check=True)
     assert result.stdout == ("ganedge.ray.generate needs the ray package, which is not "
                              "installed: pip install 'ganedge[ray]' brings it\n")
+
+
+def test_a_worker_failure_becomes_the_error_it_began_as() -> None:
+    from ganedge.errors import InputError, OutputError
+    from ganedge.ray.bulk import worker_error
+
+    class Wrapped(Exception):  # how Ray hands back an actor that died in __init__: text only
+        pass
+
+    text = ("The actor died because of an error raised in its creation task\nTraceback ...\n"
+            "ganedge.errors.InputError: provider: OpenVINO reads .onnx files\n\nmore")
+    error = worker_error(Wrapped(text))
+    assert type(error) is InputError
+    assert str(error) == "a Ray worker failed: provider: OpenVINO reads .onnx files"
+    chained = RuntimeError("task failed")
+    chained.__cause__ = OutputError("cannot write 'x': no space left on the device")
+    assert str(worker_error(chained)) == ("a Ray worker failed: cannot write 'x': no space left "
+                                          "on the device")
+    other = worker_error(Wrapped("segfault"))
+    assert type(other) is OutputError and str(other) == (
+        "a Ray worker failed (Wrapped): see Ray's logs under /tmp/ray/session_latest/logs, then "
+        "re-run to resume")
