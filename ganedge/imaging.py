@@ -70,15 +70,12 @@ def to_pil(image: np.ndarray) -> Image.Image:
 
 
 def png_bytes(image: np.ndarray, text: Mapping[str, str] | None = None) -> bytes:
-    """One (H, W, C) uint8 image encoded as PNG: the bytes :func:`save_png` writes.
+    """One (H, W, C) uint8 image encoded as PNG in memory: the bytes :func:`save_png` writes.
 
     ``text`` goes into PNG tEXt chunks (e.g. the seed and ψ that made the image).
     """
-    info = PngInfo()
-    for key, value in (text or {}).items():
-        info.add_text(key, value)
     buffer = io.BytesIO()
-    to_pil(image).save(buffer, format="PNG", pnginfo=info)
+    to_pil(image).save(buffer, format="PNG", pnginfo=_png_info(text))
     return buffer.getvalue()
 
 
@@ -88,10 +85,16 @@ def save_png(image: np.ndarray, path: str | Path, text: Mapping[str, str] | None
     ``text`` goes into PNG tEXt chunks (e.g. the seed and ψ that made the image).
     """
     path = Path(path)
-    data = png_bytes(image, text)
     with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+        to_pil(image).save(tmp, format="PNG", pnginfo=_png_info(text))
     return path
+
+
+def _png_info(text: Mapping[str, str] | None) -> PngInfo:
+    info = PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
+    return info
 
 
 def check_image_path(path: str | Path, param: str = "output") -> Path:
