@@ -17,5 +17,8 @@ from __future__ import annotations
 
 from ganedge.ray.bulk import FORMATS, BulkReport, generate
 from ganedge.ray.cluster import RAY_EXTRA_HINT
+from ganedge.ray.http import Limits
+from ganedge.ray.service import ServeConfig, build_app
 
-__all__ = ["FORMATS", "RAY_EXTRA_HINT", "BulkReport", "generate"]
+__all__ = ["FORMATS", "RAY_EXTRA_HINT", "BulkReport", "Limits", "ServeConfig", "build_app",
+           "generate"]

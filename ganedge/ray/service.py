@@ -123,7 +123,11 @@ class Replica:
         return Response(body, status_code=status, media_type=media)
 
     async def _route(self, request: Any) -> tuple[int, bytes, str]:
-        path, method = request.url.path.rstrip("/") or "/", request.method
+        # the path below the application's route prefix (ASGI's root_path), e.g. /gan/sample
+        path, root = request.scope["path"], request.scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        path, method = path.rstrip("/") or "/", request.method
         routes = {"/sample": "GET", "/generate": "POST", "/info": "GET", "/healthz": "GET"}
         if path not in routes:
             return 404, error_body(f"no route {path[:60]!r}: use {', '.join(routes)}"), JSON

@@ -193,3 +193,29 @@ def test_a_port_in_use_is_one_line() -> None:
     assert (result.exit_code, result.stderr) == (
         2, f"error: --port: cannot listen on 127.0.0.1:{port} (in use): choose another --port "
            "or --host\n")
+
+
+def test_the_app_deploys_under_a_route_prefix_on_a_cluster_of_ones_own() -> None:
+    """docs/scaling-out.md's embedding example: build_app on a cluster this process runs."""
+    import ray
+    from ray import serve
+
+    from ganedge.ray import ServeConfig, build_app
+    from ganedge.runtime import default_model_path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        serve.run(build_app(ServeConfig(model=str(default_model_path()))), name="ganedge",
+                  route_prefix="/gan")
+        running = Server(None, port, default_model_path())  # type: ignore[arg-type]
+        status, kind, png = running.request("GET", "/gan/sample?seed=3")
+        assert (status, kind) == (200, "image/png")
+        assert (np.asarray(Image.open(io.BytesIO(png)))[..., None]
+                == ganedge.load().sample([3])[0]).all()
+        assert running.request("GET", "/sample?seed=3")[0] == 404  # outside the prefix
+    finally:
+        ray.shutdown()
