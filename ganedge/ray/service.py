@@ -74,7 +74,12 @@ def build_app(config: ServeConfig) -> Any:
         >>> from ray import serve                                               # doctest: +SKIP
         >>> serve.run(build_app(ServeConfig(model="/models/g.onnx")), route_prefix="/")  # doctest: +SKIP
     """
+    import ganedge
+
     serve = require_serve("ganedge serve")
+    # the file and its contract checked here, as one error line, not as replicas failing to start
+    ganedge.load(config.model, provider="openvino" if config.provider == "openvino" else "cpu",
+                 threads=1)
     wait_s = config.batch_wait_ms / 1000
 
     # room for a full batch queued behind a running one, plus health checks
