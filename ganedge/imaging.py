@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import io
 import math
 from collections import deque
 from collections.abc import Mapping
@@ -72,18 +73,32 @@ def to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
 
 
+def png_bytes(image: np.ndarray, text: Mapping[str, str] | None = None) -> bytes:
+    """One (H, W, C) uint8 image encoded as PNG in memory: the bytes :func:`save_png` writes.
+
+    ``text`` goes into PNG tEXt chunks (e.g. the seed and ψ that made the image).
+    """
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG", pnginfo=_png_info(text))
+    return buffer.getvalue()
+
+
 def save_png(image: np.ndarray, path: str | Path, text: Mapping[str, str] | None = None) -> Path:
     """Write one (H, W, C) uint8 image as PNG atomically (temp name in the same folder + rename).
 
     ``text`` goes into PNG tEXt chunks (e.g. the seed and ψ that made the image).
     """
     path = Path(path)
+    with atomic_path(path) as tmp:
+        to_pil(image).save(tmp, format="PNG", pnginfo=_png_info(text))
+    return path
+
+
+def _png_info(text: Mapping[str, str] | None) -> PngInfo:
     info = PngInfo()
     for key, value in (text or {}).items():
         info.add_text(key, value)
-    with atomic_path(path) as tmp:
-        to_pil(image).save(tmp, format="PNG", pnginfo=info)
-    return path
+    return info
 
 
 class PngWriter:

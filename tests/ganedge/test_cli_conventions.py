@@ -20,8 +20,8 @@ from ganedge.walks import EASINGS, INTERPOLATIONS
 from tests.ganedge.conftest import invoke
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-COMMANDS = ("train", "export", "convert", "triton", "sample", "walk", "mix", "web", "info", "env",
-            "bench", "eval")
+COMMANDS = ("train", "export", "convert", "triton", "sample", "bulk", "walk", "mix", "web", "serve",
+            "info", "env", "bench", "eval")
 
 
 def _help(command: str) -> str:
@@ -56,6 +56,8 @@ def test_every_choice_option_lists_its_choices() -> None:
 
     expected = {
         "sample": {"--provider": PROVIDER_CHOICES},
+        "bulk": {"--provider": PROVIDER_CHOICES, "--format": ("png", "parquet", "webdataset")},
+        "serve": {"--provider": PROVIDER_CHOICES},
         "walk": {"--provider": PROVIDER_CHOICES, "--interpolation": sorted(INTERPOLATIONS),
                  "--easing": sorted(EASINGS)},
         "info": {"--provider": PROVIDER_CHOICES},

@@ -1,0 +1,73 @@
+"""Ray as an optional dependency: imported only when a Ray feature is used, and a cluster joined
+for the length of one call when the caller has not joined one."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from types import ModuleType
+
+from ganedge.errors import InputError, MissingExtraError
+
+RAY_EXTRA_HINT = "pip install 'ganedge[ray]'"
+
+
+def require_ray(what: str) -> ModuleType:
+    """The ray module, or MissingExtraError naming ``what`` needs it and the extra that brings it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401  (ray[data]: pyarrow, pandas)
+    except ImportError as exc:
+        raise MissingExtraError(f"{what} needs the {exc.name or 'ray'} package, which is not "
+                                f"installed: {RAY_EXTRA_HINT} brings it") from None
+    return ray
+
+
+def require_serve(what: str) -> ModuleType:
+    """ray.serve (the serve part of the extra), or MissingExtraError with the install line."""
+    require_ray(what)
+    try:
+        import starlette  # noqa: F401  (the HTTP layer the service answers with)
+        from ray import serve
+    except ImportError as exc:
+        raise MissingExtraError(f"{what} needs the {exc.name or 'ray[serve]'} package, which is "
+                                f"not installed: {RAY_EXTRA_HINT} brings it") from None
+    return serve
+
+
+@contextlib.contextmanager
+def joined(address: str | None, num_cpus: int | None = None) -> Iterator[bool]:
+    """Use the Ray cluster this process already joined; else join ``address`` ("auto": the one
+    running on this machine; None: start a local one) and leave it again afterwards, so the
+    host process ends as it began. Yields whether the cluster is this call's own (a local one
+    it started, gone when the block ends). Ray's own INFO lines stay off (library code never
+    prints): its logging level is WARNING when ganedge is the one that starts it."""
+    ray = require_ray("a Ray cluster")
+    if ray.is_initialized():
+        yield False
+        return
+    try:
+        ray.init(address=address, num_cpus=num_cpus if address is None else None,
+                 include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(f"cannot join the Ray cluster {address!r} ({text}): start one with "
+                         "`ray start --head`, or leave the address unset for a local one",
+                         param="address") from None
+    try:
+        yield address is None
+    finally:
+        ray.shutdown()
+
+
+def quiet_ray_logs() -> None:
+    """For the CLI's own process, which reports progress and results itself: Ray Data's progress
+    bars off, and Ray's INFO lines and notes about them (dataset plans, "progress bars disabled")
+    kept off stderr. Library callers keep their Ray settings as they are."""
+    import ray.data
+
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    for name in ("ray", "ray.serve"):
+        logging.getLogger(name).setLevel(logging.WARNING)
