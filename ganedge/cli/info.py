@@ -27,7 +27,7 @@ def info(
     version: bool = VERSION,
 ) -> None:
     """Print a model's contract, provenance, parity, inputs/outputs and the provider in use."""
-    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, quiet)
+    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, quiet=quiet)
     report = model_report(gen)
     if as_json:
         typer.echo(json.dumps(report, indent=2))

@@ -43,7 +43,7 @@ TRUNCATION = typer.Option(1.0, "--truncation", "--psi", metavar="PSI",
 
 
 def open_model(model: Path | None, provider: str, threads: int | None, strict: bool,
-               latent_dim: int | None, allow_nonfinite: bool = False,
+               latent_dim: int | None, *, allow_nonfinite: bool = False,
                quiet: bool = False) -> GeneratorModel:
     """Load the model; a provider fallback warning becomes one ``warning: …`` line on stderr,
     and a graph with a fixed batch size one ``note: …`` line (neither with ``quiet``)."""
