@@ -9,6 +9,7 @@ for the libraries it uses (numpy, onnxruntime, torch) and nothing else; ``train`
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib
 import importlib.util
 from functools import lru_cache
@@ -105,6 +106,13 @@ class _LazyGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         return _command(cmd_name) if cmd_name in COMMANDS else None
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            close = difflib.get_close_matches(name, COMMANDS, n=1)
+            ctx.fail(f"No such command '{name}'." + (f" Did you mean '{close[0]}'?" if close else ""))
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         import onnxruntime as ort

@@ -12,6 +12,7 @@ import typer
 from ganedge.cli import options as opt
 from ganedge.cli.common import QUIET, VERSION, choices, one_line_errors, require_torch
 from ganedge.errors import InputError
+from ganedge.files import check_input_file
 
 BENCH_PROVIDERS = ("cpu", "cuda", "openvino")
 BenchProvider = choices("BenchProvider", BENCH_PROVIDERS)
@@ -67,8 +68,7 @@ def bench(
 
     config = BenchConfig(batches=_parse_batches(batch), budget_s=budget, rounds=rounds)
     for model in models:
-        if not model.is_file():
-            raise InputError(f"model: {str(model)!r} does not exist: give a .onnx file path")
+        check_input_file(model, "model", "a .onnx file path")
     latent_dim = _check_first_model(models[0], config, threads, latent_dim,
                                     allow_nonfinite=allow_nonfinite, quiet=quiet)
     if compare_torch is not None and not compare_torch.is_file():
