@@ -2,8 +2,8 @@
 
 Commands are loaded lazily: ``ganedge --help`` reads each command's summary from its module's
 source without importing it, and ``ganedge CMD`` imports only CMD's module, so a command pays
-for the libraries it uses (numpy, onnxruntime, torch) and nothing else; ``train`` and
-``export`` (and ``mix``) need the torch side, and say which package is missing when it is.
+for the libraries it uses (numpy, onnxruntime, torch) and nothing else. ``train`` and
+``export`` need the torch side (the train extra); without it they say which package is missing.
 """
 
 from __future__ import annotations
