@@ -1,5 +1,5 @@
 """``-q`` means nothing but errors on every command: no progress, no result line, and none of the
-``warning: …`` / ``note: …`` lines a model or an option would otherwise give, on stdout or stderr."""
+``warning: …`` / ``note: …`` lines a model or an option would otherwise give, on either stream."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ CASES: dict[str, Args] = {
     "train": lambda f: ["train", "-o", str(f["out"] / "run"), "--steps", "1", "--batch-size", "4",
                         "--sample-every", "1000"],
     "export": lambda f: ["export", str(f["ckpt"]), "-o", str(f["out"] / "m.onnx")],
-    "convert": lambda f: ["convert", str(f["static"]), "--to", "ort", "-o", str(f["out"] / "m.ort")],
+    "convert": lambda f: ["convert", str(f["static"]), "--to", "ort",
+                          "-o", str(f["out"] / "m.ort")],
     "sample": lambda f: ["sample", str(f["static"]), "-n", "2", "-o", str(f["out"] / "s.png"),
                          "--provider", "cuda"],
     "walk": lambda f: ["walk", str(f["static"]), "--frames", "2", "-o", str(f["out"] / "w.gif"),
