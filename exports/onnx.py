@@ -77,7 +77,7 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     PyTorch at batch 1, 3 and 64; then the graph rewrites (ConvTranspose → Conv/MatMul) are
     applied when ``optimize`` says so — by default (None) for fp16 and int8, whose ONNX Runtime
     kernels need Conv, and not for fp32, where the plain trace ran faster on every CPU measured
-    honestly (README, Benchmarks) — and kept whenever parity holds: a rule, never a timing, so
+    honestly (docs/benchmarks.md) — and kept whenever parity holds: a rule, never a timing, so
     one checkpoint and one set of options give the same bytes on every machine (speed is for
     ``ganedge bench`` on the target machine);
     ``precision`` "fp16"/"int8" makes a reduced variant, measured for 8-bit error against fp32;

@@ -1,4 +1,4 @@
-"""Graph work kept because it keeps parity and measurably helps (see benchmarks/ and the README).
+"""Graph work kept because it keeps parity and measurably helps (see docs/benchmarks.md).
 
 1. Stride-2 ConvTranspose → four phase Convs + DepthToSpace, and a 1×1-input stem ConvTranspose →
    MatMul (exports/convtranspose.py), each with the following BatchNorm folded into its weights.

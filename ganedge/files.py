@@ -62,6 +62,16 @@ def os_errors(path: str | Path, what: str = "write") -> Iterator[None]:
         raise os_error(path, exc, what) from None
 
 
+def check_input_file(path: Path, param: str, wanted: str) -> Path:
+    """Return ``path`` if it is a file to read, else InputError about the parameter ``param``
+    saying what it is instead (a folder, nothing) and to give ``wanted`` ("a ckpt.pt path")."""
+    if path.is_dir():
+        raise InputError(f"{str(path)!r} is a folder: give {wanted}", param=param)
+    if not path.is_file():
+        raise InputError(f"{str(path)!r} does not exist: give {wanted}", param=param)
+    return path
+
+
 def check_writable(path: str | Path, param: str = "path") -> Path:
     """Return ``path`` if its folder exists and is writable, else raise InputError about the
     parameter ``param``."""

@@ -2,8 +2,8 @@
 served by OpenVINO's CPU plugin reading the very same .onnx file.
 
 Why: on some CPUs OpenVINO's kernels beat ONNX Runtime's where generators spend their time
-(stride-2 ConvTranspose at large batches, int8 QDQ graphs through VNNI); the README's Benchmarks
-section has the measured figures. ``ganedge.load(path, provider="openvino")`` picks it; it is
+(stride-2 ConvTranspose at large batches, int8 QDQ graphs through VNNI); docs/benchmarks.md has
+the measured figures. ``ganedge.load(path, provider="openvino")`` picks it; it is
 installed as an extra (``pip install 'ganedge[openvino]'``) and imported only when asked for.
 
 Choices, each for a reason:

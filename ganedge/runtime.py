@@ -31,6 +31,7 @@ from ganedge.budgets import check_bytes, check_image_bytes, check_int, check_thr
 from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract, read_json_metadata
 from ganedge.cores import threads_or_default, usable_cpus
 from ganedge.errors import ContractError, InputError
+from ganedge.files import check_input_file
 from ganedge.graphcheck import check_graph
 from ganedge.labels import LabelSpec, chunk_labels, label_spec
 from ganedge.latents import SeedRanges, check_truncation, latents_for_seeds, seed_ranges, truncate
@@ -416,11 +417,7 @@ def _model_path(path: str | Path | None) -> Path:
         return default_model_path()
     if not isinstance(path, (str, os.PathLike)):
         raise InputError(f"must be a file path (got {type(path).__name__})", param="path")
-    model = Path(path)
-    if not model.is_file():
-        raise InputError(f"{str(model)!r} does not exist: give a .onnx or .ort file path",
-                         param="path")
-    return model
+    return check_input_file(Path(path), "path", "a .onnx or .ort file path")
 
 
 def _read_contract(session: ort.InferenceSession, props: dict[str, str],

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ganedge.errors import CheckpointError, ConfigError, InputError
-from ganedge.files import atomic_path, os_errors
+from ganedge.files import atomic_path, check_input_file, os_errors
 from trainer import checkpoint_schema as schema
 from trainer.config import ArchConfig, TrainConfig
 from trainer.models import build_generator
@@ -135,9 +135,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     and the model's size against a budget — before anything is built; raises CheckpointError.
     A resume checks the training state as well (:func:`trainer.checkpoint_schema.check_resumable`).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"checkpoint: {str(path)!r} does not exist: give a ckpt.pt path")
+    path = check_input_file(Path(path), "checkpoint", "a ckpt.pt path")
     schema.check_archive(path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)

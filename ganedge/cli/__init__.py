@@ -2,13 +2,14 @@
 
 Commands are loaded lazily: ``ganedge --help`` reads each command's summary from its module's
 source without importing it, and ``ganedge CMD`` imports only CMD's module, so a command pays
-for the libraries it uses (numpy, onnxruntime, torch) and nothing else; ``train`` and
-``export`` (and ``mix``) need the torch side, and say which package is missing when it is.
+for the libraries it uses (numpy, onnxruntime, torch) and nothing else. ``train`` and
+``export`` need the torch side (the train extra); without it they say which package is missing.
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib
 import importlib.util
 from functools import lru_cache
@@ -108,6 +109,14 @@ class _LazyGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         return _command(cmd_name) if cmd_name in COMMANDS else None
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            close = difflib.get_close_matches(name, COMMANDS, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            ctx.fail(f"No such command '{name}'.{hint}")
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         import onnxruntime as ort

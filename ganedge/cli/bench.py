@@ -12,6 +12,7 @@ import typer
 from ganedge.cli import options as opt
 from ganedge.cli.common import QUIET, VERSION, choices, one_line_errors, require_torch
 from ganedge.errors import InputError
+from ganedge.files import check_input_file
 
 BENCH_PROVIDERS = ("cpu", "cuda", "openvino")
 BenchProvider = choices("BenchProvider", BENCH_PROVIDERS)
@@ -67,9 +68,9 @@ def bench(
 
     config = BenchConfig(batches=_parse_batches(batch), budget_s=budget, rounds=rounds)
     for model in models:
-        if not model.is_file():
-            raise InputError(f"model: {str(model)!r} does not exist: give a .onnx file path")
-    latent_dim = _check_first_model(models[0], config, threads, latent_dim, allow_nonfinite)
+        check_input_file(model, "model", "a .onnx file path")
+    latent_dim = _check_first_model(models[0], config, threads, latent_dim,
+                                    allow_nonfinite=allow_nonfinite, quiet=quiet)
     if compare_torch is not None and not compare_torch.is_file():
         raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a ckpt.pt path")
     providers = [p.value for p in provider or []] or default_providers(models[0])
@@ -93,12 +94,13 @@ def bench(
 
 
 def _check_first_model(model: Path, config: BenchConfig, threads: int | None,
-                       latent_dim: int | None, allow_nonfinite: bool) -> int:
+                       latent_dim: int | None, *, allow_nonfinite: bool, quiet: bool) -> int:
     """Load the first (reference) model as `ganedge sample` would, run it once, and check the
     batch sizes against its graph and the budgets: its latent size."""
     from ganedge.bench.timing import check_batch_bytes
 
-    gen = opt.open_model(model, "cpu", threads, False, latent_dim, allow_nonfinite)
+    gen = opt.open_model(model, "cpu", threads, False, latent_dim,
+                         allow_nonfinite=allow_nonfinite, quiet=quiet)
     c = gen.contract
     if gen.static_batch is not None and set(config.batches) != {gen.static_batch}:
         raise InputError(f"the model's graph has a fixed batch of {gen.static_batch}: use "

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any, ParamSpec, TypeVar
 
@@ -81,6 +83,18 @@ def one_line_errors(command: Callable[P, R] | None = None, *,
             raise typer.Exit(exc.exit_code) from None
 
     return run
+
+
+@contextmanager
+def warnings_as_lines(*, quiet: bool) -> Iterator[None]:
+    """Each warning the library raises inside (a provider fallback: RuntimeWarning) as one
+    ``warning: …`` line on stderr once the block ends, instead of Python's two-line form with a
+    source line; none with ``quiet``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        yield
+    for warning in caught if not quiet else ():
+        typer.echo(f"warning: {warning.message}", err=True)
 
 
 def require_torch(command: str) -> None:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from ganedge.cli import options as opt
-from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
+from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors, warnings_as_lines
 from ganedge.cli.progress import on_terminal
 from ganedge.datasets import load_dataset
 from ganedge.errors import InputError
@@ -67,7 +67,7 @@ def eval_command(
             check_writable(path, param)
     config = EvalConfig(seed=eval_seed, inception=inception)
     started = time.perf_counter()
-    with Console(stderr=True).status("evaluating…") as status:
+    with warnings_as_lines(quiet=quiet), Console(stderr=True).status("evaluating…") as status:
         stage = _stages(status, started, progress and not quiet, as_json)
         if model is not None:
             result = evaluate_model(model, data, n=n, seed=seed, config=config, provider=provider,

@@ -1,6 +1,7 @@
 """``ganedge export``: checkpoint → ONNX with a parity proof (needs the train extra).
 
-Imported only when ``export`` runs or its help is asked for (see ``LAZY_COMMANDS``).
+Imported only when ``export`` runs or its help is asked for (see ``COMMANDS`` in
+``ganedge.cli``), so exports/ and torch load only then.
 """
 
 from __future__ import annotations

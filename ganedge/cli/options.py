@@ -58,8 +58,8 @@ def session_settings(cuda_graph: bool, cudnn_search: str, tf32: bool) -> Session
 
 
 def open_model(model: Path | None, provider: str, threads: int | None, strict: bool,
-               latent_dim: int | None, allow_nonfinite: bool = False,
-               quiet: bool = False, *, settings: SessionSettings | None = None) -> GeneratorModel:
+               latent_dim: int | None, *, allow_nonfinite: bool = False,
+               quiet: bool = False, settings: SessionSettings | None = None) -> GeneratorModel:
     """Load the model; a provider fallback warning becomes one ``warning: …`` line on stderr,
     and a graph with a fixed batch size one ``note: …`` line (neither with ``quiet``)."""
     with warnings.catch_warnings(record=True) as caught:

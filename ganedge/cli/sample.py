@@ -74,8 +74,9 @@ def sample(
         check_int(scale, "scale", 1, MAX_SCALE)
     grid_path = output if output is not None or outdir is not None else DEFAULT_GRID
     _check_outputs(len(seed_list), grid_path, outdir)
-    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, allow_nonfinite,
-                         quiet, settings=opt.session_settings(cuda_graph, cudnn_search, tf32))
+    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim,
+                         allow_nonfinite=allow_nonfinite, quiet=quiet,
+                         settings=opt.session_settings(cuda_graph, cudnn_search, tf32))
     scale = scale or opt.auto_scale(gen.image_shape, opt.MIN_GRID_CELL)
     if grid_path is not None:
         _check_grid_pixels(gen, len(seed_list), scale)

@@ -95,8 +95,9 @@ def walk(
     if output is None and outdir is None:
         output = Path("walk.gif")
     _check_outputs(output, outdir)
-    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim, allow_nonfinite,
-                         quiet, settings=opt.session_settings(cuda_graph, cudnn_search, tf32))
+    gen = opt.open_model(model, provider, threads, strict_provider, latent_dim,
+                         allow_nonfinite=allow_nonfinite, quiet=quiet,
+                         settings=opt.session_settings(cuda_graph, cudnn_search, tf32))
     scale = scale or opt.auto_scale(gen.image_shape, MIN_DISPLAY_SIDE)
     cols = cols or grid_shape(len(walks))[1]
     _check_movie(gen, len(walks), cols, per_walk, scale)

@@ -55,6 +55,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {**json.loads(child.stdout), "folder": folder}
 
 
+@pytest.mark.slow
 def test_every_command_refuses_every_hostile_checkpoint_in_one_line(report: dict) -> None:
     words = {case.name: case.words for case in ALL_CASES}
     for run in report["runs"]:
@@ -67,6 +68,7 @@ def test_every_command_refuses_every_hostile_checkpoint_in_one_line(report: dict
     assert len(report["runs"]) == 2 * len(ALL_CASES) - sum(c.resume_only for c in ALL_CASES)
 
 
+@pytest.mark.slow
 def test_nothing_is_written_and_no_code_runs(report: dict) -> None:
     folder: Path = report["folder"]
     assert not (folder / MARKER).exists()
@@ -74,6 +76,7 @@ def test_nothing_is_written_and_no_code_runs(report: dict) -> None:
     assert not [case.name for case in ALL_CASES if (folder / case.name).exists()]
 
 
+@pytest.mark.slow
 def test_peak_memory_stays_bounded(report: dict) -> None:
     grown_mb = (report["peak_kb"] - report["baseline_kb"]) / 1024
     assert grown_mb < RSS_BOUND_MB, f"peak RSS grew {grown_mb:.0f} MB over the baseline"

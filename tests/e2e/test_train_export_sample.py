@@ -6,11 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 from PIL import Image
 
 from tests.conftest import TRAIN_STEPS, run_cli
 
 
+@pytest.mark.slow
 def test_checkpoint_loads_as_plain_data(trained_run: Path) -> None:
     import torch
 
@@ -19,12 +21,14 @@ def test_checkpoint_loads_as_plain_data(trained_run: Path) -> None:
     assert ckpt["step"] == TRAIN_STEPS and ckpt["arch_config"]["image_size"] == 32
 
 
+@pytest.mark.slow
 def test_export_has_symbolic_batch_and_contract(exported_model: Path) -> None:
     model = onnx.load(str(exported_model))
     assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     assert {p.key for p in model.metadata_props} >= {"ganedge.contract", "ganedge.format_version"}
 
 
+@pytest.mark.slow
 def test_sample_writes_an_8x8_grid(exported_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "grid.png"
     run_cli("sample", str(exported_model), "-n", "64", "-o", str(out))
@@ -35,6 +39,7 @@ def test_sample_writes_an_8x8_grid(exported_model: Path, tmp_path: Path) -> None
     assert pixels.std() > 10, "grid is blank"
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_differs(exported_model: Path, tmp_path: Path) -> None:
     paths = [tmp_path / f"{name}.png" for name in ("a", "b", "c")]
     for path, seed in zip(paths, ("7", "7", "8")):
@@ -43,11 +48,13 @@ def test_same_seed_same_bytes_other_seed_differs(exported_model: Path, tmp_path:
     assert a == b and a != c
 
 
+@pytest.mark.slow
 def test_info_shows_contract_and_provider(exported_model: Path) -> None:
     out = run_cli("info", str(exported_model)).stdout
     assert "latent_dim: 64" in out and "CPUExecutionProvider" in out and f"step: {TRAIN_STEPS}" in out
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_nonzero(exported_model: Path, tmp_path: Path) -> None:
     result = run_cli("sample", str(exported_model), "-n", "0", "-o", str(tmp_path / "x.png"),
                      check=False)

@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.conftest import run_cli
 
 
+@pytest.mark.slow
 def test_weights_and_provenance_reach_info(trained_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "raw.onnx"
     result = json.loads(run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(out),
@@ -34,6 +36,7 @@ def _fails(*args: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_unknown_architecture_lists_known_ones(trained_run: Path, tmp_path: Path) -> None:
     ckpt = torch.load(trained_run / "ckpt.pt", weights_only=True)
     ckpt["arch"] = "nope"
@@ -42,6 +45,7 @@ def test_unknown_architecture_lists_known_ones(trained_run: Path, tmp_path: Path
     assert not (tmp_path / "model.onnx").exists()
 
 
+@pytest.mark.slow
 def test_newer_checkpoint_format_asks_for_upgrade(trained_run: Path, tmp_path: Path) -> None:
     ckpt = torch.load(trained_run / "ckpt.pt", weights_only=True)
     ckpt["format_version"] = 99
@@ -49,11 +53,13 @@ def test_newer_checkpoint_format_asks_for_upgrade(trained_run: Path, tmp_path: P
     assert "upgrade ganedge" in _fails(str(tmp_path / "ckpt.pt"))
 
 
+@pytest.mark.slow
 def test_unwritable_output_folder(trained_run: Path, tmp_path: Path) -> None:
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "missing" / "m.onnx"))
     assert "does not exist: create it first" in line
 
 
+@pytest.mark.slow
 def test_unknown_precision_and_opset_are_rejected(trained_run: Path, tmp_path: Path) -> None:
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--precision", "bf16")
     assert line == ("error: Invalid value for '--precision': 'bf16' is not one of "
@@ -103,6 +109,7 @@ def _export_drifting(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[
                           capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
 
 
+@pytest.mark.slow
 def test_parity_failure_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     result = _export_drifting(tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
@@ -115,6 +122,7 @@ def test_parity_failure_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
 
 
+@pytest.mark.slow
 def test_allow_mismatch_writes_and_records_the_failure(tmp_path: Path) -> None:
     result = _export_drifting(tmp_path, "--allow-mismatch", "--no-optimize")
     assert result.returncode == 0, result.stderr
@@ -123,6 +131,7 @@ def test_allow_mismatch_writes_and_records_the_failure(tmp_path: Path) -> None:
     assert report["parity"]["ok"] is False
 
 
+@pytest.mark.slow
 def test_report_lists_every_step(trained_run: Path, tmp_path: Path) -> None:
     out = run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"),
                   "--pixels", "uint8").stdout
@@ -131,6 +140,7 @@ def test_report_lists_every_step(trained_run: Path, tmp_path: Path) -> None:
     assert "batch axis symbolic" in out and "uint8 NHWC 1×32×32" in out
 
 
+@pytest.mark.slow
 def test_bad_weights_choice(trained_run: Path, tmp_path: Path) -> None:
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--weights", "best")
     assert line == ("error: Invalid value for '--weights': 'best' is not one of "

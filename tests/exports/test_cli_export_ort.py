@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import ganedge
 from tests.conftest import run_cli
 
 
+@pytest.mark.slow
 def test_export_writes_ort_beside_onnx(trained_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "model.onnx"
     result = run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(out), "--format", "ort",
@@ -20,6 +22,7 @@ def test_export_writes_ort_beside_onnx(trained_run: Path, tmp_path: Path) -> Non
     np.testing.assert_array_equal(ort_gen.sample(16), onnx_gen.sample(16))
 
 
+@pytest.mark.slow
 def test_unknown_format_fails_before_any_work(trained_run: Path, tmp_path: Path) -> None:
     result = run_cli("export", str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"),
                      "--format", "tflite", check=False)

@@ -60,6 +60,7 @@ class Generator(nn.Module):
         return self.up(self.fc(z).unflatten(1, (8, 4, 4)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_export_leaves_the_callers_module_as_it_was(kind: str, tmp_path: Path) -> None:
     torch.manual_seed(0)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 import torch
 from torch import nn
 
@@ -122,6 +123,7 @@ def test_export_reports_the_optimize_step_and_records_it(tmp_path: Path) -> None
     assert "exported_at" not in result.provenance and "speedup" not in facts
 
 
+@pytest.mark.slow
 def test_two_exports_of_one_checkpoint_are_byte_identical(trained_run: Path, tmp_path: Path) -> None:
     from exports.checkpoint import export_checkpoint
 

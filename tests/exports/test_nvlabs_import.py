@@ -48,6 +48,7 @@ def _close(ours: np.ndarray, theirs: np.ndarray) -> None:
     assert float(np.abs(ours - theirs).max()) <= TOLERANCE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("psi", PSIS)
 def test_ws_and_images_match_nvlabs_at_batch_1_and_5(exported: tuple, psi: float) -> None:
     name, _, marker, onnx_path = exported
@@ -64,6 +65,7 @@ def test_ws_and_images_match_nvlabs_at_batch_1_and_5(exported: tuple, psi: float
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_truncation_cutoff_and_style_mixing_match_nvlabs(exported: tuple) -> None:
     name, _, marker, onnx_path = exported
     _, _, ref = fixture.load(name)
@@ -86,6 +88,7 @@ def test_truncation_cutoff_and_style_mixing_match_nvlabs(exported: tuple) -> Non
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_the_model_records_where_it_came_from(exported: tuple) -> None:
     name, pkl, _, onnx_path = exported
     gen = ganedge.load(onnx_path)
@@ -98,6 +101,7 @@ def test_the_model_records_where_it_came_from(exported: tuple) -> None:
     np.testing.assert_array_equal(np.float32(gen.contract.w_avg), tensors["G_ema/mapping.w_avg"])
 
 
+@pytest.mark.slow
 def test_raw_weights_are_g_not_g_ema(exported: tuple) -> None:
     # the CLI passes --weights through to the same call; export itself is covered above
     name, pkl, marker, _ = exported

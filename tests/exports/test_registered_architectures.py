@@ -21,6 +21,7 @@ def _tiny_config(arch: str) -> ArchConfig:
     return ArchConfig(latent_dim=8, image_size=16, base_channels=4, **extra)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHITECTURES.names())
 def test_architecture_exports_with_parity(arch: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
@@ -34,6 +35,7 @@ def test_architecture_exports_with_parity(arch: str, tmp_path: Path) -> None:
     assert (result.contract.height, result.contract.num_classes) == (16, num_classes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHITECTURES.names())
 def test_architecture_exports_int8_with_uint8_output(arch: str, tmp_path: Path) -> None:
     torch.manual_seed(0)

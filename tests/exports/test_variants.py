@@ -25,6 +25,7 @@ def _torch_images(ckpt: Path, batch: int) -> np.ndarray:
         return generator(*example_inputs(batch, 64, 0)).numpy()
 
 
+@pytest.mark.slow
 def test_uint8_tail_gives_the_runtime_pixels(trained_run: Path, tmp_path: Path) -> None:
     ckpt = trained_run / "ckpt.pt"
     result = export_checkpoint(ckpt, tmp_path / "u8.onnx", output="uint8")
@@ -40,6 +41,7 @@ def test_uint8_tail_gives_the_runtime_pixels(trained_run: Path, tmp_path: Path) 
     assert np.abs(pixels.astype(int) - expected.astype(int)).max() <= 1
 
 
+@pytest.mark.slow
 def test_int8_is_quantized_calibrated_and_within_tolerance(trained_run: Path, tmp_path: Path) -> None:
     result = export_checkpoint(trained_run / "ckpt.pt", tmp_path / "int8.onnx", precision="int8")
     ops = Counter(n.op_type for n in onnx.load(str(result.path)).graph.node)
@@ -54,6 +56,7 @@ def test_int8_is_quantized_calibrated_and_within_tolerance(trained_run: Path, tm
     assert facts["weight_bits"] == 7 and _largest_weight_level(result.path) <= 64
 
 
+@pytest.mark.slow
 def test_int8_weight_bits_are_an_explicit_option(trained_run: Path, tmp_path: Path) -> None:
     result = export_checkpoint(trained_run / "ckpt.pt", tmp_path / "int8w8.onnx", precision="int8",
                                int8_weight_bits=8)
@@ -71,6 +74,7 @@ def _largest_weight_level(path: Path) -> int:
                if t.data_type == onnx.TensorProto.INT8 and t.name.endswith("_quantized"))
 
 
+@pytest.mark.slow
 def test_fp16_keeps_fp32_io_and_is_within_tolerance(trained_run: Path, tmp_path: Path) -> None:
     result = export_checkpoint(trained_run / "ckpt.pt", tmp_path / "fp16.onnx", precision="fp16")
     graph = onnx.load(str(result.path)).graph
@@ -81,6 +85,7 @@ def test_fp16_keeps_fp32_io_and_is_within_tolerance(trained_run: Path, tmp_path:
     assert result.provenance["precision"] == "fp16"
 
 
+@pytest.mark.slow
 def test_int8_with_uint8_output_and_default_names(trained_run: Path, tmp_path: Path) -> None:
     ckpt = tmp_path / "ckpt.pt"
     ckpt.write_bytes((trained_run / "ckpt.pt").read_bytes())

@@ -27,6 +27,7 @@ def _bench_json(*args: str) -> dict:
     return json.loads(run_cli("bench", *args, *QUICK, "--json", "-").stdout)
 
 
+@pytest.mark.slow
 def test_json_report_has_one_timed_row_per_batch(exported_model: Path) -> None:
     report = _bench_json(str(exported_model), "--batch", "1,3")
     assert report["schema"] == SCHEMA
@@ -45,6 +46,7 @@ def test_json_report_has_one_timed_row_per_batch(exported_model: Path) -> None:
         assert row["speedup"] is None  # no torch baseline in this run
 
 
+@pytest.mark.slow
 def test_unreadable_variant_still_gets_failed_rows(exported_model: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not an onnx file")
@@ -57,6 +59,7 @@ def test_unreadable_variant_still_gets_failed_rows(exported_model: Path, tmp_pat
     assert report["rows"][1]["parity_max_abs"] == 0.0  # plain ORT computes the same numbers
 
 
+@pytest.mark.slow
 def test_table_marks_failed_rows(exported_model: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"")
@@ -64,6 +67,7 @@ def test_table_marks_failed_rows(exported_model: Path, tmp_path: Path) -> None:
     assert "✓" in out and "✗" in out and "not a loadable ONNX model" in out
 
 
+@pytest.mark.slow
 def test_unusable_cuda_provider_is_a_failed_row(exported_model: Path) -> None:
     if default_providers(exported_model) != ["cpu"]:
         pytest.skip("a GPU is present: CUDA rows succeed here")
@@ -74,6 +78,7 @@ def test_unusable_cuda_provider_is_a_failed_row(exported_model: Path) -> None:
     assert all(r["status"] == "failed" and r["provider"] == "cuda" and r["reason"] for r in rows)
 
 
+@pytest.mark.slow
 def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, exported_model: Path) -> None:
     report = _bench_json(str(exported_model), "--batch", "2", "--compare-torch",
                          str(trained_run / "ckpt.pt"), "--no-torch-compile")
@@ -84,6 +89,7 @@ def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, export
     assert ours["speedup"] == pytest.approx(eager["p50_ms"] / ours["p50_ms"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "message"), [
     (("--batch", "0"), "error: --batch: must be at least 1 (got 0)"),
     (("--batch", "1,x"), "error: --batch: '1,x' is not a list of integers: use e.g. 1,8,64"),
@@ -108,6 +114,7 @@ def test_missing_model_is_one_line(tmp_path: Path) -> None:
                                      "give a .onnx file path")
 
 
+@pytest.mark.slow
 def test_bound_runner_matches_plain_run_and_pads_to_buckets(exported_model: Path) -> None:
     session = create_session(exported_model, [prov.CPU], None)
     z = np.random.default_rng(0).standard_normal((3, 64)).astype(np.float32)
@@ -142,6 +149,7 @@ def test_bench_module_does_not_import_torch() -> None:
     assert result.stdout.strip() == "False"
 
 
+@pytest.mark.slow
 def test_eval_puts_quality_beside_speed(exported_model: Path, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GANEDGE_CACHE", str(tmp_path / "cache"))
@@ -153,6 +161,7 @@ def test_eval_puts_quality_beside_speed(exported_model: Path, tmp_path: Path,
     assert f"{exported_model.name}: FD " in table and "(real-vs-real " in table
 
 
+@pytest.mark.slow
 def test_files_progress_and_markdown_off_a_terminal(exported_model: Path, tmp_path: Path) -> None:
     files = {kind: tmp_path / f"report.{kind}" for kind in ("json", "csv", "md")}
     result = run_cli("bench", str(exported_model), "--batch", "1,2", *QUICK,

@@ -52,6 +52,7 @@ def test_batched_matmul_and_grouped_conv(tmp_path: Path) -> None:
     assert flops_per_image(path) == 2 * (6 * 4 * 4) * (2 * 3 * 3) + 2 * (6 * 4 * 5) * 4 == 4416
 
 
+@pytest.mark.slow
 def test_exported_dcgan_matches_its_architecture(exported_model: Path) -> None:
     # digits-dcgan preset (base_channels 16): z 64 → 64@4 → 32@8 → 16@16 → 1@32, k4 ConvTransposes
     layers = [(64 * 1, 64), (64 * 16, 32), (32 * 64, 16), (16 * 256, 1)]  # (C_in·H·W, C_out)

@@ -21,6 +21,7 @@ def cuda_model(exported_model: Path) -> Path:
     return exported_model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cuda_graph", [False, True])
 def test_cuda_bound_runner_matches_cpu(cuda_model: Path, cuda_graph: bool) -> None:
     z = latents_for_seeds(range(8), 64)

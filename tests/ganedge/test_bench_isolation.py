@@ -53,6 +53,7 @@ def _alone(kind: str, path: Path) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_eager_ratio_matches_separate_processes(trained_run: Path, exported_model: Path) -> None:
     if os.getloadavg()[0] > 2 * usable_cpus():
         # two-thread torch on oversubscribed cores waits on descheduled threads at every layer:

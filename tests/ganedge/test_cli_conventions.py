@@ -1,5 +1,6 @@
 """What every command shares, as typer/click users expect it: --version, -h, choices listed in
-help, -q, --json results, and a README whose CLI block names only options that exist."""
+help, -q, --json results, and a README and docs/cli.md whose command blocks name only options
+that exist."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ganedge.providers import PROVIDER_CHOICES
 from ganedge.walks import EASINGS, INTERPOLATIONS
 from tests.ganedge.conftest import invoke
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("train", "export", "convert", "triton", "sample", "bulk", "walk", "mix", "web", "serve",
             "info", "env", "bench", "eval")
 
@@ -83,21 +84,28 @@ def test_no_python_types_as_metavars() -> None:
         assert not re.search(r"<(int|float|str|text|list\[\w+\]|path)>", text), command
 
 
-def test_readme_cli_block_names_real_options() -> None:
-    block = README.read_text().split("## CLI\n", 1)[1].split("```bash\n", 1)[1].split("```")[0]
-    command = None
-    for line in block.splitlines():
+def _command_block(path: Path, start: str) -> str:
+    """The first ```bash block after ``start`` in the file at ``path``."""
+    return path.read_text().split(start, 1)[1].split("```bash\n", 1)[1].split("```")[0]
+
+
+@pytest.mark.parametrize(("doc", "start"), [("README.md", "<!-- commands:start -->"),
+                                            ("docs/cli.md", "## Synopsis\n")])
+def test_command_blocks_name_real_options(doc: str, start: str) -> None:
+    command, seen = None, set()
+    for line in _command_block(ROOT / doc, start).splitlines():
         words = line.split("#")[0].split()
         if words[:1] == ["ganedge"]:
             command = words[1]
             assert command in COMMANDS, line
+            seen.add(command)
         flags = re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", " ".join(words))
         for flag in flags:
             if flag.startswith("--no-"):
                 flag = "--" + flag[5:]
             known = _options(command) | {f"--no-{f[2:]}" for f in _options(command)}
-            assert flag in known, f"README: `ganedge {command}` has no {flag}"
-    assert command is not None
+            assert flag in known, f"{doc}: `ganedge {command}` has no {flag}"
+    assert seen == set(COMMANDS), f"{doc} shows every command"
 
 
 def test_quiet_prints_nothing_and_json_results_parse(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ganedge
@@ -59,6 +59,12 @@ def _check(result: Any) -> None:
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
+
+
+@pytest.fixture(autouse=True)
+def _in_out(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a command run without -o writes its default file (samples.png) into the working folder
+    monkeypatch.chdir(out)
 
 
 COMMON = {"--threads": NUMBER_TEXT, "--batch-size": NUMBER_TEXT, "--truncation": NUMBER_TEXT,
@@ -133,13 +139,20 @@ def test_api_sample_raises_only_its_own_errors(models: dict[str, Path], n_or_see
 @given(keyframes=ANY, kwargs=st.fixed_dictionaries({}, optional={
     "frames": ANY, "interpolation": ANY, "easing": ANY, "loop": ANY, "truncation": ANY,
     "label": ANY, "batch_size": ANY}))
+@example(keyframes=[0, 1], kwargs={"frames": 3, "loop": False, "batch_size": 2})
+@example(keyframes=[5, 2, 7], kwargs={"frames": 2, "truncation": 0.5, "easing": "linear"})
 def test_api_walk_raises_only_its_own_errors(models: dict[str, Path], keyframes: Any,
                                              kwargs: dict[str, Any]) -> None:
     gen = _loaded(models["float"])
     try:
-        gen.walk(keyframes, **kwargs)
+        frames = gen.walk(keyframes, **kwargs)
     except GanEdgeError:
-        pass
+        return
+    keys, per, loop = list(keyframes), kwargs.get("frames", 24), bool(kwargs.get("loop", True))
+    assert frames.dtype == np.uint8 and frames.shape[1:] == gen.image_shape
+    assert len(frames) == per * (len(keys) if loop else len(keys) - 1) + (not loop)
+    first = gen.sample(keys[:1], truncation=kwargs.get("truncation", 1.0))
+    np.testing.assert_array_equal(frames[0], first[0], "the walk starts on its first keyframe")
 
 
 @settings(FUZZ, max_examples=60)

@@ -63,6 +63,7 @@ def _one_line_failure(outcome: dict[str, Any]) -> str:
     return errors[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_every_command_refuses_a_hostile_file_in_one_line(corpus_run: dict[str, Any],
                                                           name: str) -> None:
@@ -74,12 +75,14 @@ def test_every_command_refuses_a_hostile_file_in_one_line(corpus_run: dict[str, 
         assert case.message in _one_line_failure(outcome), (command, outcome)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ABSURD_MESSAGES))
 def test_absurd_arguments_are_refused_in_one_line(corpus_run: dict[str, Any], name: str) -> None:
     line = _one_line_failure(corpus_run["arguments"][name])
     assert line.startswith(ABSURD_MESSAGES[name]), line
 
 
+@pytest.mark.slow
 def test_odd_but_sound_files_work(corpus_run: dict[str, Any]) -> None:
     for name in ("sound", "static_batch", "static_batch_bare", "sigmoid"):
         for command in ("sample", "walk", "info", "bench", "eval"):
@@ -90,6 +93,7 @@ def test_odd_but_sound_files_work(corpus_run: dict[str, Any]) -> None:
                             "per session run")
 
 
+@pytest.mark.slow
 def test_the_whole_corpus_runs_in_bounded_memory(corpus_run: dict[str, Any]) -> None:
     assert corpus_run["maxrss_kb"] / 1024 < MAX_RSS_MB
 

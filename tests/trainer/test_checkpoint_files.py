@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ganedge.cli import app
@@ -42,6 +43,7 @@ except GanEdgeError as exc:
 """
 
 
+@pytest.mark.slow
 def test_a_write_error_inside_torch_save_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     final = tmp_path / "ckpt.pt"
     result = subprocess.run([sys.executable, "-c", LIMITED_SAVE, str(final)], capture_output=True,

@@ -29,6 +29,7 @@ def corpus(valid: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, P
     return build_corpus(valid, tmp_path_factory.mktemp("hostile"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", [c for c in ALL_CASES if not c.resume_only], ids=lambda c: c.name)
 def test_the_export_loaders_refuse_each_hostile_checkpoint(case, corpus: dict[str, Path]) -> None:
     path = corpus[case.name]
@@ -39,6 +40,7 @@ def test_the_export_loaders_refuse_each_hostile_checkpoint(case, corpus: dict[st
     assert not (path.parent / MARKER).exists()
 
 
+@pytest.mark.slow
 def test_resume_loader_refuses_checkpoints_without_training_state(corpus: dict[str, Path]) -> None:
     for case in ALL_CASES:
         if case.name in ("optimizer_for_other_model", "rng_wrong_size"):
@@ -49,6 +51,7 @@ def test_resume_loader_refuses_checkpoints_without_training_state(corpus: dict[s
         assert case.words in str(info.value), case.name
 
 
+@pytest.mark.slow
 def test_a_checkpoint_held_as_a_dict_is_checked_too(valid: Path) -> None:
     ckpt = copy.deepcopy(torch.load(valid, weights_only=True))
     ckpt["arch_config"]["latent_dim"] = 10**12
@@ -56,6 +59,7 @@ def test_a_checkpoint_held_as_a_dict_is_checked_too(valid: Path) -> None:
         generator_from_checkpoint(ckpt)
 
 
+@pytest.mark.slow
 def test_an_archive_that_would_unpack_past_the_budget_is_refused_unread(
         valid: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checkpoint_schema, "FILE_BUDGET_BYTES", 1 << 10)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ganedge.cli import app
@@ -19,6 +20,7 @@ TINY = ("--image-size", "16", "--base-channels", "4", "--latent-dim", "8", "--ba
         "--no-progress")
 
 
+@pytest.mark.slow
 def test_overrides_reach_run_json_and_checkpoint(tmp_path: Path) -> None:
     run_cli("train", "--out", str(tmp_path), "--steps", "2", *TINY, "--arch", "resize_conv",
             "--loss", "hinge", "--reg", "spectral_norm", "--reg", "diffaugment", "--lr-g", "1e-4",
@@ -31,6 +33,7 @@ def test_overrides_reach_run_json_and_checkpoint(tmp_path: Path) -> None:
     assert ckpt["arch_config"]["num_classes"] == 10 and ckpt["arch_config"]["image_size"] == 16
 
 
+@pytest.mark.slow
 def test_progress_in_a_log_then_resume_with_a_json_result(tmp_path: Path) -> None:
     # stdout is a pipe here, as in a log file: plain progress lines with step/total and losses
     first = run_cli("train", "--out", str(tmp_path), "--steps", "2", *TINY[:-1]).stdout
@@ -48,6 +51,7 @@ def test_progress_in_a_log_then_resume_with_a_json_result(tmp_path: Path) -> Non
     assert load_checkpoint(tmp_path / "ckpt.pt")["step"] == 3
 
 
+@pytest.mark.slow
 def test_reg_none_clears_the_presets_regularizers(tmp_path: Path) -> None:
     assert PRESETS["digits-dcgan"].regularizers == ("r1",)
     run_cli("train", "--out", str(tmp_path), "--steps", "1", *TINY, "--reg", "none")

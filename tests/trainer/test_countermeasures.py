@@ -72,6 +72,7 @@ def test_minibatch_discrimination_joins_any_discriminator_when_enabled(tmp_path:
     assert trainer.disc.mbdisc.T.grad.abs().sum() > 0
 
 
+@pytest.mark.slow
 def test_historical_averaging_pulls_toward_the_past_average(tmp_path: Path) -> None:
     cfg = replace(TINY, regularizers=("historical_averaging",), ha_weight=0.5)
     trainer = Trainer(cfg, tmp_path)
@@ -102,6 +103,7 @@ def test_pack_judges_samples_jointly() -> None:
         build_discriminator("dcgan", replace(TINY.model, pack=2, num_classes=10))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [
     {"regularizers": ("feature_matching",)},
     {"regularizers": ("minibatch_discrimination",), "mbd_kernels": 4},
@@ -134,6 +136,7 @@ def test_a_discriminator_without_the_hooks_is_refused(tmp_path: Path, extra: dic
         Trainer(replace(TINY, arch="stylegan2", model=model, **extra), tmp_path)
 
 
+@pytest.mark.slow
 def test_cli_pack_that_does_not_divide_the_batch_is_one_line(tmp_path: Path) -> None:
     result = run_cli("train", "--out", str(tmp_path), "--pack", "3", "--steps", "1", check=False)
     assert result.returncode == 2

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import torch
 
 from trainer import load_checkpoint
@@ -34,6 +35,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_hold_identical_weights(tmp_path: Path) -> None:
     script = tmp_path / "ddp_train.py"
     script.write_text(SCRIPT)

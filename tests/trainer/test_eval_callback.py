@@ -73,6 +73,7 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory,
     return out, result
 
 
+@pytest.mark.slow
 def test_one_record_per_k_steps_with_finite_figures(cli_run: tuple[Path, Result]) -> None:
     out, _ = cli_run
     rows = records(out)
@@ -89,6 +90,7 @@ def test_one_record_per_k_steps_with_finite_figures(cli_run: tuple[Path, Result]
     assert (out / "eval.png").is_file()
 
 
+@pytest.mark.slow
 def test_best_pt_is_the_step_with_the_lowest_fd(cli_run: tuple[Path, Result]) -> None:
     out, result = cli_run
     rows = records(out)
@@ -104,6 +106,7 @@ def test_best_pt_is_the_step_with_the_lowest_fd(cli_run: tuple[Path, Result]) ->
                            f"{best['floor']['fd']:.4g}) at step {best['step']} of 3 evaluations")
 
 
+@pytest.mark.slow
 def test_resume_continues_the_history(cli_run: tuple[Path, Result], eval_args: tuple[str, ...],
                                       tmp_path: Path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
@@ -139,6 +142,7 @@ def test_eval_figures_need_eval_every(tmp_path: Path) -> None:
     assert result.stderr == "error: --best-metric: kid comes from evaluation: set --eval-every\n"
 
 
+@pytest.mark.slow
 def test_metrics_reported_and_training_unchanged(tmp_path: Path) -> None:
     callback = EvalCallback(every=2, n=32, config=FAST)
     trainer = Trainer(replace(TINY_CFG, best_metric="fd"), tmp_path / "eval", (callback,))

@@ -29,6 +29,7 @@ def test_every_registered_logger_is_tested() -> None:
     assert set(LOGGERS.names()) <= set(TESTED)
 
 
+@pytest.mark.slow
 def test_train_logger_tensorboard_writes_scalars_images_and_config(tmp_path: Path) -> None:
     pytest.importorskip("tensorboard", reason="pip install 'ganedge[tensorboard]'")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -48,6 +49,7 @@ def test_train_logger_tensorboard_writes_scalars_images_and_config(tmp_path: Pat
     assert not (tmp_path / "metrics.csv").exists()
 
 
+@pytest.mark.slow
 def test_csv_logger_keeps_health_and_reported_metrics_and_resumes(tmp_path: Path) -> None:
     train(_config(steps=2), tmp_path)
     train(_config(steps=4), tmp_path, resume=tmp_path / "last.pt")

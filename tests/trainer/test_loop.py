@@ -19,6 +19,7 @@ TINY = TrainConfig(model=ArchConfig(latent_dim=8, image_size=16, base_channels=4
                    steps=6, log_every=2, sample_every=0, checkpoint_every=3, ema=0.9)
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(tmp_path: Path) -> None:
     cfg = replace(TINY, regularizers=("spectral_norm", "diffaugment", "r1"), r1_every=2, n_critic=2)
     train(cfg, tmp_path / "full")
@@ -43,6 +44,7 @@ def test_checkpoint_contents(tmp_path: Path) -> None:
     assert (tmp_path / "curves.png").is_file() and (tmp_path / "samples" / "step000006.png").is_file()
 
 
+@pytest.mark.slow
 def test_ema_batchnorm_statistics_are_its_own(tmp_path: Path) -> None:
     """The EMA generator's BatchNorm statistics are re-estimated for its averaged weights: in
     eval mode it draws what it draws in train mode on a large batch, which the raw generator's
@@ -61,6 +63,7 @@ def test_ema_batchnorm_statistics_are_its_own(tmp_path: Path) -> None:
     assert err_own < 0.1 * err_copied, (err_own, err_copied)
 
 
+@pytest.mark.slow
 def test_health_log_records(tmp_path: Path) -> None:
     result = train(TINY, tmp_path)
     records = [json.loads(line) for line in (tmp_path / "health.jsonl").open()]
@@ -83,6 +86,7 @@ class PoisonAt(Callback):
                 next(trainer.gen.parameters()).fill_(float("nan"))
 
 
+@pytest.mark.slow
 def test_nan_rolls_back_with_lower_lr(tmp_path: Path) -> None:
     result = train(TINY, tmp_path, callbacks=(PoisonAt(4),))
     assert result.step == 6

@@ -17,6 +17,7 @@ from trainer import ArchConfig, build_generator, save_generator
 DOC = Path(__file__).parents[2] / "docs" / "plugin.md"
 
 
+@pytest.mark.slow
 def test_docs_example_runs_and_exports(tmp_path: Path) -> None:
     code = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S).group(1)
     assert len(code.splitlines()) <= 25
@@ -31,6 +32,7 @@ def _doc_section(title: str) -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("title", "module", "written"), [
     ("Training in Lightning", "lightning", "onnx/model.onnx"),
     ("Training with Accelerate", "accelerate", "gen.onnx"),

@@ -12,6 +12,7 @@ from tests.conftest import run_cli
 pytestmark = pytest.mark.usefixtures("eval_cache")
 
 
+@pytest.mark.slow
 def test_eval_model_prints_figures_floor_and_protocol(exported_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     result = run_cli("eval", str(exported_model), "--data", "digits", "-n", "300", "--seed", "5",
@@ -30,6 +31,7 @@ def test_eval_model_prints_figures_floor_and_protocol(exported_model: Path, tmp_
     assert saved["figures"]["FD"]["floor"] < saved["figures"]["FD"]["value"]
 
 
+@pytest.mark.slow
 def test_eval_images_from_npz(tmp_path: Path) -> None:
     data = load_dataset("digits", 32)
     np.savez(tmp_path / "fakes.npz", images=to_uint8_nhwc(data.images[data.labels == 7]))
@@ -40,6 +42,7 @@ def test_eval_images_from_npz(tmp_path: Path) -> None:
         assert grid.size == (8 * 34 + 2, 10 * 34 + 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["{model}", "--data", "mnist"], "error: --data: no dataset, folder or .npz file named "
                                      "'mnist': give digits, stacked-digits, an image folder or a .npz file"),
@@ -68,6 +71,7 @@ def test_bad_input_is_one_line(exported_model: Path, tmp_path: Path, args: list[
     assert "\n" not in result.stdout.strip()
 
 
+@pytest.mark.slow
 def test_bundled_model_meets_its_quality_bar() -> None:
     """The default model (the digits-dcgan preset) by the issue's bar: FD within 2× the
     real-vs-real floor, 10/10 modes, class KL < 0.05, mean classifier confidence ≥ 0.9."""

@@ -29,6 +29,7 @@ def _lookup_generator(path: Path, table: np.ndarray) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_conditional_model_is_asked_for_every_class(tmp_path: Path,
                                                     digits_evaluator: Evaluator) -> None:
     # one held-out real exemplar per class

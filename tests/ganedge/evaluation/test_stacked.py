@@ -35,6 +35,7 @@ def _collapsed(evaluator: Evaluator, per_mode: int = 20) -> np.ndarray:
     return images[np.concatenate(picks)]
 
 
+@pytest.mark.slow
 def test_real_stacks_cover_all_1000_modes_evenly(stacked_evaluator: Evaluator) -> None:
     real = stacked_evaluator.net.real_stacks(DEFAULT_N, seed=5)  # (N, S, S, 3) uint8
     x = real.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1.0
@@ -46,6 +47,7 @@ def test_real_stacks_cover_all_1000_modes_evenly(stacked_evaluator: Evaluator) -
                for h in stats.channel_histograms)
 
 
+@pytest.mark.slow
 def test_hand_collapsed_set_counts_exactly_its_modes(stacked_evaluator: Evaluator) -> None:
     result = stacked_evaluator.evaluate(_collapsed(stacked_evaluator))
     assert result["modes (of 1000)"].value == 7
@@ -66,6 +68,7 @@ def test_mode_counter_on_exact_probabilities() -> None:
     assert stats.channel_histograms[0] == (1, 2, 0, 0, 0, 0, 0, 0, 0, 1)
 
 
+@pytest.mark.slow
 def test_cli_eval_stacked_images_reports_modes_and_collapse(stacked_evaluator: Evaluator,
                                                             tmp_path: Path) -> None:
     np.savez(tmp_path / "fakes.npz", images=_collapsed(stacked_evaluator, per_mode=3))
