@@ -69,7 +69,7 @@ def bulk(
 
     require_ray("`ganedge bulk`")
     seed_list = parse_seeds(seeds)
-    quiet_ray_logs()
+    quiet_ray_logs(quiet=quiet)
     with Reporter("bulk", len(seed_list), "images", enabled=progress and not quiet,
                   to_stderr=as_json) as reporter:
         report = generate(model, seed_list, outdir, format=format.value, batch_size=batch_size,

@@ -48,8 +48,10 @@ def joined(address: str | None, num_cpus: int | None = None) -> Iterator[bool]:
         yield False
         return
     try:
+        # never below WARNING, nor below what the caller set for Ray (the CLI's -q: CRITICAL)
+        level = max(logging.WARNING, logging.getLogger("ray").level)
         ray.init(address=address, num_cpus=num_cpus if address is None else None,
-                 include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+                 include_dashboard=False, log_to_driver=False, logging_level=level)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         text = " ".join(str(exc).split())[:200]
         raise InputError(f"cannot join the Ray cluster {address!r} ({text}): start one with "
@@ -61,13 +63,15 @@ def joined(address: str | None, num_cpus: int | None = None) -> Iterator[bool]:
         ray.shutdown()
 
 
-def quiet_ray_logs() -> None:
+def quiet_ray_logs(*, quiet: bool = False) -> None:
     """For the CLI's own process, which reports progress and results itself: Ray Data's progress
     bars off, and Ray's INFO lines and notes about them (dataset plans, "progress bars disabled")
-    kept off stderr. Library callers keep their Ray settings as they are."""
+    kept off stderr; with ``quiet`` (the CLI's -q) Ray's warnings and logged notes too, since a
+    failure still reaches the user as ganedge's own error line. Library callers keep their Ray
+    settings as they are."""
     import ray.data
 
     ray.data.DataContext.get_current().enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL if quiet else logging.ERROR)
     for name in ("ray", "ray.serve"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.CRITICAL if quiet else logging.WARNING)
