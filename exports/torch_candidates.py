@@ -48,7 +48,7 @@ class TorchStarter:
         torch.set_num_threads(threads_or_default(self.threads))
         ckpt = load_checkpoint(self.checkpoint)
         arch = ckpt["arch_config"]
-        build = {"eager": _eager, "compile": _compiled, "bf16": _reduced, "fp16": _reduced}
+        build = {"eager": _eager, "compile": _compiled, "bf16": _bf16, "fp16": _fp16}
         generator = generator_from_checkpoint(ckpt).to(self.device)
         run = build[self.kind](generator, self, batch, int(arch["latent_dim"]),
                                int(arch.get("num_classes", 0)))
@@ -61,7 +61,8 @@ def torch_candidates(ckpt_path: str | Path, kinds: tuple[str, ...] = ("eager", "
                      device: str = "cpu", truncation: float = 1.0) -> list[Candidate]:
     """One candidate per kind: "eager" (fp32, the speed-up baseline), "compile" (torch.compile:
     on CPU with inductor's weight freezing, on CUDA mode "reduce-overhead", i.e. CUDA graphs),
-    "bf16" (bf16 weights, channels_last) and "fp16" (half weights). ``truncation``: ψ of a
+    "bf16" (bf16 weights, channels_last) and "fp16" (autocast to float16, channels_last: the
+    usual way to run torch in half precision, which also covers layers that must stay fp32). ``truncation``: ψ of a
     StyleGAN generator, as the ONNX candidates apply it."""
     unknown = sorted(set(kinds) - set(TORCH_KINDS))
     if unknown:
@@ -94,7 +95,9 @@ def generator_bytes(ckpt_path: str | Path) -> int:
 
 
 def _eager(generator, starter: TorchStarter, batch: int, latent_dim: int,  # type: ignore[no-untyped-def]
-           num_classes: int, dtype: str = "float32") -> RunFn:
+           num_classes: int, dtype: str = "float32", autocast: bool = False) -> RunFn:
+    import contextlib
+
     import torch
 
     device = starter.device
@@ -105,8 +108,11 @@ def _eager(generator, starter: TorchStarter, batch: int, latent_dim: int,  # typ
     z_dtype = getattr(torch, dtype)
     scale = 1.0 if kwargs else starter.truncation
 
+    def mode() -> contextlib.AbstractContextManager:
+        return torch.autocast(device, dtype=torch.float16) if autocast else contextlib.nullcontext()
+
     def run(z: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
+        with torch.inference_mode(), mode():
             x = torch.from_numpy(z).to(device)  # on the CPU: z itself, never changed in place
             x = (x * scale if scale != 1.0 else x).to(z_dtype)
             return generator(x, *extra, **kwargs).float().cpu().numpy()
@@ -131,10 +137,17 @@ def _compiled(generator, starter: TorchStarter, batch: int, latent_dim: int,  # 
     return run
 
 
-def _reduced(generator, starter: TorchStarter, batch: int, latent_dim: int,  # type: ignore[no-untyped-def]
-             num_classes: int) -> RunFn:
+def _bf16(generator, starter: TorchStarter, batch: int, latent_dim: int,  # type: ignore[no-untyped-def]
+          num_classes: int) -> RunFn:
     import torch
 
-    dtype = "bfloat16" if starter.kind == "bf16" else "float16"
-    generator = generator.to(dtype=getattr(torch, dtype), memory_format=torch.channels_last)
-    return _eager(generator, starter, batch, latent_dim, num_classes, dtype=dtype)
+    generator = generator.to(dtype=torch.bfloat16, memory_format=torch.channels_last)
+    return _eager(generator, starter, batch, latent_dim, num_classes, dtype="bfloat16")
+
+
+def _fp16(generator, starter: TorchStarter, batch: int, latent_dim: int,  # type: ignore[no-untyped-def]
+          num_classes: int) -> RunFn:
+    import torch
+
+    generator = generator.to(memory_format=torch.channels_last)
+    return _eager(generator, starter, batch, latent_dim, num_classes, autocast=True)

@@ -1,4 +1,5 @@
-"""The suite's outputs: the PNG chart, the markdown for the README and the targets verdict."""
+"""The benchmark suite's report (benchmarks.run): the PNG chart, the markdown section of
+docs/benchmarks.md and the targets verdict. The per-run table itself is ganedge.bench.report's."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from ganedge.bench import OK, BenchRow
 from ganedge.bench.report import flag_text, render_markdown
 from ganedge.files import atomic_path
 
-README_START = "<!-- bench:start -->"
-README_END = "<!-- bench:end -->"
+DOC_START = "<!-- bench:start -->"
+DOC_END = "<!-- bench:end -->"
 
 
 def _p50(rows: Sequence[BenchRow], label: str, batch: int) -> float | None:
@@ -74,7 +75,7 @@ def targets(model: str, rows: Sequence[BenchRow], batches: Sequence[int]) -> lis
 
 
 def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -> str:
-    """The README section body: machine, ceilings, CLI cold start, one table per model, targets."""
+    """The docs section body: machine, ceilings, CLI cold start, one table per model, targets."""
     m = report["machine"]
     ceiling = report["ceilings_gflops"]
     out = [
@@ -105,14 +106,14 @@ def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -
     return "\n".join(out)
 
 
-def update_readme(readme: Path, body: str) -> None:
-    """Replace the text between the bench markers of ``readme`` with ``body``."""
-    text = readme.read_text()
-    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+def update_docs(page: Path, body: str) -> None:
+    """Replace the text between the bench markers of ``page`` with ``body``."""
+    text = page.read_text()
+    pattern = re.compile(re.escape(DOC_START) + ".*?" + re.escape(DOC_END), re.S)
     if not pattern.search(text):
-        raise SystemExit(f"{readme}: no {README_START} … {README_END} markers to fill")
-    text = pattern.sub(lambda _: f"{README_START}\n{body}\n{README_END}", text)
-    with atomic_path(readme, "README") as tmp:
+        raise SystemExit(f"{page}: no {DOC_START} … {DOC_END} markers to fill")
+    text = pattern.sub(lambda _: f"{DOC_START}\n{body}\n{DOC_END}", text)
+    with atomic_path(page, "docs page") as tmp:
         tmp.write_text(text)
 
 
