@@ -1,6 +1,6 @@
 """The GPU sampling table: every way to get images of a generator out of a GPU, side by side.
 
-    python -m benchmarks.gpu [--out DIR] [--batches 1,64,256] [--budget 0.3] [--rounds 2]
+    python -m benchmarks.gpu [--out DIR] [--batches 1,64,256] [--budget 0.25] [--rounds 2]
     python -m benchmarks.gpu --cpu-dry-run      # the same code path on the CPU, tiny budgets
 
 Models (made here: random-init checkpoints of the trainer's architectures, exported by the real
@@ -43,8 +43,10 @@ from trainer.config import ArchConfig, preset
 from trainer.models import build_generator
 
 ROOT = Path(__file__).resolve().parent.parent
-GPU_CONFIG = BenchConfig(batches=(1, 64, 256), budget_s=0.3, warmup_s=0.1, rounds=2)
-DRY_CONFIG = BenchConfig(batches=(1, 4), budget_s=0.01, warmup_s=0.0, min_reps=3, rounds=2)
+# ~4 min per model on an H200 box (20 worker processes, torch.compile's first compiles the most)
+GPU_CONFIG = BenchConfig(batches=(1, 64, 256), budget_s=0.25, warmup_s=0.1, rounds=2)
+# a smoke run of the same path: one round (the spread logic is then shown but settles nothing)
+DRY_CONFIG = BenchConfig(batches=(1, 4), budget_s=0.01, warmup_s=0.0, min_reps=3, rounds=1)
 GPU_TORCH_KINDS = ("eager", "fp16", "compile")
 DRY_TORCH_KINDS = ("eager", "fp16")  # torch.compile takes minutes on a small CPU
 # the ONNX files of each model: (key, precision, output dtype)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check in one go (~8 min on an H200), from the project root, no install needed:
+# The GPU check in one go (~8-10 min on an H200), from the project root, no install needed:
 #   bash benchmarks/gpu.sh                 # on a machine with onnxruntime-gpu and CUDA torch
 #   GPU=0 bash benchmarks/gpu.sh           # the same steps on the CPU, tiny budgets (a dry run)
 # 1. the CUDA tests (those present; a failure is recorded, the check goes on),
@@ -42,11 +42,11 @@ for t in tests/ganedge/test_cuda_runtime.py tests/ganedge/test_providers.py \
   if [ -f "$t" ]; then tests+=("$t"); else echo "missing (not run): $t" | tee -a "$summary"; fi
 done
 if [ ${#tests[@]} -gt 0 ]; then
-  step "CUDA tests" "${TESTS_LIMIT:-180}" bash -c \
+  step "CUDA tests" "${TESTS_LIMIT:-150}" bash -c \
     "'$python' -m pytest -q -p no:cacheprovider ${tests[*]} 2>&1 | tee '$out/tests.txt'; exit \${PIPESTATUS[0]}"
 fi
 
-step "sampling table" "${TABLE_LIMIT:-330}" "$python" -m benchmarks.gpu --out "$out" "${dry[@]}"
+step "sampling table" "${TABLE_LIMIT:-400}" "$python" -m benchmarks.gpu --out "$out" "${dry[@]}"
 
 if [ -f benchmarks/train_speed.py ]; then
   step "training speed" "${TRAIN_LIMIT:-90}" bash -c \

@@ -97,6 +97,8 @@ def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, export
     (("--budget", "0"), "error: --budget: must be in [0.001, 3600] (got 0): timed seconds per row"),
         (("--budget", "nan"), "error: --budget: must be in [0.001, 3600] (got nan): timed seconds per row"),
     (("--rounds", "0"), "error: --rounds: must be at least 1 (got 0)"),
+    (("--truncation", "2"), "error: --truncation: ψ must be in [0, 1] (got 2.0): 1 is no "
+                            "truncation, 0 the mean image"),
         (("--batch", "100000000"), "error: --batch: must be at most 65,536 (got 100,000,000)"),
     (("--provider", "tpu"), "error: Invalid value for '--provider': 'tpu' is not one "
                            "of 'cpu', 'cuda', 'openvino'. (see `python -m ganedge bench -h`)"),
