@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import platform
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ def machine_info() -> dict[str, Any]:
         "onnxruntime": ort.__version__,
         "ort_providers": ort.get_available_providers(),
         "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "load_average_1min": load_average(),
     }
     torch = sys.modules.get("torch")
     if torch is not None:
@@ -40,6 +42,26 @@ def machine_info() -> dict[str, Any]:
     if openvino is not None:
         info["openvino"] = openvino
     return info
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (runnable processes), or None where the OS has none."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # Windows has no load average
+        return None
+
+
+def oversubscribed(load: float | None = None) -> str | None:
+    """Why figures measured now are unreliable (more runnable work than usable CPUs: threads of
+    a timed candidate wait behind other processes, torch's at every layer), or None."""
+    load = load_average() if load is None else load
+    cpus = usable_cpus()
+    if load is None or load <= cpus:
+        return None
+    return (f"load average {load:.1f} on {cpus} CPUs: other work shares this machine and every "
+            "figure of this run is slowed unevenly; compare ratios only, and prefer --threads 1 "
+            "and more --rounds")
 
 
 def _cpuinfo() -> str:

@@ -8,9 +8,11 @@ runs next in the same process, so side-by-side timing in one process inflates so
 several-fold. Per batch size the worker builds the runner and makes its first call (cold start),
 warms up, then times calls until the budget is spent; outputs come back for parity against the
 reference. Every candidate is measured ``rounds`` times, each time in a new worker, the order
-reversed every round, so slow drift of a shared machine hits every candidate alike; a row's p50
-is the median of its rounds' medians and its spread their min–max, and a speed-up whose two
-spreads overlap is flagged uncertain. A candidate that fails, or whose output is further from
+reversed every round, so slow drift of a shared machine hits every candidate alike. A row's p50
+is its fastest round's median (other work on a shared machine only ever adds time, so the
+fastest round is the closest to the candidate's own speed, and the figure that repeats best
+between runs), its spread the min–max of the rounds' medians; a speed-up whose two spreads
+overlap is flagged uncertain. A candidate that fails, or whose output is further from
 the reference than its precision's tolerance (:data:`PARITY_TOLERANCE`), still yields a row,
 with status "failed", the reason, and no speed-up.
 
@@ -151,8 +153,8 @@ class BenchRow:
     reason: str = ""  # why it failed, one line
     size_mb: float | None = None
     cold_start_ms: float | None = None  # runner creation + first call (first round)
-    p50_ms: float | None = None  # median of the rounds' medians
-    p50_low_ms: float | None = None  # the fastest round's median
+    p50_ms: float | None = None  # the fastest round's median (see the module docstring)
+    p50_low_ms: float | None = None  # the fastest round's median: the spread's low end
     p50_high_ms: float | None = None  # the slowest round's median
     p90_ms: float | None = None  # of all timed calls, every round pooled
     p99_ms: float | None = None
@@ -307,7 +309,7 @@ def _row(c: Candidate, m: Measurement, batch: int, reference: np.ndarray | None)
     if m.error or m.output is None or not m.samples:
         return _failed(c, batch, m.error or "no timed calls")
     p90, p99 = (float(v) for v in np.percentile(m.samples, [90, 99]))
-    p50 = float(np.median(m.round_p50s))
+    p50 = min(m.round_p50s)
     gflops = c.flops_per_image * batch / p50 / 1e9 if c.flops_per_image else None
     tolerance = tolerance_for(c.precision, c.uint8_output)
     row = BenchRow(

@@ -38,8 +38,8 @@ def bench(
     budget: float = typer.Option(0.5, "--budget", metavar="SECONDS",
                                  help="Timed seconds per row and round, after warm-up."),
     rounds: int = typer.Option(3, "--rounds", metavar="N", help="Fresh workers per candidate, "
-                               "in alternating order: each row shows the median of the rounds' "
-                               "medians and their spread; a speed-up whose spreads overlap is "
+                               "in alternating order: each row shows its fastest round's median "
+                               "and the rounds' spread; a speed-up whose spreads overlap is "
                                "flagged uncertain."),
     truncation: float = typer.Option(None, "--truncation", "--psi", metavar="PSI",
                                      help="ψ every candidate runs with (default: 0.7 for a "
@@ -72,6 +72,7 @@ def bench(
     a terminal."""
     from ganedge.bench import BenchConfig, run_bench
     from ganedge.bench.candidates import default_providers, default_truncation, model_candidates
+    from ganedge.bench.report import oversubscribed
     from ganedge.latents import check_truncation
     from ganedge.runtime import default_model_path
     from ganedge.session import SessionSettings
@@ -93,9 +94,13 @@ def bench(
     if compare_torch is not None:
         candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim,
                                        threads, psi) + candidates
+    busy = oversubscribed()
     rows = run_bench(candidates, latent_dim, config,
                      on_progress=None if quiet else lambda line: typer.echo(f"timing {line}",
                                                                             err=True))
+    busy = busy or oversubscribed()
+    if busy and not quiet:
+        typer.echo(f"warning: {busy}", err=True)
     quality = _quality(models, eval_data, latent_dim) if eval_data else {}
     _write_files(rows, config, quality, json_out, csv_out, md_out)
     if json_out == Path("-") or quiet:

@@ -14,8 +14,9 @@ import pytest
 from ganedge.bench import (FAILED, OK, BenchConfig, BenchRow, Candidate, RunFn, run_bench,
                            spreads_overlap, tolerance_for, with_speedups)
 from ganedge.bench.candidates import load_model, onnx_candidate
-from ganedge.bench.report import speedup_text, spread_text, table_cells
+from ganedge.bench.report import oversubscribed, speedup_text, spread_text, table_cells
 from ganedge.bench.timing import LEVELS_PER_UNIT, parity_errors, parity_verdict
+from ganedge.cores import usable_cpus
 from tests.conftest import run_cli
 from tests.e2e.stylegan_graph import tiny_stylegan
 
@@ -137,3 +138,12 @@ def test_a_ratio_is_uncertain_exactly_when_the_spreads_overlap() -> None:
     # without a passing baseline nobody gets a speed-up
     assert [r.speedup for r in with_speedups([replace(eager, status=FAILED), apart],
                                              [True, False])] == [None, None]
+
+
+def test_an_oversubscribed_machine_is_named() -> None:
+    cpus = usable_cpus()
+    assert oversubscribed(float(cpus)) is None
+    assert oversubscribed(cpus + 9.0) == (
+        f"load average {cpus + 9.0:.1f} on {cpus} CPUs: other work shares this machine and "
+        "every figure of this run is slowed unevenly; compare ratios only, and prefer "
+        "--threads 1 and more --rounds")
