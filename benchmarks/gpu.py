@@ -123,8 +123,9 @@ def _truncation(reference: Candidate) -> float:
 def gpu_name() -> str:
     """The GPU's name as nvidia-smi gives it, or "no GPU"."""
     try:
-        done = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                              capture_output=True, text=True, timeout=20, check=True)
+        done = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
+                               "--format=csv,noheader"], capture_output=True, text=True,
+                              timeout=20, check=True)
     except (OSError, subprocess.SubprocessError):
         return "no GPU"
     return done.stdout.strip().splitlines()[0] if done.stdout.strip() else "no GPU"
@@ -190,14 +191,16 @@ def _write(out: Path, header: str, result: dict) -> None:
 
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    out = Path(os.environ["OUT"]) if os.environ.get("OUT") else ROOT / "benchmarks" / "results" / "gpu"
+    default_out = ROOT / "benchmarks" / "results" / "gpu"
+    out = Path(os.environ["OUT"]) if os.environ.get("OUT") else default_out
     parser.add_argument("--out", type=Path, default=out, help="folder for gpu.md and gpu.json "
                         "(default: $OUT when set, else benchmarks/results/gpu)")
     parser.add_argument("--cpu-dry-run", action="store_true",
                         help="the same code path on the CPU provider with tiny budgets")
     parser.add_argument("--batches", type=lambda s: tuple(int(b) for b in s.split(",")),
                         default=None, help="batch sizes (default 1,64,256; dry run 1,4)")
-    parser.add_argument("--budget", type=float, default=None, help="timed seconds per row and round")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="timed seconds per row and round")
     parser.add_argument("--rounds", type=int, default=None, help="workers per candidate")
     parser.add_argument("--torch-kinds", type=lambda s: tuple(s.split(",")), default=None,
                         help="e.g. eager,fp16,compile (default: all three; dry run eager,fp16)")

@@ -29,7 +29,7 @@ from ganedge.bench.report import machine_line
 from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, run_bench
 from ganedge.contract import KEY_PROVENANCE
 from ganedge.session import SessionSettings
-from torchref.candidates import torch_candidates
+from exports.torch_candidates import torch_candidates
 from trainer.checkpoint import save_checkpoint
 from trainer.config import ArchConfig
 from trainer.models import build_generator

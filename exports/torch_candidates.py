@@ -1,4 +1,4 @@
-"""PyTorch benchmark candidates: a checkpoint's weights run by torch itself, beside their ONNX export.
+"""PyTorch benchmark candidates: a checkpoint's weights run by torch, beside their ONNX export.
 
 What ``ganedge bench --compare-torch`` and the suites in benchmarks/ time against ganedge. Each
 candidate's runner is built in the benchmark's worker process (see ganedge.bench.timing), so
@@ -62,8 +62,8 @@ def torch_candidates(ckpt_path: str | Path, kinds: tuple[str, ...] = ("eager", "
     """One candidate per kind: "eager" (fp32, the speed-up baseline), "compile" (torch.compile:
     on CPU with inductor's weight freezing, on CUDA mode "reduce-overhead", i.e. CUDA graphs),
     "bf16" (bf16 weights, channels_last) and "fp16" (autocast to float16, channels_last: the
-    usual way to run torch in half precision, which also covers layers that must stay fp32). ``truncation``: ψ of a
-    StyleGAN generator, as the ONNX candidates apply it."""
+    usual way to run torch in half precision, which also covers layers that must stay fp32).
+    ``truncation``: ψ as the ONNX candidates apply it (in W for StyleGAN, on z otherwise)."""
     unknown = sorted(set(kinds) - set(TORCH_KINDS))
     if unknown:
         raise InputError(f"unknown {unknown}: choose from {list(TORCH_KINDS)}", param="kinds")

@@ -1,4 +1,4 @@
-"""Benchmark candidates that run ONNX files: ganedge's runtime, and plain ONNX Runtime for reference.
+"""Benchmark candidates that run ONNX files: ganedge's runtime, and plain ONNX Runtime to compare.
 
 A "ganedge" candidate is :class:`ganedge.GeneratorModel` itself, built by :func:`load_model` with
 the settings it names and timed through ``generate`` (or ``sample``): the runner ``ganedge
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from ganedge.runtime import GeneratorModel
 
 STYLEGAN_TRUNCATION = 0.7  # the ψ a StyleGAN model is benchmarked at: the truncation path runs too
-APIS = ("generate", "sample")
-PLAIN_LABEL = "plain ORT"  # the PlainOrtReference rows  # what a ganedge candidate calls: float output, or uint8 pixels
+APIS = ("generate", "sample")  # what a ganedge candidate calls: float output, or uint8 pixels
+PLAIN_LABEL = "plain ORT"  # the PlainOrtReference rows
 
 
 def load_model(path: str | Path, provider: str, *, settings: SessionSettings = SessionSettings(),

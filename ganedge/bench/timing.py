@@ -127,7 +127,7 @@ class BenchConfig:
 class Candidate:
     """One way to run a generator, timed against the others."""
 
-    label: str  # row name, e.g. "ganedge", "ort default", "torch eager"
+    label: str  # row name, e.g. "ganedge", "plain ORT", "torch eager"
     model: str  # file the weights come from (shown by name)
     precision: str  # fp32 | fp16 | int8 | bf16
     provider: str  # what was asked for: "cpu", "cuda", "torch-cpu"

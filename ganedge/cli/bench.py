@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 @one_line_errors(aliases={"batches": "--batch", "budget_s": "--budget", "rounds": "--rounds",
                           "truncation": "--truncation"})
 def bench(
-    models: list[Path] = typer.Argument(None, metavar="[MODEL...]", help="ONNX models: the fp32 one first, then variants "
-                                        "(int8, fp16, uint8 output) of the same generator "
-                                        "(default: the bundled digits model)."),
+    models: list[Path] = typer.Argument(
+        None, metavar="[MODEL...]", help="ONNX models: the fp32 one first, then variants (int8, "
+        "fp16, uint8 output) of the same generator (default: the bundled digits model)."),
     batch: str = typer.Option("1,8,64", "--batch", metavar="B,B,…",
                               help="Comma-separated batch sizes."),
     provider: list[BenchProvider] = typer.Option(  # type: ignore[valid-type]
@@ -47,7 +47,8 @@ def bench(
     threads: int = typer.Option(None, "--threads", metavar="N", help="Intra-op threads of each "
                                 "model, ONNX Runtime and torch alike (default: one per physical "
                                 "core)."),
-    ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add rows for plain ONNX Runtime."),
+    ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add the plain ONNX Runtime "
+                                      "reference rows: a bare InferenceSession.run."),
     compare_torch: Path = typer.Option(None, "--compare-torch", metavar="CKPT", help="ckpt.pt of the same weights: "
                                        "time PyTorch eager (and torch.compile) in the same run."),
     torch_compile: bool = typer.Option(True, "--torch-compile/--no-torch-compile",
@@ -86,7 +87,8 @@ def bench(
     latent_dim = contract.latent_dim
     psi = default_truncation(contract) if truncation is None else check_truncation(truncation)
     if compare_torch is not None and not compare_torch.is_file():
-        raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a ckpt.pt path")
+        raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a "
+                         "ckpt.pt path")
     providers = [p.value for p in provider or []] or default_providers(models[0])
     candidates = model_candidates(models, providers, ort_defaults=ort_defaults,
                                   settings=SessionSettings(threads=threads),
