@@ -45,9 +45,11 @@ def test_a_wrong_candidate_is_failed_and_never_a_speedup(models: dict[str, Path]
     reference = replace(onnx_candidate(path, "cpu", label="reference", reference=True),
                         baseline=True)
     slightly_off = 0.25 / LEVELS_PER_UNIT  # a quarter level: within fp32's half level
+    sample = onnx_candidate(path, "cpu", label="sample", api="sample")  # uint8 pixels
     rows = run_bench([reference, _perturbed(path, slightly_off), _perturbed(path, 0.3),
-                      _perturbed(path, 0.03, precision="fp16")], 8, TINY)
-    ref, close, wrong, fp16 = rows
+                      _perturbed(path, 0.03, precision="fp16"), sample], 8, TINY)
+    ref, close, wrong, fp16, pixels = rows
+    assert (pixels.status, pixels.parity_tolerance) == (OK, "max 1.5 levels")
     assert (ref.status, ref.parity_max_abs, ref.speedup, ref.rounds) == (OK, 0.0, 1.0, 2)
     assert close.status == OK and close.speedup is not None
     assert close.parity_max_abs == pytest.approx(slightly_off, rel=1e-3)
