@@ -24,7 +24,7 @@ import torch
 from benchmarks.starters import SynthesisStarter
 from exports import export_generator
 from exports.stylegan import stylegan_contract, trace_stylegan
-from ganedge.bench.candidates import onnx_candidate
+from ganedge.bench.candidates import STYLEGAN_TRUNCATION, onnx_candidate
 from ganedge.bench.report import machine_line
 from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, run_bench
 from ganedge.contract import KEY_PROVENANCE
@@ -99,10 +99,11 @@ def main() -> None:
     config = BenchConfig(batches=batches, budget_s=args.budget, rounds=2)
     settings = SessionSettings(threads=args.threads)
     end_to_end = [onnx_candidate(files["activations"], "cpu", label="ganedge (activations)",
-                                 settings=settings),
+                                 settings=settings, reference=True),
                   onnx_candidate(files["matmul"], "cpu", label="ganedge (matmul)",
                                  settings=settings),
-                  *torch_candidates(ckpt, kinds=("eager",), threads=args.threads)]
+                  *torch_candidates(ckpt, kinds=("eager",), threads=args.threads,
+                                    truncation=STYLEGAN_TRUNCATION)]
     rows = run_bench(end_to_end, 128, config, on_progress=print)
     forms = []
     for batch in batches:
