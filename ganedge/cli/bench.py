@@ -96,11 +96,10 @@ def bench(
     if compare_torch is not None:
         candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim,
                                        threads, psi) + candidates
-    busy = oversubscribed()
+    busy = oversubscribed()  # before the run: the load of other work, not of the run's own
     rows = run_bench(candidates, latent_dim, config,
                      on_progress=None if quiet else lambda line: typer.echo(f"timing {line}",
                                                                             err=True))
-    busy = busy or oversubscribed()
     if busy and not quiet:
         typer.echo(f"warning: {busy}", err=True)
     quality = _quality(models, eval_data, latent_dim) if eval_data else {}
