@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import ganedge
+from benchmarks.chromium import CHROMIUM_FLAGS, serve
 from ganedge.bench.report import machine_info, machine_line
 from ganedge.web import build_site
-from tests.e2e.browser import CHROMIUM_FLAGS, serve
 
 BATCH = 16
 WARMUP = 3

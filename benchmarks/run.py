@@ -1,8 +1,8 @@
-"""Run the whole speed suite and regenerate its JSON, PNG chart and README table.
+"""Run the whole speed suite and regenerate its JSON, PNG chart and docs/benchmarks.md table.
 
-    python benchmarks/run.py                  # full suite → benchmarks/results/ + README section
-    python benchmarks/run.py --quick          # smoke test: digits model, batches 1 and 8, short budget
-    python benchmarks/run.py --models dcgan-64-rgb --batch 1,64 --budget 1   # a reduced run
+    python -m benchmarks.run                  # full suite → benchmarks/results/ + docs/benchmarks.md
+    python -m benchmarks.run --quick          # smoke test: digits model, batches 1 and 8, short budget
+    python -m benchmarks.run --models dcgan-64-rgb --batch 1,64 --budget 1   # a reduced run
 
 Every model is timed against torch eager (the baseline), torch.compile, torch bf16+channels_last,
 plain ONNX Runtime and ganedge's runtime with its reduced-precision exports, in the same run, each
@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
 
-import torch  # noqa: E402
-
-from benchmarks import probes, report, suite  # noqa: E402
-from ganedge.bench import BenchConfig, BenchRow, run_bench  # noqa: E402
-from ganedge.bench.report import machine_info, machine_line, table_cells  # noqa: E402
-from ganedge.files import atomic_path  # noqa: E402
-from ganedge.cores import physical_cores  # noqa: E402
+from benchmarks import probes, suite, suite_report
+from ganedge.bench import BenchConfig, BenchRow, run_bench
+from ganedge.bench.report import machine_info, machine_line, table_cells
+from ganedge.files import atomic_path
+from ganedge.cores import physical_cores
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = BenchConfig(batches=(1, 8, 64), budget_s=1.5, warmup_s=0.5, rounds=2)
@@ -56,7 +53,7 @@ def main() -> None:
         "notes": notes,
         "rows": {model: [asdict(r) for r in rows] for model, rows in rows_by_model.items()},
     }
-    _write(args.out, result, rows_by_model, args.readme and not args.quick)
+    _write(args.out, result, rows_by_model, args.docs and not args.quick)
 
 
 def _batches(spec: str) -> tuple[int, ...]:
@@ -79,8 +76,8 @@ def _parse() -> argparse.Namespace:
                         help="threads for torch and ganedge (default: physical cores); 1 gives "
                              "per-core ratios that survive a machine shared with other work")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    parser.add_argument("--no-readme", dest="readme", action="store_false",
-                        help="do not rewrite the README's Benchmarks table")
+    parser.add_argument("--no-docs", dest="docs", action="store_false",
+                        help="do not rewrite the table in docs/benchmarks.md")
     return parser.parse_args()
 
 
@@ -126,17 +123,17 @@ def _ceilings(seconds: float, threads: int | None) -> dict[str, float]:
     }
 
 
-def _write(out: Path, result: dict, rows_by_model: dict[str, list[BenchRow]], readme: bool) -> None:
+def _write(out: Path, result: dict, rows_by_model: dict[str, list[BenchRow]], docs: bool) -> None:
     with atomic_path(out / "bench.json", "--out") as tmp:
         tmp.write_text(json.dumps(result, indent=2))
-    body = report.markdown(result, rows_by_model)
+    body = suite_report.markdown(result, rows_by_model)
     with atomic_path(out / "bench.md", "--out") as tmp:
         tmp.write_text(body + "\n")
     if rows_by_model:
-        report.chart(rows_by_model, out / "bench.png", f"{machine_line(result['machine'])} · "
+        suite_report.chart(rows_by_model, out / "bench.png", f"{machine_line(result['machine'])} · "
                      f"{result['mode']} run, {result['threads']} thread(s)")
-    if readme:
-        report.update_readme(ROOT / "README.md", body)
+    if docs:
+        suite_report.update_docs(ROOT / "docs" / "benchmarks.md", body)
     print(body)
     print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}, {out / 'bench.png'}")
 

@@ -2,42 +2,37 @@
 
 They live in this torch-free module rather than in the scripts: the benchmark's worker process
 (ganedge.bench.worker) imports a starter's module to unpickle it, and importing a script would
-load torch into the very ONNX Runtime worker it is meant to time alone.
+load torch into the very ONNX Runtime worker it is meant to time alone. Like every ONNX
+candidate they run the model through ganedge's runtime (ganedge.bench.candidates.load_model).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
+from ganedge.bench.candidates import load_model
 from ganedge.bench.timing import RunFn
-from ganedge.contract import ModelContract
-from ganedge.stylegan import idle_feeds
+from ganedge.session import SessionSettings
 
 
+@dataclass(frozen=True)
 class SynthesisStarter:
-    """Times the synthesis half alone: ws of the batch's latents are mapped once, untimed."""
+    """Times a StyleGAN model's synthesis half alone (``GeneratorModel.synthesis``): the ws of
+    the batch's latents are mapped once, untimed."""
 
-    def __init__(self, path: Path, threads: int | None) -> None:
-        self.path, self.threads = path, threads
+    path: Path
+    threads: int | None
 
     def __call__(self, batch: int) -> tuple[RunFn, str]:
-        options = ort.SessionOptions()
-        if self.threads:
-            options.intra_op_num_threads = self.threads
-        session = ort.InferenceSession(str(self.path), options,
-                                       providers=["CPUExecutionProvider"])
-        c = ModelContract.from_metadata(dict(session.get_modelmeta().custom_metadata_map))
-        cache: dict[int, np.ndarray] = {}
+        gen = load_model(self.path, "cpu", settings=SessionSettings(threads=self.threads))
+        ws_of: dict[int, np.ndarray] = {}
 
         def run(z: np.ndarray) -> np.ndarray:
-            if len(z) not in cache:  # zeros, not an empty batch: a grouped graph's is fixed
-                ws = np.zeros((len(z), c.num_ws, c.w_dim), np.float32)
-                cache[len(z)] = session.run([c.ws_output_name],
-                                            {c.input_name: z, c.ws_input_name: ws})[0]
-            feeds = {c.ws_input_name: cache[len(z)], **idle_feeds(c, "synthesis")}
-            return session.run([c.output_name], feeds)[0]
+            if len(z) not in ws_of:
+                ws_of[len(z)] = gen.mapping(z)
+            return gen.synthesis(ws_of[len(z)])
 
-        return run, "CPUExecutionProvider"
+        return run, gen.providers[0]

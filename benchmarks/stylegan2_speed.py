@@ -9,33 +9,30 @@ alone in its own worker process by ganedge's one timing loop. Two tables: end to
 + synthesis through ganedge's runtime, beside torch eager of the same checkpoint), and the
 synthesis half alone in each form (the grouped one can only run at its traced batch).
 
-    python benchmarks/stylegan2_speed.py --out benchmarks/results/stylegan2
+    python -m benchmarks.stylegan2_speed --out benchmarks/results/stylegan2
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import onnx
+import torch
 
-import onnx  # noqa: E402
-import torch  # noqa: E402
-
-from benchmarks.starters import SynthesisStarter  # noqa: E402
-from exports import export_generator  # noqa: E402
-from exports.stylegan import stylegan_contract, trace_stylegan  # noqa: E402
-from ganedge.bench.candidates import onnx_candidate  # noqa: E402
-from ganedge.bench.report import machine_line  # noqa: E402
-from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, run_bench  # noqa: E402
-from ganedge.contract import KEY_PROVENANCE  # noqa: E402
-from ganedge.session import SessionSettings  # noqa: E402
-from torchref.candidates import torch_candidates  # noqa: E402
-from trainer.checkpoint import save_checkpoint  # noqa: E402
-from trainer.config import ArchConfig  # noqa: E402
-from trainer.models import build_generator  # noqa: E402
+from benchmarks.starters import SynthesisStarter
+from exports import export_generator
+from exports.stylegan import stylegan_contract, trace_stylegan
+from ganedge.bench.candidates import STYLEGAN_TRUNCATION, onnx_candidate
+from ganedge.bench.report import machine_line
+from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, run_bench
+from ganedge.contract import KEY_PROVENANCE
+from ganedge.session import SessionSettings
+from exports.torch_candidates import torch_candidates
+from trainer.checkpoint import save_checkpoint
+from trainer.config import ArchConfig
+from trainer.models import build_generator
 
 ARCH = ArchConfig(latent_dim=128, channels=3, image_size=64, base_channels=32, channel_max=256,
                   mapping_layers=4)
@@ -102,10 +99,11 @@ def main() -> None:
     config = BenchConfig(batches=batches, budget_s=args.budget, rounds=2)
     settings = SessionSettings(threads=args.threads)
     end_to_end = [onnx_candidate(files["activations"], "cpu", label="ganedge (activations)",
-                                 settings=settings),
+                                 settings=settings, reference=True),
                   onnx_candidate(files["matmul"], "cpu", label="ganedge (matmul)",
                                  settings=settings),
-                  *torch_candidates(ckpt, kinds=("eager",), threads=args.threads)]
+                  *torch_candidates(ckpt, kinds=("eager",), threads=args.threads,
+                                    truncation=STYLEGAN_TRUNCATION)]
     rows = run_bench(end_to_end, 128, config, on_progress=print)
     forms = []
     for batch in batches:

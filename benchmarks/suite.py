@@ -14,10 +14,10 @@ import torch
 
 from exports.checkpoint import export_checkpoint
 from ganedge.bench import Candidate
-from ganedge.bench.candidates import failed_candidate, onnx_candidate
+from ganedge.bench.candidates import PLAIN_LABEL, failed_candidate, onnx_candidate
 from ganedge.errors import one_line
 from ganedge.ovsession import openvino_available
-from ganedge.session import ORT_DEFAULTS, SessionSettings
+from ganedge.session import SessionSettings
 from trainer.checkpoint import save_checkpoint
 from trainer.config import ArchConfig
 from trainer.models import ARCHITECTURES, build_generator
@@ -109,16 +109,16 @@ def _export_variant(ckpt: Path, out: Path, precision: str, output: str,
 def candidates(built: BuiltModel, kinds: tuple[str, ...] = TORCH_KINDS,
                threads: int | None = None) -> list[Candidate]:
     """Every way the suite runs one model, torch eager (the baseline) first; ``threads`` for
-    torch and ganedge alike (None: physical cores), plain ORT keeps its own default. With the
+    torch and ganedge alike (None: physical cores); the plain ORT reference keeps ORT's own
+    defaults. With the
     openvino extra installed, the fp32, rewritten and int8 files also run on OpenVINO."""
-    from torchref.candidates import torch_candidates
+    from exports.torch_candidates import torch_candidates
 
     tuned = SessionSettings(threads=threads)
     ours = onnx_candidate(built.fp32, "cpu", label="ganedge", settings=tuned, reference=True)
     rows = torch_candidates(built.checkpoint, kinds, flops_per_image=ours.flops_per_image,
                             threads=threads)
-    rows.append(onnx_candidate(built.fp32, "cpu", label="ort default", settings=ORT_DEFAULTS,
-                               plain=True))
+    rows.append(onnx_candidate(built.fp32, "cpu", label=PLAIN_LABEL, plain=True))
     rows.append(ours)
     runs = [("cpu", "ganedge", built.variants)]
     if openvino_available():  # the same files on OpenVINO: fp32 as shipped, rewritten, int8

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import platform
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ def machine_info() -> dict[str, Any]:
         "onnxruntime": ort.__version__,
         "ort_providers": ort.get_available_providers(),
         "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "load_average_1min": load_average(),
     }
     torch = sys.modules.get("torch")
     if torch is not None:
@@ -40,6 +42,26 @@ def machine_info() -> dict[str, Any]:
     if openvino is not None:
         info["openvino"] = openvino
     return info
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (runnable processes), or None where the OS has none."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # Windows has no load average
+        return None
+
+
+def oversubscribed(load: float | None = None) -> str | None:
+    """Why figures measured now are unreliable (more runnable work than usable CPUs: threads of
+    a timed candidate wait behind other processes, torch's at every layer), or None."""
+    load = load_average() if load is None else load
+    cpus = usable_cpus()
+    if load is None or load <= cpus:
+        return None
+    return (f"load average {load:.1f} on {cpus} CPUs: other work shares this machine and every "
+            "figure of this run is slowed unevenly; compare ratios only, and prefer --threads 1 "
+            "and more --rounds")
 
 
 def _cpuinfo() -> str:
@@ -78,19 +100,35 @@ def to_json(rows: Sequence[BenchRow], config: BenchConfig, extra: dict[str, Any]
 
 
 TABLE_COLUMNS = ("", "variant", "model", "prec", "MB", "provider used", "batch", "cold ms", "p50 ms",
-                 "p90 ms", "p99 ms", "img/s", "GFLOP/s", "parity", "vs eager")
+                 "rounds min–max", "p90 ms", "p99 ms", "img/s", "GFLOP/s", "parity", "vs eager")
+UNCERTAIN = "uncertain"  # the mark of a speed-up whose spreads overlap the baseline's
 
 
 def table_cells(row: BenchRow) -> list[str]:
     """One row as display strings, in TABLE_COLUMNS order (✗ rows carry their reason)."""
     if row.status != OK:
         return ["✗", row.label, row.model, row.precision, _num(row.size_mb), row.provider,
-                str(row.batch), row.reason, *[""] * 7]
+                str(row.batch), row.reason, *[""] * 8]
     return ["✓", row.label, row.model, row.precision, _num(row.size_mb),
             _short(row.provider_used), str(row.batch),
-            _num(row.cold_start_ms), _num(row.p50_ms, 3), _num(row.p90_ms, 3), _num(row.p99_ms, 3),
+            _num(row.cold_start_ms), _num(row.p50_ms, 3), spread_text(row),
+            _num(row.p90_ms, 3), _num(row.p99_ms, 3),
             _num(row.images_per_s), _num(row.gflops_per_s), _sci(row.parity_max_abs),
-            f"{row.speedup:.2f}×" if row.speedup else "—"]
+            speedup_text(row)]
+
+
+def spread_text(row: BenchRow) -> str:
+    """E.g. "43.0–47.9 (3)": the fastest and slowest round's median, and how many rounds."""
+    if row.p50_low_ms is None or row.p50_high_ms is None:
+        return "—"
+    return f"{_num(row.p50_low_ms, 3)}–{_num(row.p50_high_ms, 3)} ({row.rounds})"
+
+
+def speedup_text(row: BenchRow) -> str:
+    """E.g. "1.67×", or "1.07× uncertain" when the spreads overlap; "—" without a baseline."""
+    if not row.speedup:
+        return "—"
+    return f"{row.speedup:.2f}×" + (f" {UNCERTAIN}" if row.speedup_uncertain else "")
 
 
 def render_markdown(rows: Sequence[BenchRow]) -> str:

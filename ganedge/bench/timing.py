@@ -7,12 +7,17 @@ OpenMP's idle workers keep spinning after a run and would steal the cores from w
 runs next in the same process, so side-by-side timing in one process inflates some ratios
 several-fold. Per batch size the worker builds the runner and makes its first call (cold start),
 warms up, then times calls until the budget is spent; outputs come back for parity against the
-reference. With ``rounds`` > 1 every candidate is measured again in a new worker, in reverse
-order, so slow drift of a shared machine hits every candidate alike. A candidate that fails
-still yields a row, with status "failed" and the reason.
+reference. Every candidate is measured ``rounds`` times, each time in a new worker, the order
+reversed every round, so slow drift of a shared machine hits every candidate alike. A row's p50
+is its fastest round's median (other work on a shared machine only ever adds time, so the
+fastest round is the closest to the candidate's own speed, and the figure that repeats best
+between runs), its spread the min–max of the rounds' medians; a speed-up whose two spreads
+overlap is flagged uncertain. A candidate that fails, or whose output is further from
+the reference than its precision's tolerance (:data:`PARITY_TOLERANCE`), still yields a row,
+with status "failed", the reason, and no speed-up.
 
-ONNX Runtime candidates live in ganedge.bench.candidates, PyTorch ones in torchref (torch is
-imported only there), the report in ganedge.bench.report.
+ONNX candidates live in ganedge.bench.candidates, PyTorch ones in exports.torch_candidates
+(torch is imported only there), the report in ganedge.bench.report.
 
 Example:
     >>> from ganedge.bench.candidates import model_candidates
@@ -38,8 +43,9 @@ from ganedge.errors import ConfigError, InputError, one_line
 from ganedge.imaging import to_uint8_nhwc
 from ganedge.latents import latents_for_seeds
 
-SCHEMA = "ganedge.bench/2"
+SCHEMA = "ganedge.bench/3"
 DEFAULT_BATCHES = (1, 8, 64)
+DEFAULT_ROUNDS = 3
 OK, FAILED = "ok", "failed"
 WARMUP_CALLS = 3
 MAX_BATCH_SIZES = 64  # rows of one table
@@ -50,17 +56,55 @@ RunFn = Callable[[np.ndarray], np.ndarray]
 Starter = Callable[[int], tuple[RunFn, str]]
 """batch → (runner, provider actually used); must be picklable (it runs in a worker process)."""
 
+LEVELS_PER_UNIT = 127.5  # 8-bit pixel levels per unit of the [-1, 1] scale
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a candidate's output may be from the reference's, in 8-bit pixel levels."""
+
+    max_levels: float  # largest error of any value
+    mean_levels: float | None = None  # mean error over all values, when bounded too
+
+    def describe(self) -> str:
+        """E.g. "max 0.5 levels" or "max 32, mean 2 levels"."""
+        mean = f", mean {self.mean_levels:g}" if self.mean_levels is not None else ""
+        return f"max {self.max_levels:g}{mean} levels"
+
+
+# Per precision, against the fp32 ONNX reference on its first provider. fp32: half a level, so
+# no pixel lands more than one level away after rounding; room for other kernels and TF32 on a
+# GPU (1.6e-3 = 0.2 levels measured on a StyleGAN2), while a wrong compile (0.26-0.52 = 33-66
+# levels) fails. fp16 and int8: the exporter's own bounds for those exports (exports.quantize).
+# bf16 keeps 8 mantissa bits to fp16's 11: twice fp16's.
+PARITY_TOLERANCE = {
+    "fp32": Tolerance(0.5),
+    "fp16": Tolerance(8.0, 0.5),
+    "bf16": Tolerance(16.0, 1.0),
+    "int8": Tolerance(32.0, 2.0),
+}
+UINT8_ROUNDING_LEVELS = 1.0  # uint8 output: a value on a .5 boundary may round either way
+
+
+def tolerance_for(precision: str, uint8_output: bool) -> Tolerance:
+    """The parity tolerance of a candidate of ``precision`` (an unknown one is held to fp32's)."""
+    tol = PARITY_TOLERANCE.get(precision, PARITY_TOLERANCE["fp32"])
+    if not uint8_output:
+        return tol
+    return Tolerance(tol.max_levels + UINT8_ROUNDING_LEVELS,
+                     None if tol.mean_levels is None else tol.mean_levels + UINT8_ROUNDING_LEVELS)
+
 
 @dataclass(frozen=True)
 class BenchConfig:
     """How long and how often each row is timed."""
 
     batches: tuple[int, ...] = DEFAULT_BATCHES  # batch sizes, one row each
-    budget_s: float = 1.0  # timed seconds per row and round (after warm-up)
+    budget_s: float = 0.5  # timed seconds per row and round (after warm-up)
     warmup_s: float = 0.2  # untimed seconds of calls before timing (at least WARMUP_CALLS)
     min_reps: int = 5  # timed calls per row even when the budget is spent
     max_reps: int = 5000  # cap on timed calls per row (tiny models at batch 1)
-    rounds: int = 1  # workers per candidate, taken in alternating order; samples are pooled
+    rounds: int = DEFAULT_ROUNDS  # workers per candidate, in alternating order
 
     def __post_init__(self) -> None:
         if not self.batches or len(self.batches) > MAX_BATCH_SIZES:
@@ -83,7 +127,7 @@ class BenchConfig:
 class Candidate:
     """One way to run a generator, timed against the others."""
 
-    label: str  # row name, e.g. "ganedge", "ort default", "torch eager"
+    label: str  # row name, e.g. "ganedge", "plain ORT", "torch eager"
     model: str  # file the weights come from (shown by name)
     precision: str  # fp32 | fp16 | int8 | bf16
     provider: str  # what was asked for: "cpu", "cuda", "torch-cpu"
@@ -92,6 +136,7 @@ class Candidate:
     size_mb: float | None = None  # weights on disk (model file, or the generator's parameters)
     reference: bool = False  # its output is the fp32 truth every row's parity is measured against
     baseline: bool = False  # the row every other row's speed-up is measured against
+    uint8_output: bool = False  # returns uint8 (B, H, W, C) pixels: one more level of tolerance
 
 
 @dataclass(frozen=True)
@@ -108,14 +153,20 @@ class BenchRow:
     reason: str = ""  # why it failed, one line
     size_mb: float | None = None
     cold_start_ms: float | None = None  # runner creation + first call (first round)
-    p50_ms: float | None = None
-    p90_ms: float | None = None
+    p50_ms: float | None = None  # the fastest round's median (see the module docstring)
+    p50_low_ms: float | None = None  # the fastest round's median: the spread's low end
+    p50_high_ms: float | None = None  # the slowest round's median
+    p90_ms: float | None = None  # of all timed calls, every round pooled
     p99_ms: float | None = None
-    reps: int = 0  # timed calls
+    rounds: int = 0  # rounds that timed this row
+    reps: int = 0  # timed calls, all rounds
     images_per_s: float | None = None  # batch / p50
     gflops_per_s: float | None = None  # FLOPs per image × batch / p50, when FLOPs are known
     parity_max_abs: float | None = None  # max |output − fp32 reference| on the [-1, 1] scale
+    parity_mean_abs: float | None = None  # mean |output − fp32 reference|
+    parity_tolerance: str = ""  # the tolerance it was held to, e.g. "max 0.5 levels"
     speedup: float | None = None  # baseline p50 / this p50 at the same batch size
+    speedup_uncertain: bool = False  # this row's and the baseline's spreads overlap
 
 
 @dataclass
@@ -125,6 +176,7 @@ class Measurement:
     provider_used: str = ""
     cold_s: float = 0.0
     samples: list[float] = field(default_factory=list)
+    round_p50s: list[float] = field(default_factory=list)  # each round's median, in seconds
     output: np.ndarray | None = None  # the first call's output, for parity
     error: str = ""
 
@@ -212,6 +264,8 @@ def _measure_batch(start: Starter, z: np.ndarray, config: BenchConfig) -> Measur
         _time(run, z, config, result.samples)
     except Exception as exc:  # a runner that breaks mid-way fails its row, not the benchmark
         result.error = one_line(exc)
+    if result.samples:
+        result.round_p50s.append(float(np.median(result.samples)))
     return result
 
 
@@ -239,6 +293,7 @@ def _merge(into: dict[int, Measurement], new: dict[int, Measurement]) -> None:
         first = into.setdefault(batch, m)
         if first is not m:
             first.samples.extend(m.samples)
+            first.round_p50s.extend(m.round_p50s)
             first.error = first.error or m.error
 
 
@@ -247,21 +302,43 @@ def _batch_rows(candidates: Sequence[Candidate], measured: list[Measurement],
     reference = next((_as_float_nchw(m.output) for c, m in zip(candidates, measured)
                       if c.reference and not m.error and m.output is not None), None)
     rows = [_row(c, m, batch, reference) for c, m in zip(candidates, measured)]
-    return _with_speedups(rows, candidates)
+    return with_speedups(rows, [c.baseline for c in candidates])
 
 
 def _row(c: Candidate, m: Measurement, batch: int, reference: np.ndarray | None) -> BenchRow:
     if m.error or m.output is None or not m.samples:
         return _failed(c, batch, m.error or "no timed calls")
-    p50, p90, p99 = (float(v) for v in np.percentile(m.samples, [50, 90, 99]))
+    p90, p99 = (float(v) for v in np.percentile(m.samples, [90, 99]))
+    p50 = min(m.round_p50s)
     gflops = c.flops_per_image * batch / p50 / 1e9 if c.flops_per_image else None
-    return BenchRow(
+    tolerance = tolerance_for(c.precision, c.uint8_output)
+    row = BenchRow(
         label=c.label, model=c.model, precision=c.precision, provider=c.provider,
         provider_used=m.provider_used, batch=batch, status=OK, size_mb=c.size_mb,
-        cold_start_ms=m.cold_s * 1e3, p50_ms=p50 * 1e3, p90_ms=p90 * 1e3, p99_ms=p99 * 1e3,
-        reps=len(m.samples), images_per_s=batch / p50, gflops_per_s=gflops,
-        parity_max_abs=_parity(m.output, reference),
+        cold_start_ms=m.cold_s * 1e3, p50_ms=p50 * 1e3, p50_low_ms=min(m.round_p50s) * 1e3,
+        p50_high_ms=max(m.round_p50s) * 1e3, p90_ms=p90 * 1e3, p99_ms=p99 * 1e3,
+        rounds=len(m.round_p50s), reps=len(m.samples), images_per_s=batch / p50,
+        gflops_per_s=gflops, parity_tolerance=tolerance.describe(),
     )
+    if reference is None:
+        return replace(row, status=FAILED, reason="parity not checked: the reference row failed")
+    max_err, mean_err = parity_errors(m.output, reference)
+    row = replace(row, parity_max_abs=max_err, parity_mean_abs=mean_err)
+    verdict = parity_verdict(max_err, mean_err, tolerance)
+    return row if verdict is None else replace(row, status=FAILED,
+                                               reason=f"{verdict} ({c.precision})")
+
+
+def parity_verdict(max_err: float, mean_err: float, tolerance: Tolerance) -> str | None:
+    """None when errors (on the [-1, 1] scale) are within ``tolerance``, else why not."""
+    max_levels, mean_levels = max_err * LEVELS_PER_UNIT, mean_err * LEVELS_PER_UNIT
+    if not max_levels <= tolerance.max_levels:  # NaN fails too
+        return (f"parity: max error {max_err:.3g} ({max_levels:.3g} levels) is beyond the "
+                f"tolerance, {tolerance.describe()}")
+    if tolerance.mean_levels is not None and not mean_levels <= tolerance.mean_levels:
+        return (f"parity: mean error {mean_err:.3g} ({mean_levels:.3g} levels) is beyond the "
+                f"tolerance, {tolerance.describe()}")
+    return None
 
 
 def _failed(candidate: Candidate, batch: int, reason: str) -> BenchRow:
@@ -270,11 +347,24 @@ def _failed(candidate: Candidate, batch: int, reason: str) -> BenchRow:
                     reason=reason, size_mb=candidate.size_mb)
 
 
-def _with_speedups(rows: list[BenchRow], candidates: Sequence[Candidate]) -> list[BenchRow]:
-    base = next((r for r, c in zip(rows, candidates) if c.baseline and r.status == OK), None)
+def with_speedups(rows: Sequence[BenchRow], baseline: Sequence[bool]) -> list[BenchRow]:
+    """``rows`` (one batch size) with each passing row's speed-up against the passing row marked
+    ``baseline``, flagged uncertain where :func:`spreads_overlap`; failed rows get none."""
+    base = next((r for r, b in zip(rows, baseline) if b and r.status == OK), None)
     if base is None or base.p50_ms is None:
-        return rows
-    return [replace(r, speedup=base.p50_ms / r.p50_ms) if r.p50_ms else r for r in rows]
+        return list(rows)
+    return [replace(r, speedup=base.p50_ms / r.p50_ms,
+                    speedup_uncertain=r is not base and spreads_overlap(r, base))
+            if r.status == OK and r.p50_ms else r for r in rows]
+
+
+def spreads_overlap(a: BenchRow, b: BenchRow) -> bool:
+    """Whether the rounds' spreads of two rows overlap, so that which one is faster is not
+    settled by this run; with fewer than two rounds there is no spread, and nothing is settled."""
+    if min(a.rounds, b.rounds) < 2 or None in (a.p50_low_ms, a.p50_high_ms, b.p50_low_ms,
+                                               b.p50_high_ms):
+        return True
+    return a.p50_low_ms <= b.p50_high_ms and b.p50_low_ms <= a.p50_high_ms  # type: ignore[operator]
 
 
 def _as_float_nchw(output: np.ndarray) -> np.ndarray:
@@ -283,14 +373,21 @@ def _as_float_nchw(output: np.ndarray) -> np.ndarray:
     return output.astype(np.float32)
 
 
-def _parity(output: np.ndarray, reference: np.ndarray | None) -> float | None:
-    if reference is None:
-        return None
+def parity_errors(output: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """(max, mean) |output − reference| on the [-1, 1] scale; uint8 pixels are compared with the
+    reference's own pixels, so rounding alone is not counted. A wrong shape or a non-finite
+    value is an infinite error."""
     if output.dtype == np.uint8:
-        # compare pixels with the reference's own pixels, so rounding alone is not counted
-        ref_pixels = to_uint8_nhwc(reference).astype(np.int16)
-        return float(np.abs(output.astype(np.int16) - ref_pixels).max()) / 127.5
-    got = _as_float_nchw(output)
-    if got.shape != reference.shape:
-        return float("inf")
-    return float(np.abs(got - reference).max())
+        got = output.astype(np.int16)
+        want = to_uint8_nhwc(reference).astype(np.int16)
+        if got.shape != want.shape:
+            return float("inf"), float("inf")
+        diff = np.abs(got - want).astype(np.float64) / LEVELS_PER_UNIT
+    else:
+        got = _as_float_nchw(output)
+        if got.shape != reference.shape:
+            return float("inf"), float("inf")
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(got.astype(np.float64) - reference)
+        diff[~np.isfinite(diff)] = np.inf
+    return float(diff.max()), float(diff.mean())

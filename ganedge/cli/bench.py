@@ -20,28 +20,36 @@ QUALITY_FIGURES = ("FD", "KID", "modes covered", "KL(gen||real)")
 
 if TYPE_CHECKING:
     from ganedge.bench import BenchConfig, BenchRow, Candidate
+    from ganedge.contract import ModelContract
     from ganedge.evaluation import EvalResult
 
 
-@one_line_errors(aliases={"batches": "--batch", "budget_s": "--budget", "rounds": "--rounds"})
+@one_line_errors(aliases={"batches": "--batch", "budget_s": "--budget", "rounds": "--rounds",
+                          "truncation": "--truncation"})
 def bench(
-    models: list[Path] = typer.Argument(..., metavar="MODEL...", help="ONNX models: the fp32 one first, then variants "
-                                        "(int8, fp16, uint8 output) of the same generator."),
+    models: list[Path] = typer.Argument(
+        None, metavar="[MODEL...]", help="ONNX models: the fp32 one first, then variants (int8, "
+        "fp16, uint8 output) of the same generator (default: the bundled digits model)."),
     batch: str = typer.Option("1,8,64", "--batch", metavar="B,B,…",
                               help="Comma-separated batch sizes."),
     provider: list[BenchProvider] = typer.Option(  # type: ignore[valid-type]
         None, "--provider", metavar="NAME", help=f"{', '.join(BENCH_PROVIDERS)}, repeatable (default: "
                                                  "cpu, plus cuda when available; openvino "
                                                  "needs the openvino extra)."),
-    budget: float = typer.Option(1.0, "--budget", metavar="SECONDS",
-                                 help="Timed seconds per row, after warm-up."),
-    rounds: int = typer.Option(1, "--rounds", metavar="N", help="Workers per candidate, in "
-                               "alternating order, samples pooled: more rounds even out a busy "
-                               "machine's drift."),
+    budget: float = typer.Option(0.5, "--budget", metavar="SECONDS",
+                                 help="Timed seconds per row and round, after warm-up."),
+    rounds: int = typer.Option(3, "--rounds", metavar="N", help="Fresh workers per candidate, "
+                               "in alternating order: each row shows its fastest round's median "
+                               "and the rounds' spread; a speed-up whose spreads overlap is "
+                               "flagged uncertain."),
+    truncation: float = typer.Option(None, "--truncation", "--psi", metavar="PSI",
+                                     help="ψ every candidate runs with (default: 0.7 for a "
+                                          "StyleGAN model, else 1)."),
     threads: int = typer.Option(None, "--threads", metavar="N", help="Intra-op threads of each "
                                 "model, ONNX Runtime and torch alike (default: one per physical "
                                 "core)."),
-    ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add rows for plain ONNX Runtime."),
+    ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add the plain ONNX Runtime "
+                                      "reference rows: a bare InferenceSession.run."),
     compare_torch: Path = typer.Option(None, "--compare-torch", metavar="CKPT", help="ckpt.pt of the same weights: "
                                        "time PyTorch eager (and torch.compile) in the same run."),
     torch_compile: bool = typer.Option(True, "--torch-compile/--no-torch-compile",
@@ -60,27 +68,41 @@ def bench(
     quiet: bool = QUIET,
     version: bool = VERSION,
 ) -> None:
-    """Time models, each alone in its own process: cold start, p50/p90/p99, images/s, GFLOP/s,
-    parity vs fp32, size. The table is Markdown when stdout is not a terminal."""
+    """Time models, each alone in its own process, several rounds: cold start, p50 and its spread
+    over rounds, p90/p99, images/s, GFLOP/s, parity vs fp32 (held to a tolerance per precision),
+    size. ganedge's rows run what `ganedge sample` runs. The table is Markdown when stdout is not
+    a terminal."""
     from ganedge.bench import BenchConfig, run_bench
-    from ganedge.bench.candidates import default_providers, model_candidates
+    from ganedge.bench.candidates import default_providers, default_truncation, model_candidates
+    from ganedge.bench.report import oversubscribed
+    from ganedge.latents import check_truncation
+    from ganedge.runtime import default_model_path
     from ganedge.session import SessionSettings
 
     config = BenchConfig(batches=_parse_batches(batch), budget_s=budget, rounds=rounds)
+    models = models or [default_model_path()]
     for model in models:
         check_input_file(model, "model", "a .onnx file path")
-    latent_dim = _check_first_model(models[0], config, threads, latent_dim,
-                                    allow_nonfinite=allow_nonfinite, quiet=quiet)
+    contract = _check_first_model(models[0], config, threads, latent_dim,
+                                  allow_nonfinite=allow_nonfinite, quiet=quiet)
+    latent_dim = contract.latent_dim
+    psi = default_truncation(contract) if truncation is None else check_truncation(truncation)
     if compare_torch is not None and not compare_torch.is_file():
-        raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a ckpt.pt path")
+        raise InputError(f"--compare-torch: {str(compare_torch)!r} does not exist: give a "
+                         "ckpt.pt path")
     providers = [p.value for p in provider or []] or default_providers(models[0])
-    candidates = model_candidates(models, providers, ort_defaults,
-                                  SessionSettings(threads=threads), latent_dim)
+    candidates = model_candidates(models, providers, ort_defaults=ort_defaults,
+                                  settings=SessionSettings(threads=threads),
+                                  latent_dim=latent_dim, truncation=psi)
     if compare_torch is not None:
-        candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim, threads) + candidates
+        candidates = _torch_candidates(compare_torch, torch_compile, candidates, latent_dim,
+                                       threads, psi) + candidates
+    busy = oversubscribed()  # before the run: the load of other work, not of the run's own
     rows = run_bench(candidates, latent_dim, config,
                      on_progress=None if quiet else lambda line: typer.echo(f"timing {line}",
                                                                             err=True))
+    if busy and not quiet:
+        typer.echo(f"warning: {busy}", err=True)
     quality = _quality(models, eval_data, latent_dim) if eval_data else {}
     _write_files(rows, config, quality, json_out, csv_out, md_out)
     if json_out == Path("-") or quiet:
@@ -94,9 +116,10 @@ def bench(
 
 
 def _check_first_model(model: Path, config: BenchConfig, threads: int | None,
-                       latent_dim: int | None, *, allow_nonfinite: bool, quiet: bool) -> int:
+                       latent_dim: int | None, *, allow_nonfinite: bool,
+                       quiet: bool) -> ModelContract:
     """Load the first (reference) model as `ganedge sample` would, run it once, and check the
-    batch sizes against its graph and the budgets: its latent size."""
+    batch sizes against its graph and the budgets: its contract."""
     from ganedge.bench.timing import check_batch_bytes
 
     gen = opt.open_model(model, "cpu", threads, False, latent_dim,
@@ -107,7 +130,7 @@ def _check_first_model(model: Path, config: BenchConfig, threads: int | None,
                          f"--batch {gen.static_batch}", param="batches")
     check_batch_bytes(config, c.latent_dim, c.channels * c.height * c.width)
     gen.sample([0])  # a broken graph (NaN output, shape lies) fails here, not as timed rows
-    return c.latent_dim
+    return c
 
 
 def _write_files(rows: list[BenchRow], config: BenchConfig, quality: dict[str, EvalResult],
@@ -156,9 +179,10 @@ def _parse_batches(spec: str) -> tuple[int, ...]:
 
 
 def _torch_candidates(ckpt: Path, compile_too: bool, onnx_candidates: list[Candidate],
-                      latent_dim: int, threads: int | None) -> list[Candidate]:
+                      latent_dim: int, threads: int | None,
+                      truncation: float) -> list[Candidate]:
     require_torch("bench --compare-torch")
-    from torchref.candidates import checkpoint_latent_dim, torch_candidates
+    from exports.torch_candidates import checkpoint_latent_dim, torch_candidates
 
     if checkpoint_latent_dim(ckpt) != latent_dim:
         raise InputError(f"--compare-torch: {str(ckpt)!r} takes latents of size "
@@ -166,7 +190,8 @@ def _torch_candidates(ckpt: Path, compile_too: bool, onnx_candidates: list[Candi
                          "checkpoint the model was exported from")
     flops = onnx_candidates[0].flops_per_image if onnx_candidates else None
     kinds = ("eager", "compile") if compile_too else ("eager",)
-    return torch_candidates(ckpt, kinds, flops_per_image=flops, threads=threads)
+    return torch_candidates(ckpt, kinds, flops_per_image=flops, threads=threads,
+                            truncation=truncation)
 
 
 def _print_table(rows: list[BenchRow]) -> None:

@@ -18,7 +18,7 @@ from ganedge.iobinding import BoundRunner
 from ganedge.session import SessionSettings, create_session, session_options
 from tests.conftest import run_cli
 
-QUICK = ("--budget", "0.01", "--provider", "cpu")
+QUICK = ("--budget", "0.01", "--rounds", "2", "--provider", "cpu")
 ROW_KEYS = set(BenchRow.__dataclass_fields__)
 DIGITS_FLOPS = 2_359_296  # see test_bench_flops.py
 
@@ -38,12 +38,19 @@ def test_json_report_has_one_timed_row_per_batch(exported_model: Path) -> None:
     for row in rows:
         assert set(row) == ROW_KEYS
         assert row["provider_used"] == prov.CPU and row["precision"] == "fp32"
-        assert row["reps"] >= 5 and row["cold_start_ms"] > 0
-        assert 0 < row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"]
+        assert row["reps"] >= 10 and row["cold_start_ms"] > 0 and row["rounds"] == 2
+        assert 0 < row["p50_low_ms"] <= row["p50_ms"] <= row["p50_high_ms"]
+        assert row["p90_ms"] <= row["p99_ms"] and row["parity_tolerance"] == "max 0.5 levels"
         assert row["images_per_s"] == pytest.approx(row["batch"] / row["p50_ms"] * 1e3)
         assert row["gflops_per_s"] == pytest.approx(DIGITS_FLOPS * row["batch"] / row["p50_ms"] / 1e6)
         assert row["parity_max_abs"] == 0.0  # the reference row against itself
         assert row["speedup"] is None  # no torch baseline in this run
+
+
+def test_no_model_benches_the_bundled_one() -> None:
+    report = _bench_json("--batch", "1")
+    assert [(r["label"], r["model"], r["status"]) for r in report["rows"]] == [
+        ("ganedge", "digits.onnx", "ok")]
 
 
 @pytest.mark.slow
@@ -52,8 +59,8 @@ def test_unreadable_variant_still_gets_failed_rows(exported_model: Path, tmp_pat
     broken.write_bytes(b"not an onnx file")
     report = _bench_json(str(exported_model), str(broken), "--batch", "2", "--ort-defaults")
     got = [(r["label"], r["model"], r["status"]) for r in report["rows"]]
-    assert got == [("ganedge", exported_model.name, "ok"), ("ort default", exported_model.name, "ok"),
-                   ("ganedge", "broken.onnx", "failed"), ("ort default", "broken.onnx", "failed")]
+    assert got == [("ganedge", exported_model.name, "ok"), ("plain ORT", exported_model.name, "ok"),
+                   ("ganedge", "broken.onnx", "failed"), ("plain ORT", "broken.onnx", "failed")]
     failed = report["rows"][2]
     assert "is not a loadable ONNX model" in failed["reason"] and failed["p50_ms"] is None
     assert report["rows"][1]["parity_max_abs"] == 0.0  # plain ORT computes the same numbers
@@ -96,6 +103,8 @@ def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, export
     (("--budget", "0"), "error: --budget: must be in [0.001, 3600] (got 0): timed seconds per row"),
         (("--budget", "nan"), "error: --budget: must be in [0.001, 3600] (got nan): timed seconds per row"),
     (("--rounds", "0"), "error: --rounds: must be at least 1 (got 0)"),
+    (("--truncation", "2"), "error: --truncation: ψ must be in [0, 1] (got 2.0): 1 is no "
+                            "truncation, 0 the mean image"),
         (("--batch", "100000000"), "error: --batch: must be at most 65,536 (got 100,000,000)"),
     (("--provider", "tpu"), "error: Invalid value for '--provider': 'tpu' is not one "
                            "of 'cpu', 'cuda', 'openvino'. (see `python -m ganedge bench -h`)"),
@@ -168,7 +177,7 @@ def test_files_progress_and_markdown_off_a_terminal(exported_model: Path, tmp_pa
                      *(arg for kind, path in files.items() for arg in (f"--{kind}", str(path))))
     table = result.stdout  # a pipe, not a terminal: full-width Markdown, nothing cut short
     assert "| ✓ | ganedge | " in table and "…" not in table and "avx" in table.splitlines()[0].lower()
-    assert "timing round 1/1, 1/1: ganedge" in result.stderr
+    assert "timing round 1/2, 1/1: ganedge" in result.stderr
     header, *lines = files["csv"].read_text().splitlines()
     assert header.split(",")[:3] == ["label", "model", "precision"] and len(lines) == 2
     size = exported_model.stat().st_size / 1e6

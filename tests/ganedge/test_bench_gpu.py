@@ -1,17 +1,17 @@
-"""CUDA path: IO binding and CUDA graphs match CPU (skipped where no session runs on CUDA)."""
+"""`ganedge bench` on CUDA: every CUDA row (ganedge, its CUDA-graph variant, plain ORT) runs on
+the CUDA provider and passes parity against the CPU reference at several batch sizes, in one run
+(skipped where no session runs on CUDA)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ganedge import providers as prov
 from ganedge.bench.candidates import default_providers
-from ganedge.iobinding import BoundRunner
-from ganedge.latents import latents_for_seeds
-from ganedge.session import SessionSettings, create_session
+from tests.conftest import run_cli
 
 
 @pytest.fixture()
@@ -22,12 +22,15 @@ def cuda_model(exported_model: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cuda_graph", [False, True])
-def test_cuda_bound_runner_matches_cpu(cuda_model: Path, cuda_graph: bool) -> None:
-    z = latents_for_seeds(range(8), 64)
-    (expected,) = create_session(cuda_model, [prov.CPU], None).run(["images"], {"z": z})
-    session = create_session(cuda_model, [prov.CUDA], None, SessionSettings(cuda_graph=cuda_graph))
-    assert session.get_providers()[0] == prov.CUDA
-    runner = BoundRunner(session, "z", "images", device="cuda")
-    for _ in range(3):  # capture, then replay
-        np.testing.assert_allclose(runner(z), expected, atol=1e-3)
+def test_cuda_rows_match_the_cpu_reference(cuda_model: Path) -> None:
+    report = json.loads(run_cli("bench", str(cuda_model), "--provider", "cpu", "--provider",
+                                "cuda", "--ort-defaults", "--batch", "1,3,64", "--budget",
+                                "0.05", "--rounds", "2", "--json", "-").stdout)
+    rows = report["rows"]
+    failed = [(r["label"], r["provider"], r["batch"], r["reason"]) for r in rows
+              if r["status"] != "ok"]
+    assert failed == []
+    cuda = {(r["label"], r["provider_used"]) for r in rows if r["provider"] == "cuda"}
+    assert cuda == {("ganedge", prov.CUDA), ("ganedge cuda-graph", prov.CUDA),
+                    ("plain ORT", prov.CUDA)}
+    assert all(r["parity_max_abs"] <= 0.5 / 127.5 for r in rows)

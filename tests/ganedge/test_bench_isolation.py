@@ -34,7 +34,7 @@ from ganedge.bench import BenchConfig, measure
 from ganedge.latents import latents_for_seeds
 kind, path, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if kind == "torch":
-    from torchref.candidates import torch_candidates
+    from exports.torch_candidates import torch_candidates
     candidate = torch_candidates(path, ("eager",))[0]
 else:
     from ganedge.bench.candidates import onnx_candidate

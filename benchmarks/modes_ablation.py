@@ -6,7 +6,7 @@ stacked-digits``, 26,000 samples), one PyTorch thread per run, ``--jobs`` runs a
 benchmarks/results/modes.{json,md,png} and the table into README.md between its modes markers.
 
 Usage:
-    python benchmarks/modes.py [--steps 1000] [--jobs 8] [--n 26000] [--weights ema|raw]
+    python -m benchmarks.modes_ablation [--steps 1000] [--jobs 8] [--n 26000] [--weights ema|raw]
                                [--quick] [--work runs/modes]
 
 A row (or its training) already finished in the work folder with the same settings is reused,
@@ -184,7 +184,7 @@ def table(report: dict[str, Any]) -> str:
                  "one PyTorch thread per run, "
                  f"{report['jobs']} runs at a time on a shared machine ({m.get('cpu')}, "
                  f"{m.get('cores')} cores, {m.get('isa')}). Reproduce: `python "
-                 f"benchmarks/modes.py --steps {report['steps']} --n {report['n']} --weights "
+                 f"-m benchmarks.modes_ablation --steps {report['steps']} --n {report['n']} --weights "
                  f"{report['weights']}`.")
     return "\n".join(lines)
 

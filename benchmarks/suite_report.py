@@ -1,4 +1,5 @@
-"""The suite's outputs: the PNG chart, the markdown for the README and the targets verdict."""
+"""The benchmark suite's report (benchmarks.run): the PNG chart, the markdown section of
+docs/benchmarks.md and the targets verdict. The per-run table itself is ganedge.bench.report's."""
 
 from __future__ import annotations
 
@@ -8,24 +9,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ganedge.bench import OK, BenchRow
+from ganedge.bench import OK, BenchRow, spreads_overlap
 from ganedge.bench.report import flag_text, render_markdown
 from ganedge.files import atomic_path
 
-README_START = "<!-- bench:start -->"
-README_END = "<!-- bench:end -->"
+DOC_START = "<!-- bench:start -->"
+DOC_END = "<!-- bench:end -->"
 
 
-def _p50(rows: Sequence[BenchRow], label: str, batch: int) -> float | None:
-    for row in rows:
-        if row.label == label and row.batch == batch and row.status == OK:
-            return row.p50_ms
-    return None
+def _row(rows: Sequence[BenchRow], label: str, batch: int) -> BenchRow | None:
+    return next((r for r in rows if r.label == label and r.batch == batch and r.status == OK),
+                None)
 
 
-def _ratio(rows: Sequence[BenchRow], label: str, against: str, batch: int) -> float | None:
-    ours, theirs = _p50(rows, label, batch), _p50(rows, against, batch)
-    return theirs / ours if ours and theirs else None
+Ratio = tuple[float, bool]  # (their p50 / ours, uncertain: the rounds' spreads overlap)
+
+
+def _ratio(rows: Sequence[BenchRow], label: str, against: str, batch: int) -> Ratio | None:
+    ours, theirs = _row(rows, label, batch), _row(rows, against, batch)
+    if ours is None or theirs is None or not ours.p50_ms or not theirs.p50_ms:
+        return None
+    return theirs.p50_ms / ours.p50_ms, spreads_overlap(ours, theirs)
 
 
 def _best_variant(rows: Sequence[BenchRow], batch: int, max_parity: float) -> BenchRow | None:
@@ -34,10 +38,13 @@ def _best_variant(rows: Sequence[BenchRow], batch: int, max_parity: float) -> Be
     return min(ok, key=lambda r: r.p50_ms or float("inf"), default=None)
 
 
-def _verdict(name: str, value: float | None, target: float) -> str:
-    if value is None:
+def _verdict(name: str, ratio: Ratio | None, target: float) -> str:
+    if ratio is None:
         return f"- {name}: not measured"
+    value, uncertain = ratio
     mark = "met" if value >= target else f"MISSED by {target / value:.2f}×"
+    if uncertain:  # which side is faster is not settled by this run
+        mark += " (uncertain: the rounds' spreads overlap)"
     return f"- {name}: {value:.2f}× (target ≥ {target:g}×): {mark}"
 
 
@@ -60,8 +67,8 @@ def targets(model: str, rows: Sequence[BenchRow], batches: Sequence[int]) -> lis
                               _ratio(rows, fp32, "torch eager", small), 2.0))
         lines.append(_verdict(f"{fp32} fp32 vs torch eager, batch {large}",
                               _ratio(rows, fp32, "torch eager", large), 1.5))
-        worst = min((v for b in batches if (v := _ratio(rows, fp32, "torch eager", b))),
-                    default=None)
+        worst = min((r for b in batches if (r := _ratio(rows, fp32, "torch eager", b))),
+                    default=None, key=lambda r: r[0])
         lines.append(_verdict(f"{fp32} fp32 never slower than eager (worst batch)", worst, 1.0))
     best = _best_variant(rows, large, QUALITY_MAX_ABS)
     if best is not None:
@@ -74,7 +81,7 @@ def targets(model: str, rows: Sequence[BenchRow], batches: Sequence[int]) -> lis
 
 
 def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -> str:
-    """The README section body: machine, ceilings, CLI cold start, one table per model, targets."""
+    """The docs section body: machine, ceilings, CLI cold start, one table per model, targets."""
     m = report["machine"]
     ceiling = report["ceilings_gflops"]
     out = [
@@ -105,14 +112,14 @@ def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -
     return "\n".join(out)
 
 
-def update_readme(readme: Path, body: str) -> None:
-    """Replace the text between the bench markers of ``readme`` with ``body``."""
-    text = readme.read_text()
-    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+def update_docs(page: Path, body: str) -> None:
+    """Replace the text between the bench markers of ``page`` with ``body``."""
+    text = page.read_text()
+    pattern = re.compile(re.escape(DOC_START) + ".*?" + re.escape(DOC_END), re.S)
     if not pattern.search(text):
-        raise SystemExit(f"{readme}: no {README_START} … {README_END} markers to fill")
-    text = pattern.sub(lambda _: f"{README_START}\n{body}\n{README_END}", text)
-    with atomic_path(readme, "README") as tmp:
+        raise SystemExit(f"{page}: no {DOC_START} … {DOC_END} markers to fill")
+    text = pattern.sub(lambda _: f"{DOC_START}\n{body}\n{DOC_END}", text)
+    with atomic_path(page, "docs page") as tmp:
         tmp.write_text(text)
 
 
