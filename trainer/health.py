@@ -52,7 +52,9 @@ class Interval:
         if not self.keys:
             self.keys = tuple(logs)
             self.sums = self.counts = torch.zeros(len(self.keys), device=self.device)
-            self._loss_index = [self.keys.index(k) for k in self.loss_keys]
+            # a device tensor made once: indexing with a list would copy it there every step
+            self._loss_index = torch.tensor([self.keys.index(k) for k in self.loss_keys],
+                                            device=self.device)
         values = torch.stack([logs[k].detach().float() for k in self.keys])
         finite = torch.isfinite(values)
         self.sums = self.sums + torch.where(finite, values, 0.0)

@@ -152,9 +152,9 @@ def test_a_checkpoint_with_the_old_amp_field_resumes(tmp_path: Path, amp: bool,
     ckpt["train_config"]["amp"] = amp
     old = tmp_path / "old.pt"
     torch.save(ckpt, old)
-    assert resume_config(old).precision == precision
-    run_cli("train", "-o", str(tmp_path / "run"), "--resume", str(old), "--steps", "3",
-            "--no-progress")
+    cfg = resume_config(old)  # what `ganedge train --resume` reads
+    assert cfg.precision == precision
+    train(replace(cfg, steps=3), tmp_path / "run", resume=old)
     assert json.loads((tmp_path / "run" / "run.json").read_text())["precision"] == precision
     assert load_checkpoint(tmp_path / "run" / "ckpt.pt")["step"] == 3
 
