@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from trainer.callbacks import Callback  # noqa: E402
-from trainer.config import preset  # noqa: E402
-from trainer.loop import Trainer  # noqa: E402
+from trainer.callbacks import Callback
+from trainer.config import preset
+from trainer.loop import Trainer
 
 PRESETS = ("digits-dcgan", "digits-stylegan2")
 PRECISIONS = ("fp32", "fp16", "bf16")

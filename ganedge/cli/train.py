@@ -191,7 +191,7 @@ class _Progress(Callback):
     def on_train_start(self, trainer: Trainer) -> None:
         self.reporter.restart(trainer.step)  # a resumed run starts part-way
 
-    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, Any]) -> None:
         if trainer.is_main:
             self.reporter.update(step, lambda: _progress_figures(trainer, logs))
 

@@ -168,7 +168,7 @@ def test_amp_that_is_not_a_flag_is_refused(tmp_path: Path) -> None:
     result = run_cli("train", "-o", str(tmp_path), "--resume", str(tmp_path / "bad.pt"),
                      check=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert result.stderr.splitlines() == [
+    assert result.stderr.splitlines() == [(
         f"error: checkpoint {str(tmp_path / 'bad.pt')!r}: train_config: amp: must be true or "
         "false (got 'yes'): give a checkpoint written by `ganedge train` or "
-        "trainer.save_generator"]
+        "trainer.save_generator")]
