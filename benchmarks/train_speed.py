@@ -7,8 +7,8 @@ is the loop's sustained rate. Prints a markdown table (presets × device/precisi
 the figures as JSON.
 
     python benchmarks/train_speed.py --device cpu --precision fp32 --steps 200 --out results.json
-    python benchmarks/train_speed.py --device cuda --precision fp32 fp16 bf16 --steps 500 \\
-        --out benchmarks/results/train_speed_cuda.json
+    python benchmarks/train_speed.py --device cuda --precision fp32 fp16 bf16 --cpu-baseline \\
+        --threads 2 --steps 300 --out benchmarks/results/train_speed_gpu.json
 """
 
 from __future__ import annotations
@@ -39,14 +39,17 @@ class _Clock(Callback):
 
     def __init__(self, warmup: int, device: torch.device) -> None:
         self.warmup, self.device = warmup, device
-        self.start = self.end = 0.0
+        self.start = self.end = self.cpu_start = self.cpu_end = 0.0
 
     def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, torch.Tensor]) -> None:
         if step in (self.warmup, trainer.cfg.steps):
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
-            now = time.perf_counter()
-            self.start, self.end = (now, self.end) if step == self.warmup else (self.start, now)
+            now, cpu = time.perf_counter(), time.process_time()
+            if step == self.warmup:
+                self.start, self.cpu_start = now, cpu
+            else:
+                self.end, self.cpu_end = now, cpu
 
 
 def measure(name: str, device: str, precision: str, steps: int, warmup: int) -> dict[str, object]:
@@ -61,7 +64,11 @@ def measure(name: str, device: str, precision: str, steps: int, warmup: int) -> 
     skipped = dict(trainer.skipped)
     return {"preset": name, "device": device, "precision": trainer.precision,
             "batch_size": cfg.batch_size, "steps": steps,
-            "steps_per_s": steps / (clock.end - clock.start), "skipped": skipped}
+            "steps_per_s": steps / (clock.end - clock.start),
+            # this process's CPU time per step: on a shared machine, less swayed than the wall
+            # clock by other jobs
+            "cpu_ms_per_step": 1000 * (clock.cpu_end - clock.cpu_start) / steps,
+            "skipped": skipped}
 
 
 def machine() -> str:
@@ -96,6 +103,9 @@ def main() -> None:
     parser.add_argument("--preset", nargs="+", default=list(PRESETS))
     parser.add_argument("--steps", type=int, default=200, help="timed steps per cell")
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps before them")
+    parser.add_argument("--cpu-baseline", action="store_true",
+                        help="also time each preset on the CPU in fp32 (what GPU figures are "
+                             "compared with; the CPU's fp16 is far slower than its fp32)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
     args = parser.parse_args()
@@ -103,13 +113,15 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if "cuda" in args.device and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is visible")
+    cells = [(d, p) for d in args.device for p in args.precision]
+    if args.cpu_baseline and ("cpu", "fp32") not in cells:
+        cells.insert(0, ("cpu", "fp32"))
     rows = []
     for name in args.preset:
-        for device in args.device:
-            for precision in args.precision:
-                rows.append(measure(name, device, precision, args.steps, args.warmup))
-                print(f"{name} {device} {precision}: {rows[-1]['steps_per_s']:.1f} steps/s",
-                      file=sys.stderr)
+        for device, precision in cells:
+            rows.append(measure(name, device, precision, args.steps, args.warmup))
+            print(f"{name} {device} {precision}: {rows[-1]['steps_per_s']:.1f} steps/s",
+                  file=sys.stderr)
     print(f"{machine()}\n\n{table(rows)}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
