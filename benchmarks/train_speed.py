@@ -2,8 +2,9 @@
 
 Each cell trains the preset from scratch in a temporary folder (samples, checkpoints and loggers
 only at the end, health records at the preset's interval, as a real run) and times the steps
-after ``--warmup`` steps (allocation, autotuning, the fp16 loss scale settling), so the figure
-is the loop's sustained rate. Prints a markdown table (presets × device/precision) and writes
+after ``--warmup`` steps (allocation, autotuning, the fp16 loss scale settling) up to the one
+before the last (whose grid, checkpoint and health record end the run), so the figure is the
+loop's sustained rate. Prints a markdown table (presets × device/precision) and writes
 the figures as JSON.
 
     python benchmarks/train_speed.py --device cpu --precision fp32 --steps 200 --out results.json
@@ -34,15 +35,15 @@ PRECISIONS = ("fp32", "fp16", "bf16")
 
 
 class _Clock(Callback):
-    """Times the steps after ``warmup``; waits for the device at both ends, so queued work is
-    counted where it ran."""
+    """Times the steps after ``warmup`` up to the one before the last; waits for the device at
+    both ends, so queued work is counted where it ran."""
 
     def __init__(self, warmup: int, device: torch.device) -> None:
         self.warmup, self.device = warmup, device
         self.start = self.end = self.cpu_start = self.cpu_end = 0.0
 
     def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, torch.Tensor]) -> None:
-        if step in (self.warmup, trainer.cfg.steps):
+        if step in (self.warmup, trainer.cfg.steps - 1):
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
             now, cpu = time.perf_counter(), time.process_time()
@@ -54,7 +55,9 @@ class _Clock(Callback):
 
 def measure(name: str, device: str, precision: str, steps: int, warmup: int) -> dict[str, object]:
     """Steps/s of ``steps`` timed steps of preset ``name`` after ``warmup`` untimed ones."""
-    cfg = preset(name, steps=warmup + steps, device=device, precision=precision, logger="none",
+    # one step more than timed: the last one's sample grid, checkpoint and health record
+    # (a real run's end, not its pace) fall outside the timed window
+    cfg = preset(name, steps=warmup + steps + 1, device=device, precision=precision, logger="none",
                  sample_every=0, checkpoint_every=0)
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(cfg, out)
