@@ -335,6 +335,11 @@ class Trainer:
                                "scale)", self.step)
         return None
 
+    def skipped_steps(self) -> dict[str, int]:
+        """Optimizer steps the fp16 loss scaler has skipped so far, per network ("d", "g"),
+        including those since the last sync point (so this waits for the device)."""
+        return {net: self.skipped[net] + int(run.new) for net, run in self._skips.items()}
+
     def _weights_problem(self) -> Problem | None:
         """A problem when any weight is not finite (checked before a snapshot is kept)."""
         params = [*self.gen.parameters(), *self.disc.parameters()]

@@ -200,7 +200,8 @@ def _progress_figures(trainer: Trainer, logs: dict[str, Any]) -> str:
     """``D 1.234 G 0.567``, and under fp16 the steps the loss scaler skipped so far."""
     text = f"D {float(logs['d_loss']):.3f} G {float(logs['g_loss']):.3f}"
     if trainer.precision == "fp16":
-        text += f", skipped D {trainer.skipped['d']} G {trainer.skipped['g']}"
+        skipped = trainer.skipped_steps()
+        text += f", skipped D {skipped['d']} G {skipped['g']}"
     return text
 
 
