@@ -224,7 +224,8 @@ def _summary(cfg: TrainConfig, out: Path, resume: Path | None) -> str:
     precision = f" in {cfg.precision}" if cfg.precision != "auto" else ""
     return (f"{start}: {cfg.arch} {m.image_size}×{m.image_size}, z {m.latent_dim}, "
             f"{'conditional, ' if cfg.conditional else ''}{cfg.loss} loss, {regs}, on "
-            f"{cfg.dataset}\n  {cfg.steps} steps of {cfg.batch_size}{precision}, lr G {cfg.lr_g:g} / D "
+            f"{cfg.dataset}\n  {cfg.steps} steps of {cfg.batch_size}{precision}, "
+            f"lr G {cfg.lr_g:g} / D "
             f"{cfg.lr_d:g}, seed {cfg.seed} → {out} (config: {out / 'run.json'})")
 
 
