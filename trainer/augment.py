@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from ganedge.errors import ConfigError
+from trainer.data import to_device
 
 Tensor = torch.Tensor
 POLICIES = ("color", "translation", "cutout")
@@ -29,7 +30,7 @@ def diff_augment(x: Tensor, policy: tuple[str, ...], gen: torch.Generator) -> Te
 
 
 def _rand(gen: torch.Generator, x: Tensor, *shape: int) -> Tensor:
-    return torch.rand(*shape, generator=gen).to(device=x.device, dtype=x.dtype)
+    return to_device(torch.rand(*shape, generator=gen), x.device).to(x.dtype)
 
 
 def color(x: Tensor, gen: torch.Generator) -> Tensor:
@@ -46,8 +47,8 @@ def translation(x: Tensor, gen: torch.Generator, ratio: float = 0.125) -> Tensor
     """Shift each image by up to ratio·size pixels, filling with zeros."""
     b, _, h, w = x.shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    th = torch.randint(-sh, sh + 1, (b, 1, 1), generator=gen).to(x.device)
-    tw = torch.randint(-sw, sw + 1, (b, 1, 1), generator=gen).to(x.device)
+    th = to_device(torch.randint(-sh, sh + 1, (b, 1, 1), generator=gen), x.device)
+    tw = to_device(torch.randint(-sw, sw + 1, (b, 1, 1), generator=gen), x.device)
     gb, gh, gw = torch.meshgrid(torch.arange(b, device=x.device), torch.arange(h, device=x.device),
                                 torch.arange(w, device=x.device), indexing="ij")
     gh = (gh + th + 1).clamp(0, h + 1)
@@ -60,8 +61,8 @@ def cutout(x: Tensor, gen: torch.Generator, ratio: float = 0.5) -> Tensor:
     """Zero one random square of ratio·size per image."""
     b, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    oh = torch.randint(0, h + (1 - ch % 2), (b, 1, 1), generator=gen).to(x.device)
-    ow = torch.randint(0, w + (1 - cw % 2), (b, 1, 1), generator=gen).to(x.device)
+    oh = to_device(torch.randint(0, h + (1 - ch % 2), (b, 1, 1), generator=gen), x.device)
+    ow = to_device(torch.randint(0, w + (1 - cw % 2), (b, 1, 1), generator=gen), x.device)
     gb, gh, gw = torch.meshgrid(torch.arange(b, device=x.device), torch.arange(ch, device=x.device),
                                 torch.arange(cw, device=x.device), indexing="ij")
     gh = (gh + oh - ch // 2).clamp(0, h - 1)

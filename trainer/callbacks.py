@@ -3,7 +3,7 @@
 Example:
     >>> class PrintStep(Callback):
     ...     def on_step_end(self, trainer, step, logs):
-    ...         if step % 100 == 0: print(step, logs["d_loss"])
+    ...         if step % 100 == 0: print(step, float(logs["d_loss"]))
 """
 
 from __future__ import annotations
@@ -37,8 +37,11 @@ class Callback:
     def on_train_start(self, trainer: Trainer) -> None:
         """Before the first step (after a resume, the restored state is in place)."""
 
-    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
-        """After generator update ``step``; ``logs`` holds this step's losses and D outputs."""
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, torch.Tensor]) -> None:
+        """After generator update ``step``; ``logs`` holds this step's losses, D outputs and
+        gradient norms as 0-dim tensors on the training device. Reading one (``float(x)``)
+        waits for the device, so read them only when needed (the trainer itself reads them once
+        per sync point, see :mod:`trainer.loop`); a step may later be rolled back."""
 
     def on_checkpoint(self, trainer: Trainer, step: int, path: Path) -> None:
         """After ``path`` (last.pt) was written at ``step``."""
@@ -129,7 +132,7 @@ class EvalCallback(Callback):
                                   param="n")
             self._write(trainer.out)
 
-    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, torch.Tensor]) -> None:
         if not trainer.is_main or step % self.every:
             return
         record = self._record(step, self.evaluate(trainer))

@@ -19,7 +19,7 @@ from torch import nn
 from ganedge.errors import CheckpointError, ConfigError, InputError
 from ganedge.files import atomic_path, check_input_file, os_errors
 from trainer import checkpoint_schema as schema
-from trainer.config import ArchConfig, TrainConfig
+from trainer.config import ArchConfig, TrainConfig, upgrade as upgrade_config
 from trainer.models import build_generator
 
 CHECKPOINT_FORMAT = "ganedge.checkpoint"
@@ -163,7 +163,12 @@ def load_resumable(path: str | Path) -> dict[str, Any]:
 
 def resume_config(path: str | Path) -> TrainConfig:
     """The training config a resumable checkpoint was written with, checked like its weights."""
-    data = load_resumable(path)["train_config"]
+    saved = load_resumable(path)["train_config"]
+    try:
+        # a config from before `precision` holds `amp`: read as today's fields first
+        data = upgrade_config(saved) if isinstance(saved, dict) else saved
+    except ConfigError as exc:
+        raise schema.bad(path, f"train_config: {exc.render()}") from None
     schema.check_fields(data, TrainConfig, path, "train_config", skip=("model",))
     schema.arch_config(data.get("model", {}), path, "train_config.model")
     try:

@@ -197,6 +197,10 @@ def check_resumable(ckpt: dict[str, Any], path: str | Path) -> None:
     for name, check in (("rollbacks", _whole), ("lr_scale", _number), ("peak_diversity", _number)):
         if not check(health.get(name)):
             raise bad(path, f"health.{name} must be a number (got {_short(health.get(name))})")
+    skipped = health.get("skipped", {})  # absent in checkpoints from before precision
+    if not (isinstance(skipped, dict) and set(skipped) <= {"g", "d"}
+            and all(_whole(n) and n >= 0 for n in skipped.values())):
+        raise bad(path, f"health.skipped must hold whole g and d counts (got {_short(skipped)})")
     if not isinstance(ckpt["rng"].get("torch"), torch.Tensor):
         raise bad(path, "rng.torch must be a tensor (the saved random state)")
     if not isinstance(ckpt["scaler"].get("g"), dict) or not isinstance(ckpt["scaler"].get("d"), dict):

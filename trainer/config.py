@@ -10,6 +10,8 @@ from ganedge.contract import reject_unknown_fields
 from ganedge.errors import ConfigError
 
 
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
 ARCH_LIMITS = {"latent_dim": 1 << 16, "base_channels": 1 << 13, "num_classes": 1 << 20,
                "w_dim": 1 << 16, "mapping_layers": 64, "channel_max": 1 << 13}
 
@@ -91,7 +93,8 @@ class TrainConfig:
     pack: int = 1  # PacGAN: D judges this many samples at once (1: off); divides batch_size
     seed: int = 0  # seeds init, data order, latents and augmentation
     device: str = "auto"  # "auto" (CUDA if available), "cpu" or "cuda"
-    amp: bool = True  # fp16 autocast + GradScaler, on CUDA only
+    precision: str = "auto"  # fp32, fp16 (autocast + a GradScaler per network), bf16 (autocast)
+    # or auto: bf16 on a CUDA device that supports it, else fp16 there; fp32 on the CPU
     log_every: int = 50  # steps between health records in health.jsonl (0: never)
     sample_every: int = 500  # steps between fixed-latent sample grids (0: only at the end)
     checkpoint_every: int = 500  # steps between last.pt/ckpt.pt checkpoints (0: only at the end)
@@ -128,6 +131,9 @@ class TrainConfig:
                               param="pack")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"must be auto, cpu or cuda (got {self.device!r})", param="device")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"must be one of {', '.join(PRECISIONS)} (got {self.precision!r})",
+                              param="precision")
         if self.best_mode not in ("min", "max"):
             raise ConfigError(f"must be min or max (got {self.best_mode!r})", param="best_mode")
 
@@ -138,11 +144,23 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild from :meth:`to_dict` output."""
+        data = upgrade(data)
         reject_unknown_fields(cls, data, ConfigError("training config: unknown fields {unknown}"))
-        data = dict(data)
         data["model"] = ArchConfig(**data.get("model", {}))
         data["regularizers"] = tuple(data.get("regularizers", ()))
         return cls(**data)
+
+
+def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved training config in today's fields: ``amp`` (a bool, before ``precision`` existed)
+    becomes ``precision`` — on, the device's default ("auto"); off, "fp32"."""
+    data = dict(data)
+    if "amp" in data:
+        amp = data.pop("amp")
+        if not isinstance(amp, bool):
+            raise ConfigError(f"must be true or false (got {amp!r})", param="amp")
+        data.setdefault("precision", "auto" if amp else "fp32")
+    return data
 
 
 PRESETS: dict[str, TrainConfig] = {

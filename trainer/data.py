@@ -31,6 +31,15 @@ def load_dataset(spec: str, image_size: int, channels: int | None = None) -> Ten
     return TensorData(torch.from_numpy(data.images), labels, data.num_classes)
 
 
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A host tensor on ``device`` without waiting for it: to a GPU through pinned memory and an
+    asynchronous copy (a plain copy from pageable memory waits for the device's queue to drain,
+    which would cost a host–device round trip per step); the CPU gets the tensor itself."""
+    if device.type == "cpu":
+        return tensor
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 def batch_indices(n: int, batch_size: int, batch: int, seed: int, rank: int = 0,
                   world: int = 1) -> torch.Tensor:
     """Indices (batch_size,) of global batch number ``batch`` for process ``rank``.

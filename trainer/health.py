@@ -30,9 +30,77 @@ def diversity(images: torch.Tensor) -> float:
     return float(dist.sum() / (n * (n - 1)))
 
 
-def all_finite(*values: float) -> bool:
-    """True when no value is NaN or ±Inf."""
-    return all(math.isfinite(v) for v in values)
+class Interval:
+    """A step's figures (0-dim tensors) summed on the device between two reads, so no step waits
+    for the host. Each figure is averaged over its finite values (a step the fp16 loss scaler
+    skipped has an infinite gradient norm); ``first_bad`` holds the first step whose loss (one of
+    ``loss_keys``) was not finite, 0 when none was."""
+
+    def __init__(self, device: torch.device, loss_keys: tuple[str, ...]) -> None:
+        self.device, self.loss_keys = device, loss_keys
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new interval."""
+        self.keys: tuple[str, ...] = ()
+        self.steps = 0
+        self.sums = self.counts = torch.zeros(0, device=self.device)
+        self.first_bad = torch.zeros((), dtype=torch.long, device=self.device)
+
+    def add(self, step: int, logs: dict[str, torch.Tensor]) -> None:
+        """Add step ``step``'s figures (the same names every step)."""
+        if not self.keys:
+            self.keys = tuple(logs)
+            self.sums = self.counts = torch.zeros(len(self.keys), device=self.device)
+            # a device tensor made once: indexing with a list would copy it there every step
+            self._loss_index = torch.tensor([self.keys.index(k) for k in self.loss_keys],
+                                            device=self.device)
+        values = torch.stack([logs[k].detach().float() for k in self.keys])
+        finite = torch.isfinite(values)
+        self.sums = self.sums + torch.where(finite, values, 0.0)
+        self.counts = self.counts + finite
+        bad = ~finite[self._loss_index].all()
+        self.first_bad = torch.where(bad & (self.first_bad == 0), step, self.first_bad)
+        self.steps += 1
+
+    def packed(self) -> torch.Tensor:
+        """Sums, counts and first_bad in one float tensor, for one read; see :meth:`unpack`."""
+        return torch.cat([self.sums, self.counts, self.first_bad.float()[None]])
+
+    def unpack(self, values: list[float]) -> tuple[dict[str, float], int]:
+        """The host's copy of :meth:`packed` as (means by name, first bad step or 0)."""
+        n = len(self.keys)
+        means = {k: (s / c if c else math.nan)
+                 for k, s, c in zip(self.keys, values[:n], values[n:2 * n])}
+        return means, int(values[2 * n])
+
+
+class SkipRun:
+    """Optimizer steps of one network that the fp16 loss scaler skipped, counted on the device:
+    how many since the last read, and the longest run of consecutive ones (a run carries on
+    across reads)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.reset()
+
+    def reset(self) -> None:
+        """No skips, no run (a fresh start or a rollback)."""
+        zero = torch.zeros((), dtype=torch.long, device=self.device)
+        self.new, self.run, self.longest = zero, zero, zero
+
+    def add(self, skipped: torch.Tensor) -> None:
+        """One optimizer step; ``skipped`` is a 0-dim bool tensor."""
+        s = skipped.long()
+        self.new = self.new + s
+        self.run = (self.run + 1) * s
+        self.longest = torch.maximum(self.longest, self.run)
+
+    def packed(self) -> torch.Tensor:
+        """(new, longest) as floats for one read; the counts then restart from the current run."""
+        out = torch.stack([self.new, self.longest]).float()
+        self.new, self.longest = torch.zeros_like(self.new), self.run
+        return out
 
 
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:

@@ -1,8 +1,15 @@
-"""The training loop: n_critic discriminator steps per generator step, EMA, AMP on CUDA, DDP,
-health logging with NaN rollback, checkpoints that resume exactly, and callbacks.
+"""The training loop: n_critic discriminator steps per generator step, EMA, mixed precision
+(fp16 with a loss scaler per network, or bf16), DDP, health logging with NaN rollback,
+checkpoints that resume exactly, and callbacks.
 
 All per-step randomness (batch order, latents, augmentation) is derived from (seed, rank, step),
 so a resumed run needs only the checkpoint to continue bit for bit.
+
+No step waits for the device: losses, gradient norms and skipped-step flags stay on it, summed
+there, and are read at sync points (each health record, sample grid and checkpoint, and every
+``log_every`` or CHECK_EVERY steps). A read that finds a non-finite loss, or a run of skipped
+steps too long to be the loss scale settling, rolls back to the snapshot taken at the last sync
+point whose weights were finite.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from trainer.callbacks import Callback
 from trainer.checkpoint import load_resumable, publish, save_checkpoint
 from trainer.checkpoint_schema import bad, check_model_budget
 from trainer.config import ArchConfig, TrainConfig
-from trainer.data import batch_indices, load_dataset
+from trainer.data import batch_indices, load_dataset, to_device
 from trainer.ema import make_ema, recalibrate_batchnorm, update_ema
 from trainer.loggers import build_logger
 from trainer.losses import LOSSES
@@ -37,7 +44,26 @@ SAMPLE_GRID = 64  # fixed latents drawn into each progress grid
 DIVERSITY_BATCH = 32  # fixed latents whose pairwise distance measures diversity
 CALIBRATION_BATCHES = 32  # batches re-estimating the EMA generator's BatchNorm statistics
 CALIBRATION_SEED_OFFSET = 7919  # their latents' seed: the run's seed plus this
+CHECK_EVERY = 50  # steps between device reads (and rollback snapshots) when log_every is 0
+# fp16: a step whose gradients overflow is skipped and the loss scale halved, so a few skips in a
+# row are the scale settling (the first steps from 2^16 skip until it fits). 50 in a row take it
+# from 2^16 to 2^-34, below any fp16 gradient: the network makes inf/NaN whatever the scale.
+MAX_CONSECUTIVE_SKIPS = 50
+LOSS_KEYS = ("d_loss", "g_loss")  # a non-finite one of these is divergence
+AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 Tensor = torch.Tensor
+
+
+NETWORKS = {"d": "discriminator", "g": "generator"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What diverged (kind: loss, weights or skipped), in words, and at which step."""
+
+    kind: str
+    what: str
+    step: int
 
 
 @dataclass
@@ -90,15 +116,20 @@ class Trainer:
         self._build_models()
         for reg in self.regs:
             reg.bind(self.gen, self.disc)
-        self.amp = cfg.amp and self.env.device.type == "cuda"
-        self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.precision = resolve_precision(cfg.precision, self.env.device)
+        # fp16 only: one loss scaler per network, so D's overflows never skip G's step
+        fp16 = self.precision == "fp16"
+        self.scaler_g = torch.amp.GradScaler(self.env.device.type, enabled=fp16)
+        self.scaler_d = torch.amp.GradScaler(self.env.device.type, enabled=fp16)
         self.step, self.rollbacks, self.lr_scale = 0, 0, 1.0
+        self.skipped = {"d": 0, "g": 0}  # optimizer steps the loss scaler skipped, per network
+        self.last_figures: dict[str, float] = {}  # the latest interval's means, read at a sync
         self.metrics: dict[str, float] = {}
         self.best: float | None = None
         self.fixed_z, self.fixed_labels = self._fixed_latents()
         self.data_diversity = health.diversity(self.data.images[:DIVERSITY_BATCH])
-        self._interval: list[dict[str, float]] = []
+        self._interval = health.Interval(self.env.device, LOSS_KEYS)
+        self._skips = {net: health.SkipRun(self.env.device) for net in ("d", "g")}
         self.peak_diversity = 0.0
         self._good: dict[str, Any] = {}
         self._ema_calibrated = -1  # step whose EMA BatchNorm statistics are its own
@@ -131,15 +162,20 @@ class Trainer:
                 disc = reg.discriminator(disc)
             self.disc = disc.to(dev)
         self.ema = make_ema(self.gen) if cfg.ema else None
-        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        # fused Adam on CUDA: one kernel, and it takes the loss scaler's inf check on the device
+        # where the plain one reads it on the host every step
+        fused = dev.type == "cuda" or None
+        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=cfg.lr_g,
+                                      betas=(cfg.beta1, cfg.beta2), fused=fused)
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr_d,
+                                      betas=(cfg.beta1, cfg.beta2), fused=fused)
         self.g, self.d = distributed.wrap(self.gen, self.env), distributed.wrap(self.disc, self.env)
 
     def _fixed_latents(self) -> tuple[Tensor, Tensor | None]:
         rng = torch.Generator().manual_seed(self.cfg.seed)
         classes = self.arch_config.num_classes
         n = classes * 8 if classes else SAMPLE_GRID
-        z = torch.randn(n, self.arch_config.latent_dim, generator=rng).to(self.env.device)
+        z = to_device(torch.randn(n, self.arch_config.latent_dim, generator=rng), self.env.device)
         labels = torch.arange(n, device=self.env.device) % classes if classes else None
         return z, labels
 
@@ -151,8 +187,9 @@ class Trainer:
     def _batch(self, batch: int) -> tuple[Tensor, Tensor | None]:
         idx = batch_indices(len(self.data.images), self.cfg.batch_size, batch, self.cfg.seed,
                             self.env.rank, self.env.world)
-        real = self.data.images[idx].to(self.env.device)
-        labels = self.data.labels[idx].to(self.env.device) if self.arch_config.num_classes else None
+        real = to_device(self.data.images[idx], self.env.device)
+        labels = (to_device(self.data.labels[idx], self.env.device)
+                  if self.arch_config.num_classes else None)
         return real, labels
 
     def _critic(self, x: Tensor, labels: Tensor | None) -> Tensor:
@@ -168,15 +205,18 @@ class Trainer:
         return x
 
     def _autocast(self) -> torch.autocast:
-        return torch.autocast("cuda", dtype=torch.float16, enabled=self.amp)
+        dtype = AUTOCAST_DTYPES.get(self.precision)
+        return torch.autocast(self.env.device.type, dtype=dtype or torch.bfloat16,
+                              enabled=dtype is not None)
 
-    def train_step(self, step: int) -> dict[str, float]:
-        """One generator update (after n_critic discriminator updates); returns its logs."""
+    def train_step(self, step: int) -> dict[str, Tensor]:
+        """One generator update (after n_critic discriminator updates); returns its logs as
+        0-dim tensors on the training device (reading one waits for the device)."""
         cfg, gen = self.cfg, self._step_gen(step)
         z_shape = (cfg.batch_size, self.arch_config.latent_dim)
         for i in range(cfg.n_critic):
             real, labels = self._batch((step - 1) * cfg.n_critic + i)
-            z = torch.randn(*z_shape, generator=gen).to(self.env.device)
+            z = to_device(torch.randn(*z_shape, generator=gen), self.env.device)
             last = i == cfg.n_critic - 1
             with torch.set_grad_enabled(last), self._autocast():
                 fake = self._generate(z, labels, gen)
@@ -190,11 +230,11 @@ class Trainer:
         mixing = getattr(self.gen, "mixing_inputs", None)
         if mixing is not None:
             z2, cutoff = mixing(z.shape[0], gen)
-            extra["mix"] = (z2.to(self.env.device), cutoff.to(self.env.device))
+            extra["mix"] = (to_device(z2, self.env.device), to_device(cutoff, self.env.device))
         return self.g(z, labels, **extra) if labels is not None or extra else self.g(z)
 
     def _d_step(self, real: Tensor, fake: Tensor, labels: Tensor | None, d_step: int,
-                gen: torch.Generator) -> dict[str, float]:
+                gen: torch.Generator) -> dict[str, Tensor]:
         real_aug, fake_aug = self._augment(real, gen), self._augment(fake.detach(), gen)
         real_label = min((r.real_label() for r in self.regs), default=1.0)
         with self._autocast():
@@ -204,14 +244,14 @@ class Trainer:
         for reg in self.regs:
             term = reg.penalty(lambda x: self._critic(x, labels), real_aug, fake_aug, d_step, gen)
             total = total + term if term is not None else total
-        norm = _optimize(self.opt_d, self.scaler_d, total, self.disc)
+        norm = self._optimize("d", total)
         for reg in self.regs:
             reg.after_d_step(self.disc)
-        return {"d_loss": loss.item(), "d_real": r.mean().item(), "d_fake": f.mean().item(),
+        return {"d_loss": loss.detach(), "d_real": r.detach().mean(), "d_fake": f.detach().mean(),
                 "grad_norm_d": norm}
 
     def _g_step(self, real: Tensor, fake: Tensor, labels: Tensor | None,
-                gen: torch.Generator) -> dict[str, float]:
+                gen: torch.Generator) -> dict[str, Tensor]:
         needs_real = self.loss.uses_real_in_g or any(reg.needs_real_in_g for reg in self.regs)
         with self._autocast():
             fake_aug = self._augment(fake, gen)
@@ -219,32 +259,100 @@ class Trainer:
             real_aug = self._augment(real, gen) if needs_real else real
             r = self._critic(real_aug, labels) if self.loss.uses_real_in_g else f.new_zeros(0)
             loss = self.loss.g_loss(f, r)
+            # D's features of the half-precision images, under the same autocast as D's logits
+            features = [reg.feature_penalty(self._features, real_aug, fake_aug)
+                        for reg in self.regs]
         total = loss
-        for reg in self.regs:
-            for term in (reg.g_penalty(self.gen, labels, self.step + 1, gen),
-                         reg.feature_penalty(self._features, real_aug, fake_aug)):
+        for reg, feature_term in zip(self.regs, features):
+            for term in (reg.g_penalty(self.gen, labels, self.step + 1, gen), feature_term):
                 total = total + term if term is not None else total
-        norm = _optimize(self.opt_g, self.scaler_g, total, self.gen)
+        norm = self._optimize("g", total)
         for reg in self.regs:
             reg.after_g_step(self.gen)
         distributed.sync_buffers(self.env, self.gen, self.disc)
         if self.ema is not None:
             update_ema(self.ema, self.gen, self.cfg.ema)
-        return {"g_loss": loss.item(), "grad_norm_g": norm}
+        return {"g_loss": loss.detach(), "grad_norm_g": norm}
+
+    def _optimize(self, net: str, loss: Tensor) -> Tensor:
+        """Zero, backward, unscale, measure the gradient norm, step; returns the norm (on the
+        device). Under fp16 the scaler skips a step whose gradients overflowed: counted here."""
+        opt, scaler, module = ((self.opt_d, self.scaler_d, self.disc) if net == "d"
+                               else (self.opt_g, self.scaler_g, self.gen))
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        norm = (torch.nn.utils.get_total_norm(grads) if grads
+                else torch.zeros((), device=self.env.device))
+        scaler.step(opt)
+        scaler.update()
+        if scaler.is_enabled():
+            # unscale_ found inf/NaN in exactly these gradients: the step was skipped
+            self._skips[net].add(~torch.isfinite(norm))
+        return norm
 
     # ---------------------------------------------------------------- the run
     def fit(self) -> TrainResult:
         """Train from ``self.step`` to ``cfg.steps``; returns where the checkpoint went."""
         self._start()
-        logs: dict[str, float] = {}
+        logs: dict[str, Tensor] = {}
         while self.step < self.cfg.steps:
             logs = self.train_step(self.step + 1)
-            if distributed.any_true(not health.all_finite(*logs.values()), self.env):
-                self._rollback(logs)
-                continue
             self.step += 1
-            self._after_step(logs)
+            self._interval.add(self.step, logs)
+            sync = self._sync_due()
+            if sync and self._diverged(self._read()):
+                continue
+            self._after_step(logs, sync)
         return self._finish(logs)
+
+    def _sync_due(self) -> bool:
+        """Whether this step reads the device: at each health record, sample grid and
+        checkpoint (none is written from a diverged state), the last step, and at least every
+        ``log_every`` (else CHECK_EVERY) steps."""
+        cfg, step = self.cfg, self.step
+        return (step == cfg.steps or step % (cfg.log_every or CHECK_EVERY) == 0
+                or any(every and step % every == 0
+                       for every in (cfg.sample_every, cfg.checkpoint_every)))
+
+    def _read(self) -> Problem | None:
+        """Wait for the device once and bring the interval's figures and the skip counters to
+        the host; returns what diverged, or None."""
+        values = torch.cat([self._interval.packed(),
+                            *(run.packed() for run in self._skips.values())]).tolist()
+        self.last_figures, first_bad = self._interval.unpack(values[:-4])
+        longest = {}
+        for i, net in enumerate(self._skips):
+            new, longest[net] = values[-4 + 2 * i:-2 + 2 * i or None]
+            self.skipped[net] += int(new)
+        if first_bad:
+            return Problem("loss", "losses became NaN/Inf", first_bad)
+        for net, run in longest.items():
+            if run >= MAX_CONSECUTIVE_SKIPS:
+                return Problem("skipped", f"the fp16 loss scaler skipped {int(run)} "
+                               f"{NETWORKS[net]} steps in a row (inf/NaN gradients at every "
+                               "scale)", self.step)
+        return None
+
+    def skipped_steps(self) -> dict[str, int]:
+        """Optimizer steps the fp16 loss scaler has skipped so far, per network ("d", "g"),
+        including those since the last sync point (so this waits for the device)."""
+        return {net: self.skipped[net] + int(run.new) for net, run in self._skips.items()}
+
+    def _weights_problem(self) -> Problem | None:
+        """A problem when any weight is not finite (checked before a snapshot is kept)."""
+        params = [*self.gen.parameters(), *self.disc.parameters()]
+        if bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
+            return None
+        return Problem("weights", "the weights became NaN/Inf", self.step + 1)
+
+    def _diverged(self, problem: Problem | None) -> bool:
+        """Roll back (on every process) when any process found a problem."""
+        if not distributed.any_true(problem is not None, self.env):
+            return False
+        self._rollback(problem or Problem("loss", "another process diverged", self.step))
+        return True
 
     def _start(self) -> None:
         if self.is_main:
@@ -252,24 +360,34 @@ class Trainer:
             with atomic_path(self.out / "run.json") as tmp:
                 tmp.write_text(json.dumps(self.cfg.to_dict(), indent=2))
             health.truncate_jsonl(self.out / "health.jsonl", self.step)
-        self._good = copy.deepcopy(self.state_dict())
+        self._good = self._snapshot()
+        self._skipped_at_record = dict(self.skipped)
         for cb in self.callbacks:
             cb.on_train_start(self)
 
-    def _after_step(self, logs: dict[str, float]) -> None:
+    def _after_step(self, logs: dict[str, Tensor], sync: bool) -> None:
         cfg, step = self.cfg, self.step
-        self._interval.append(logs)
-        if cfg.log_every and step % cfg.log_every == 0:
+        final = step == cfg.steps
+        # the last step records the figures of a part interval too (a short run gets one)
+        if cfg.log_every and (step % cfg.log_every == 0 or (final and self._interval.steps)):
             self._log_health()
         for cb in self.callbacks:
             cb.on_step_end(self, step, logs)
-        final = step == cfg.steps
+        if not sync or self._diverged(self._weights_problem()):
+            return
         if final or (cfg.sample_every and step % cfg.sample_every == 0):
             self.write_samples(self.out / "samples" / f"step{step:06d}.png")
         if final or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
             self._checkpoint()
+        else:
+            self._good = self._snapshot()
 
-    def _finish(self, logs: dict[str, float]) -> TrainResult:
+    def _snapshot(self) -> dict[str, Any]:
+        """A copy of the state to roll back to (the EMA generator as it is: training never reads
+        its BatchNorm statistics, so they are not re-estimated for this)."""
+        return copy.deepcopy(self.state_dict(calibrated=False))
+
+    def _finish(self, logs: dict[str, Tensor]) -> TrainResult:
         records = health.read_jsonl(self.out / "health.jsonl") if self.is_main else []
         if self.is_main and records:
             health.plot_curves(records, self.out / "curves.png")
@@ -278,8 +396,9 @@ class Trainer:
         figures = [r for r in records if "event" not in r]
         last = ({k: float(v) for k, v in figures[-1].items() if isinstance(v, (int, float))}
                 if figures else {})
-        return TrainResult(self.out / "ckpt.pt", self.step, logs.get("d_loss", float("nan")),
-                           logs.get("g_loss", float("nan")), last)
+        nan = torch.tensor(float("nan"))
+        return TrainResult(self.out / "ckpt.pt", self.step, float(logs.get("d_loss", nan)),
+                           float(logs.get("g_loss", nan)), last)
 
     def report(self, name: str, value: float) -> None:
         """Record a metric (e.g. FID from an evaluation callback); ``best_metric`` reads these."""
@@ -333,11 +452,16 @@ class Trainer:
                 logger.on_samples(self, self.step, grid)
 
     def _log_health(self) -> None:
-        mean = {k: float(np.mean([r[k] for r in self._interval])) for k in self._interval[0]}
-        self._interval = []
+        self._interval.reset()
+        skipped = {f"skipped_{net}": n - self._skipped_at_record[net]
+                   for net, n in self.skipped.items()}
+        self._skipped_at_record = dict(self.skipped)
+        if self.precision == "fp16":
+            skipped.update(loss_scale_d=self.scaler_d.get_scale(),
+                           loss_scale_g=self.scaler_g.get_scale())
         div = health.diversity(self.fixed_samples(DIVERSITY_BATCH))
         self.report("diversity", div)
-        record = {"step": self.step, **mean, "diversity": div,
+        record = {"step": self.step, **self.last_figures, **skipped, "diversity": div,
                   "data_diversity": self.data_diversity,
                   "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"]}
         # a fresh generator is never diverse: collapse means falling far below both the data's
@@ -380,23 +504,27 @@ class Trainer:
             self.best = value
         return better
 
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly: models, optimizers, scalers, counters, RNG."""
+    def state_dict(self, *, calibrated: bool = True) -> dict[str, Any]:
+        """Everything needed to continue exactly: models, optimizers, scalers, counters, RNG;
+        the EMA generator with its BatchNorm statistics re-estimated unless not ``calibrated``."""
         state: dict[str, Any] = {
             "arch": self.cfg.arch, "arch_config": asdict(self.arch_config),
             "generator": self.gen.state_dict(), "discriminator": self.disc.state_dict(),
             "optimizer_g": self.opt_g.state_dict(), "optimizer_d": self.opt_d.state_dict(),
             "scaler": {"g": self.scaler_g.state_dict(), "d": self.scaler_d.state_dict()},
+            "precision": self.precision,
             "step": self.step, "rng": {"torch": torch.get_rng_state()},
             "train_config": self.cfg.to_dict(), "metrics": dict(self.metrics),
             "best": self.best, "health": {"rollbacks": self.rollbacks, "lr_scale": self.lr_scale,
-                                          "peak_diversity": self.peak_diversity},
+                                          "peak_diversity": self.peak_diversity,
+                                          "skipped": dict(self.skipped)},
             "callbacks": {key: cb.state_dict() for key, cb in _callback_keys(self.callbacks)},
             "regularizers": {name: reg.state_dict()
                              for name, reg in zip(self.cfg.regularizers, self.regs)},
         }
         if self.ema is not None:
-            state["generator_ema"] = self.sample_generator().state_dict()
+            ema = self.sample_generator() if calibrated else self.ema
+            state["generator_ema"] = ema.state_dict()
         return state
 
     def resume_from(self, state: dict[str, Any], path: str | Path) -> None:
@@ -420,51 +548,60 @@ class Trainer:
             self.ema.load_state_dict(state.get("generator_ema", state["generator"]))
         self.opt_g.load_state_dict(state["optimizer_g"])
         self.opt_d.load_state_dict(state["optimizer_d"])
-        self.scaler_g.load_state_dict(state["scaler"]["g"])
-        self.scaler_d.load_state_dict(state["scaler"]["d"])
+        for scaler, saved in ((self.scaler_g, state["scaler"]["g"]),
+                              (self.scaler_d, state["scaler"]["d"])):
+            # an fp32/bf16 run saved no scale: an fp16 resume of it starts a fresh scaler
+            if saved:
+                scaler.load_state_dict(saved)
+        self._ema_calibrated = -1
         self.step, self.metrics, self.best = state["step"], dict(state["metrics"]), state["best"]
         self.peak_diversity = state["health"]["peak_diversity"]
         torch.set_rng_state(state["rng"]["torch"])
         if restore_health:
             self.rollbacks = state["health"]["rollbacks"]
             self.lr_scale = state["health"]["lr_scale"]
+            self.skipped = {net: int(state["health"].get("skipped", {}).get(net, 0))
+                            for net in self.skipped}
         for key, cb in _callback_keys(self.callbacks):
             cb.load_state_dict(state["callbacks"].get(key, {}))
         for name, reg in zip(self.cfg.regularizers, self.regs):
             reg.load_state_dict(state.get("regularizers", {}).get(name, {}))
 
-    def _rollback(self, logs: dict[str, float]) -> None:
-        """NaN/Inf: back to the last good state with lower learning rates, a bounded number of times."""
+    def _rollback(self, problem: Problem) -> None:
+        """Divergence: back to the last good state with lower learning rates, a bounded number
+        of times."""
         self.rollbacks += 1
         if self.rollbacks > self.cfg.max_rollbacks:
+            figures = {k: float(f"{v:.4g}") for k, v in self.last_figures.items()}
             raise health.DivergenceError(
-                f"training: losses became NaN/Inf at step {self.step + 1} after "
-                f"{self.cfg.max_rollbacks} rollback(s) ({logs}): lower `lr_g`/`lr_d` or add a "
-                "regularizer (`regularizers` spectral_norm)")
-        failed_at = self.step + 1
+                f"training: {problem.what} at step {problem.step} after "
+                f"{self.cfg.max_rollbacks} rollback(s) ({figures}): lower `lr_g`/`lr_d` or add a "
+                "regularizer (`regularizers` spectral_norm)"
+                + (", or train in bf16 or fp32 (`precision`)" if problem.kind == "skipped" else ""))
         self.load_state_dict(copy.deepcopy(self._good), restore_health=False)
         self.lr_scale *= self.cfg.rollback_lr_factor
         for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
             for group in opt.param_groups:
                 group["lr"] = lr * self.lr_scale
-        self._interval = []
+        self._interval.reset()
+        for run in self._skips.values():
+            run.reset()
+        self._skipped_at_record = dict(self.skipped)
         if self.is_main:
             health.append_jsonl(self.out / "health.jsonl", {
-                "step": self.step, "event": "rollback", "failed_at": failed_at,
-                "rollbacks": self.rollbacks, "lr_scale": self.lr_scale})
+                "step": self.step, "event": "rollback", "reason": problem.kind,
+                "failed_at": problem.step, "rollbacks": self.rollbacks,
+                "lr_scale": self.lr_scale})
 
 
-def _optimize(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: Tensor,
-              module: torch.nn.Module) -> float:
-    """Zero, backward, unscale, measure the gradient norm, step; returns the norm."""
-    opt.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.unscale_(opt)
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    norm = float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
-    scaler.step(opt)
-    scaler.update()
-    return norm
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``precision`` with "auto" decided for ``device``: bf16 on a CUDA device that supports it
+    (no loss scaling needed), fp16 on an older one, fp32 on the CPU (autocast there is slower)."""
+    if precision != "auto":
+        return precision
+    if device.type != "cuda":
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
 def _callback_keys(callbacks: list[Callback]) -> list[tuple[str, Callback]]:

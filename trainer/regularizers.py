@@ -16,6 +16,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from ganedge.errors import ConfigError
 from trainer.augment import diff_augment, parse_policy
 from trainer.config import ArchConfig, TrainConfig
+from trainer.data import to_device
 from trainer.losses import GanLoss
 from trainer.registry import Registry
 
@@ -86,16 +87,26 @@ class Regularizer:
 REGULARIZERS: Registry[type[Regularizer]] = Registry("regularizer", "ganedge.regularizers")
 
 
+def full_precision(like: Tensor) -> torch.autocast:
+    """Autocast off on ``like``'s device: a gradient penalty squares and sums gradients, which
+    overflows fp16 (max 65504) and loses digits in bf16, so it is computed in fp32 whatever
+    precision the training step runs in. Its gradient comes from ``autograd.grad`` of the
+    unscaled output; the loss scaler (fp16) scales the total loss, penalty included, only for the
+    backward pass, so the penalty needs no unscaling of its own."""
+    return torch.autocast(like.device.type, enabled=False)
+
+
 @REGULARIZERS.register("wgan_gp")
 class GradientPenalty(Regularizer):
     """λ·E[(‖∇D(x̂)‖ - 1)²] at random interpolates x̂ of real and fake (Gulrajani et al. 2017)."""
 
     def penalty(self, critic: Critic, real: Tensor, fake: Tensor, d_step: int,
                 gen: torch.Generator) -> Tensor:
-        alpha = torch.rand(real.shape[0], 1, 1, 1, generator=gen).to(real.device)
-        x = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
-        (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-        return self.cfg.gp_weight * ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+        alpha = to_device(torch.rand(real.shape[0], 1, 1, 1, generator=gen), real.device)
+        with full_precision(real):
+            x = (alpha * real.float() + (1 - alpha) * fake.detach().float()).requires_grad_(True)
+            (grad,) = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
+            return self.cfg.gp_weight * ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
 @REGULARIZERS.register("r1")
@@ -106,9 +117,10 @@ class LazyR1(Regularizer):
                 gen: torch.Generator) -> Tensor | None:
         if d_step % self.cfg.r1_every:
             return None
-        x = real.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-        return self.cfg.r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean() * self.cfg.r1_every
+        with full_precision(real):
+            x = real.detach().float().requires_grad_(True)
+            (grad,) = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
+            return self.cfg.r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean() * self.cfg.r1_every
 
 
 @REGULARIZERS.register("path_length")
@@ -132,12 +144,15 @@ class PathLength(Regularizer):
                               param="regularizers")
         device = next(generator.parameters()).device
         batch = max(1, self.cfg.batch_size // 2)
-        z = torch.randn(batch, generator.z_dim, generator=gen).to(device)
-        ws = generator.mapping(z, None if labels is None else labels[:batch], update_w_avg=False)
-        images = generator.synthesis(ws)
-        y = torch.randn(images.shape, generator=gen).to(device) / (images[0, 0].numel() ** 0.5)
-        (grad,) = torch.autograd.grad((images * y).sum(), ws, create_graph=True)
-        lengths = grad.square().sum(2).mean(1).sqrt()  # (batch,)
+        z = to_device(torch.randn(batch, generator.z_dim, generator=gen), device)
+        with full_precision(z):
+            ws = generator.mapping(z, None if labels is None else labels[:batch],
+                                   update_w_avg=False)
+            images = generator.synthesis(ws).float()
+            y = to_device(torch.randn(images.shape, generator=gen), device)
+            y = y / (images[0, 0].numel() ** 0.5)
+            (grad,) = torch.autograd.grad((images * y).sum(), ws, create_graph=True)
+            lengths = grad.square().sum(2).mean(1).sqrt()  # (batch,)
         self.pl_mean = self.pl_mean.to(device).lerp(lengths.mean().detach(), 0.01)
         return self.cfg.pl_weight * self.cfg.pl_every * (lengths - self.pl_mean).square().mean()
 

@@ -3,7 +3,9 @@
 On a terminal the user watches a rich bar on stderr. Where output goes to a file or a pipe (a
 log, ``nohup``, CI), the same progress becomes one plain line every 10% of the work or every
 30 s, whichever comes first: ``train: 300/1500 steps (20%), 11.2 steps/s, ETA 1m47s, D 1.21``.
-Library code reports through callbacks; only this module prints.
+The rate and ETA count from the first line on, so a slow start (allocation, warm-up) does not
+inflate the estimate; the first line has no ETA. Library code reports through callbacks; only
+this module prints.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 
 LINE_FRACTION = 0.1  # a line at least every 10% of the work …
 LINE_SECONDS = 30.0  # … and at least every 30 s
+BAR_EXTRA_SECONDS = 1.0  # the bar's extra text is refreshed at most this often
+Extra = str | Callable[[], str]  # a callable is called only when the text is shown
 
 
 def on_terminal() -> bool:
@@ -49,6 +53,8 @@ class Reporter:
         self._task = None
         self._start = self._last_time = clock()
         self._start_done = self._last_done = done
+        self._warm: tuple[float, int] | None = None  # (time, done) at the first line
+        self._bar_extra_time = -BAR_EXTRA_SECONDS
 
     def __enter__(self) -> Reporter:
         if self.bar is not None:
@@ -66,37 +72,52 @@ class Reporter:
         """Count from ``done`` (a resumed run); the rate counts only work done from now on."""
         self.done = self._start_done = self._last_done = done
         self._start = self._last_time = self.clock()
+        self._warm = None
 
-    def advance(self, count: int = 1, extra: str = "") -> None:
+    def advance(self, count: int = 1, extra: Extra = "") -> None:
         """``count`` more units are done; ``extra`` (e.g. the latest losses) goes on the line."""
         self.update(self.done + count, extra)
 
-    def update(self, done: int, extra: str = "") -> None:
-        """``done`` units are done in all."""
+    def update(self, done: int, extra: Extra = "") -> None:
+        """``done`` units are done in all; ``extra`` may be a callable, called only when shown
+        (e.g. figures that must be fetched from a GPU)."""
         self.done = done
         if not self.enabled:
             return
-        if self.bar is not None and self._task is not None:
-            self.bar.update(self._task, completed=done, extra=extra)
-            return
         now = self.clock()
+        if self.bar is not None and self._task is not None:
+            if now - self._bar_extra_time >= BAR_EXTRA_SECONDS or done >= self.total:
+                self._bar_extra_time = now
+                self.bar.update(self._task, completed=done, extra=_text(extra))
+            else:
+                self.bar.update(self._task, completed=done)
+            return
         step = LINE_FRACTION * self.total
         due = (done // step > self._last_done // step or done >= self.total
                or now - self._last_time >= LINE_SECONDS)
         if due and done > self._last_done:
             self._last_time, self._last_done = now, done
-            typer.echo(self.line(now, extra), err=self.to_stderr)
+            typer.echo(self.line(now, _text(extra)), err=self.to_stderr)
+            if self._warm is None:
+                self._warm = (now, done)
 
     def line(self, now: float, extra: str = "") -> str:
-        """``label: done/total unit (pct%), rate unit/s, ETA …[, extra]``."""
+        """``label: done/total unit (pct%), rate unit/s[, ETA …][, extra]``: the rate since the
+        first line (since the start for the first line itself, which shows no ETA)."""
         elapsed = now - self._start
-        rate = (self.done - self._start_done) / elapsed if elapsed > 0 else 0.0
+        since, base = self._warm if self._warm is not None else (self._start, self._start_done)
+        rate = (self.done - base) / (now - since) if now > since else 0.0
         left = self.total - self.done
-        eta = f"ETA {_duration(left / rate)}" if rate > 0 and left > 0 else (
-            f"took {_duration(elapsed)}" if left <= 0 else "ETA ?")
+        eta = (f"took {_duration(elapsed)}" if left <= 0
+               else f"ETA {_duration(left / rate)}" if rate > 0 and self._warm is not None
+               else "")
         parts = [f"{self.label}: {self.done}/{self.total} {self.unit} "
                  f"({100 * self.done // self.total}%)", f"{rate:.3g} {self.unit}/s", eta]
-        return ", ".join(parts + ([extra] if extra else []))
+        return ", ".join(p for p in [*parts, extra] if p)
+
+
+def _text(extra: Extra) -> str:
+    return extra() if callable(extra) else extra
 
 
 def _duration(seconds: float) -> str:

@@ -6,7 +6,9 @@ come from the trainer's registries, which live on the torch side.
 
 from __future__ import annotations
 
+import inspect
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +20,8 @@ from ganedge.errors import InputError
 from ganedge.files import check_folder
 from trainer.callbacks import CALLBACKS, Callback, EvalCallback, eval_metric_names
 from trainer.checkpoint import resume_config
-from trainer.config import PRESETS, TrainConfig, preset as make_preset, resolve
+from trainer.config import (PRECISIONS, PRESETS, ArchConfig, TrainConfig, preset as make_preset,
+                            resolve)
 from trainer.loggers import LOGGERS
 from trainer.loop import Trainer, TrainResult, train as run_training
 from trainer.losses import LOSSES
@@ -33,9 +36,28 @@ Reg = choices("Reg", (*REGULARIZERS.names(), NO_REG))
 Preset = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 Logger = Literal[tuple(LOGGERS.names())]  # type: ignore[valid-type]
 Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal[PRECISIONS]  # type: ignore[valid-type]
 Mode = Literal["min", "max"]
 # the eval callback's own parameters, as this command spells them
 EVAL_FLAGS = {"data": "--eval-data", "every": "--eval-every", "n": "--eval-n"}
+# Every TrainConfig/ArchConfig field is either a parameter of `train` of the same name (the
+# exceptions in OPTION_FIELDS), handed to `resolve` as given, or listed here with the reason it
+# has no option; tests/trainer/test_cli.py fails on a field that is neither.
+OPTION_FIELDS = {"reg": "regularizers"}  # parameter → the field it sets, where the names differ
+NOT_ON_CLI = {
+    "model": "set through its fields' options (--image-size, --latent-dim, --base-channels)",
+    "channels": "taken from the data", "num_classes": "taken from the data (--conditional)",
+    "minibatch_stddev": "set by its regularizer",
+    "minibatch_kernels": "set by the minibatch_discrimination regularizer (--mbd-kernels)",
+    "w_dim": "StyleGAN shape: the preset's", "mapping_layers": "StyleGAN shape: the preset's",
+    "channel_max": "StyleGAN shape: the preset's",
+    "beta1": "Adam's β: the preset's", "beta2": "Adam's β: the preset's",
+    "r1_every": "lazy R1 interval: the preset's", "pl_weight": "path_length: the preset's",
+    "pl_every": "path_length: the preset's", "clip_value": "weight_clipping: the preset's",
+    "label_smoothing": "label_smoothing: the preset's",
+    "collapse_ratio": "health threshold: the API's", "max_rollbacks": "health: the API's",
+    "rollback_lr_factor": "health: the API's",
+}
 
 
 @one_line_errors(aliases={"regularizers": "--reg", **EVAL_FLAGS})
@@ -84,6 +106,9 @@ def train(
     diffaugment: str = typer.Option(None, "--diffaugment", metavar="POLICY",
                                     help="Policy, e.g. color,translation."),
     device: Device = typer.Option(None, "--device", help="Where to train (auto: CUDA if any)."),
+    precision: Precision = typer.Option(None, "--precision", help="Arithmetic of the training "
+                                        "step: fp32, fp16 (loss-scaled) or bf16 (default auto: "
+                                        "bf16 on a GPU that has it, else fp16; fp32 on the CPU)."),
     log_every: int = typer.Option(None, "--log-every", metavar="N",
                                   help="Steps between health records."),
     sample_every: int = typer.Option(None, "--sample-every", metavar="N",
@@ -115,6 +140,7 @@ def train(
     version: bool = VERSION,
 ) -> None:
     """Train a GAN generator and write self-describing checkpoints, samples and health logs."""
+    given = dict(locals())  # first, while it holds only the parameters as passed
     check_folder(out, param="out")
     if threads:
         import torch  # already loaded by the trainer modules; named here, where it is used
@@ -122,17 +148,9 @@ def train(
         torch.set_num_threads(threads)
     evaluation = _eval_callback(eval_every, eval_data, eval_n)
     base = resume_config(resume) if resume else make_preset(preset)
-    cfg = resolve(base, {
-        "steps": steps, "batch_size": batch_size, "seed": seed, "dataset": dataset, "arch": arch,
-        "loss": loss, "regularizers": _regularizers(reg), "conditional": conditional,
-        "image_size": image_size, "latent_dim": latent_dim, "base_channels": base_channels,
-        "lr_g": lr_g, "lr_d": lr_d, "n_critic": n_critic, "ema": ema, "gp_weight": gp_weight,
-        "r1_gamma": r1_gamma, "diffaugment": diffaugment, "pack": pack, "fm_weight": fm_weight,
-        "mbd_kernels": mbd_kernels, "ha_weight": ha_weight, "device": device,
-        "log_every": log_every, "sample_every": sample_every,
-        "checkpoint_every": checkpoint_every, "best_metric": best_metric, "best_mode": best_mode,
-        "logger": logger,
-    }, eval_every, eval_metric_names())
+    changes = {field: given[name] for name, field in config_options().items()}
+    changes["regularizers"] = _regularizers(reg)
+    cfg = resolve(base, changes, eval_every, eval_metric_names())
     if evaluation is not None:
         evaluation.check(cfg)
     elif cfg.best_metric in eval_metric_names() and not quiet:
@@ -156,8 +174,16 @@ def train(
             typer.echo(_best_line(best, evaluation, cfg, out))
 
 
+def config_options() -> dict[str, str]:
+    """The parameters of :func:`train` that set a TrainConfig/ArchConfig field → that field."""
+    known = {f.name for f in fields(TrainConfig)} | {f.name for f in fields(ArchConfig)}
+    return {name: OPTION_FIELDS.get(name, name) for name in inspect.signature(train).parameters
+            if OPTION_FIELDS.get(name, name) in known}
+
+
 class _Progress(Callback):
-    """Hands each finished step's losses to the command's progress reporter."""
+    """Hands each finished step's losses to the command's progress reporter; they are read
+    from the device only when a line or the bar shows them."""
 
     def __init__(self, reporter: Reporter) -> None:
         self.reporter = reporter
@@ -165,9 +191,18 @@ class _Progress(Callback):
     def on_train_start(self, trainer: Trainer) -> None:
         self.reporter.restart(trainer.step)  # a resumed run starts part-way
 
-    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, Any]) -> None:
         if trainer.is_main:
-            self.reporter.update(step, f"D {logs['d_loss']:.3f} G {logs['g_loss']:.3f}")
+            self.reporter.update(step, lambda: _progress_figures(trainer, logs))
+
+
+def _progress_figures(trainer: Trainer, logs: dict[str, Any]) -> str:
+    """``D 1.234 G 0.567``, and under fp16 the steps the loss scaler skipped so far."""
+    text = f"D {float(logs['d_loss']):.3f} G {float(logs['g_loss']):.3f}"
+    if trainer.precision == "fp16":
+        skipped = trainer.skipped_steps()
+        text += f", skipped D {skipped['d']} G {skipped['g']}"
+    return text
 
 
 def _eval_callback(every: int, data: str | None, n: int | None) -> EvalCallback | None:
@@ -186,17 +221,20 @@ def _summary(cfg: TrainConfig, out: Path, resume: Path | None) -> str:
     m = cfg.model
     regs = ", ".join(cfg.regularizers) or "no regularizer"
     start = f"resuming {resume}" if resume else "training"
+    precision = f" in {cfg.precision}" if cfg.precision != "auto" else ""
     return (f"{start}: {cfg.arch} {m.image_size}×{m.image_size}, z {m.latent_dim}, "
             f"{'conditional, ' if cfg.conditional else ''}{cfg.loss} loss, {regs}, on "
-            f"{cfg.dataset}\n  {cfg.steps} steps of {cfg.batch_size}, lr G {cfg.lr_g:g} / D "
+            f"{cfg.dataset}\n  {cfg.steps} steps of {cfg.batch_size}{precision}, "
+            f"lr G {cfg.lr_g:g} / D "
             f"{cfg.lr_d:g}, seed {cfg.seed} → {out} (config: {out / 'run.json'})")
 
 
 def _done_line(cfg: TrainConfig, result: TrainResult) -> str:
     figures = ", ".join(f"{k} {result.health[k]:.3f}" for k in ("d_real", "d_fake", "diversity")
                         if k in result.health)
+    figures = f"; {figures}" if figures else ""
     return (f"trained {cfg.arch} for {result.step} steps (D {result.d_loss:.3f}, "
-            f"G {result.g_loss:.3f}; {figures}) → {result.checkpoint}")
+            f"G {result.g_loss:.3f}{figures}) → {result.checkpoint}")
 
 
 def _best(evaluation: EvalCallback, cfg: TrainConfig, out: Path) -> dict[str, Any] | None:

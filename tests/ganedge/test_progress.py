@@ -16,10 +16,32 @@ def test_lines_every_tenth_or_thirty_seconds(capsys: pytest.CaptureFixture[str])
         progress.update(100)  # 10%
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        "train: 24/1000 steps (2%), 0.8 steps/s, ETA 20m20s, D 1.000",
+        "train: 24/1000 steps (2%), 0.8 steps/s, D 1.000",  # the first line: no ETA yet
         "train: 48/1000 steps (4%), 0.8 steps/s, ETA 19m50s, D 1.000",
-        "train: 100/1000 steps (10%), 1.6 steps/s, ETA 9m22s",
+        "train: 100/1000 steps (10%), 2.34 steps/s, ETA 6m25s",  # 76 steps in 32.5 s
     ]
+
+
+def test_a_slow_start_does_not_inflate_the_eta(capsys: pytest.CaptureFixture[str]) -> None:
+    """The first step takes 40 s (warm-up), then 10 steps/s: the estimate follows the latter,
+    and figures passed as a callable are fetched only for the lines shown."""
+    now, fetched = [0.0], []
+
+    def figures() -> str:
+        fetched.append(now[0])
+        return "D 1.000"
+
+    with Reporter("train", 3000, "steps", clock=lambda: now[0]) as progress:
+        now[0] = 40.0
+        progress.update(1, figures)
+        for step in range(2, 701):
+            now[0] += 0.1
+            progress.update(step, figures)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["train: 1/3000 steps (0%), 0.025 steps/s, D 1.000",
+                     "train: 300/3000 steps (10%), 10 steps/s, ETA 4m30s, D 1.000",
+                     "train: 600/3000 steps (20%), 10 steps/s, ETA 4m00s, D 1.000"]
+    assert len(fetched) == 3
 
 
 def test_disabled_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:

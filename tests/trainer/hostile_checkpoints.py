@@ -122,6 +122,10 @@ CASES = (
          "train_config.steps must be a whole number (got 'many')", resume_only=True),
     Case("metrics_not_numbers", _set("metrics", {"fd": "low"}),
          "metrics['fd'] must be a number (got 'low')", resume_only=True),
+    Case("skipped_not_counts", _set("health.skipped", {"d": -1}),
+         "health.skipped must hold whole g and d counts (got {'d': -1})", resume_only=True),
+    Case("amp_not_a_flag", _set("train_config.amp", "yes"),
+         "train_config: amp: must be true or false (got 'yes')", resume_only=True),
 )
 
 

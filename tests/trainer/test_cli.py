@@ -7,14 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dataclasses import fields
+
 import pytest
 from typer.testing import CliRunner
 
 from ganedge.cli import app
+from ganedge.cli.train import NOT_ON_CLI, _done_line, config_options
 
 from tests.conftest import run_cli
 from trainer import load_checkpoint
-from trainer.config import PRESETS
+from trainer.config import PRECISIONS, PRESETS, ArchConfig, TrainConfig, preset
+from trainer.loop import TrainResult
 
 TINY = ("--image-size", "16", "--base-channels", "4", "--latent-dim", "8", "--batch-size", "8",
         "--no-progress")
@@ -77,3 +81,25 @@ def test_bad_values_are_one_line_errors(tmp_path: Path) -> None:
         assert result.exit_code == 2 and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_every_config_field_is_an_option_or_listed_as_not() -> None:
+    """A new TrainConfig/ArchConfig field fails here until `train` has an option of its name (or
+    NOT_ON_CLI says why it has none)."""
+    known = {f.name for f in fields(TrainConfig)} | {f.name for f in fields(ArchConfig)}
+    options = set(config_options().values())
+    assert options.isdisjoint(NOT_ON_CLI) and set(NOT_ON_CLI) <= known
+    assert sorted(known - options - set(NOT_ON_CLI)) == []
+    assert {"precision", "regularizers", "image_size", "dataset"} <= options
+
+
+def test_help_lists_the_precisions() -> None:
+    result = CliRunner().invoke(app, ["train", "-h"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0
+    assert f"--precision <{'|'.join(PRECISIONS)}>" in result.output
+
+
+def test_done_line_without_health_figures_has_no_stray_separator(tmp_path: Path) -> None:
+    result = TrainResult(tmp_path / "ckpt.pt", 2, 1.25, 0.5, {})
+    assert _done_line(preset("digits-dcgan"), result) == (
+        f"trained dcgan for 2 steps (D 1.250, G 0.500) → {tmp_path / 'ckpt.pt'}")

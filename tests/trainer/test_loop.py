@@ -30,8 +30,10 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     for key in ("generator", "generator_ema", "discriminator"):
         for name, tensor in full[key].items():
             assert torch.equal(tensor, resumed[key][name]), f"{key}.{name} differs"
+    # the first run's last step (3) recorded its part interval; the resumed run kept it, no step
+    # twice
     logged = [json.loads(line)["step"] for line in (tmp_path / "half" / "health.jsonl").open()]
-    assert logged == [2, 4, 6]
+    assert logged == [2, 3, 4, 6]
 
 
 def test_checkpoint_contents(tmp_path: Path) -> None:
@@ -92,8 +94,10 @@ def test_nan_rolls_back_with_lower_lr(tmp_path: Path) -> None:
     assert result.step == 6
     events = [json.loads(line) for line in (tmp_path / "health.jsonl").open()]
     rollback = [e for e in events if e.get("event") == "rollback"]
+    # the weights went NaN after step 4: the check before keeping step 4 as the snapshot finds it
+    # and goes back to the checkpoint at step 3
     assert rollback == [{"event": "rollback", "failed_at": 5, "lr_scale": 0.5, "rollbacks": 1,
-                         "step": 3}]
+                         "reason": "weights", "step": 3}]
     ckpt = load_checkpoint(tmp_path / "ckpt.pt")
     assert ckpt["optimizer_g"]["param_groups"][0]["lr"] == pytest.approx(TINY.lr_g * 0.5)
     assert all(torch.isfinite(t).all() for t in ckpt["generator"].values())
