@@ -11,7 +11,6 @@ COPY pyproject.toml README.md LICENSE THIRD_PARTY.md ./
 COPY ganedge ganedge
 COPY trainer trainer
 COPY exports exports
-COPY torchref torchref
 RUN pip install '.[train]' --extra-index-url https://download.pytorch.org/whl/cpu
 
 # runs and models are written under the working folder: mount it to keep them

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganedge.cores import physical_cores
+from ganedge.runtime.cores import physical_cores
 
 MATMUL_SIZE = 1024
 MIN_SAMPLES = 5

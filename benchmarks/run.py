@@ -23,8 +23,8 @@ import torch
 from benchmarks import probes, suite, suite_report
 from ganedge.bench import BenchConfig, BenchRow, run_bench
 from ganedge.bench.report import machine_info, machine_line, table_cells
-from ganedge.files import atomic_path
-from ganedge.cores import physical_cores
+from ganedge.io.files import atomic_path
+from ganedge.runtime.cores import physical_cores
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = BenchConfig(batches=(1, 8, 64), budget_s=1.5, warmup_s=0.5, rounds=2)

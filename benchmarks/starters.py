@@ -15,7 +15,7 @@ import numpy as np
 
 from ganedge.bench.candidates import load_model
 from ganedge.bench.timing import RunFn
-from ganedge.session import SessionSettings
+from ganedge.runtime.session import SessionSettings
 
 
 @dataclass(frozen=True)

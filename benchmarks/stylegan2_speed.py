@@ -28,7 +28,7 @@ from ganedge.bench.candidates import STYLEGAN_TRUNCATION, onnx_candidate
 from ganedge.bench.report import machine_line
 from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, run_bench
 from ganedge.contract import KEY_PROVENANCE
-from ganedge.session import SessionSettings
+from ganedge.runtime.session import SessionSettings
 from exports.torch_candidates import torch_candidates
 from trainer.checkpoint import save_checkpoint
 from trainer.config import ArchConfig

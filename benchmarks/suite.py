@@ -16,8 +16,8 @@ from exports.checkpoint import export_checkpoint
 from ganedge.bench import Candidate
 from ganedge.bench.candidates import PLAIN_LABEL, failed_candidate, onnx_candidate
 from ganedge.errors import one_line
-from ganedge.ovsession import openvino_available
-from ganedge.session import SessionSettings
+from ganedge.runtime.ovsession import openvino_available
+from ganedge.runtime.session import SessionSettings
 from trainer.checkpoint import save_checkpoint
 from trainer.config import ArchConfig
 from trainer.models import ARCHITECTURES, build_generator

@@ -11,7 +11,7 @@ from typing import Any
 
 from ganedge.bench import OK, BenchRow, spreads_overlap
 from ganedge.bench.report import flag_text, render_markdown
-from ganedge.files import atomic_path
+from ganedge.io.files import atomic_path
 
 DOC_START = "<!-- bench:start -->"
 DOC_END = "<!-- bench:end -->"

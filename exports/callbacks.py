@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exports.checkpoint import export_checkpoint
-from ganedge.files import make_folder
+from ganedge.io.files import make_folder
 from trainer.callbacks import CALLBACKS, Callback
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from torch import nn
 from exports.onnx import ExportResult, export_generator
 from exports.quantize import PRECISIONS
 from ganedge.errors import ConfigError, MissingExtraError
-from ganedge.files import make_folder
-from ganedge.imaging import make_grid, save_png
+from ganedge.io.files import make_folder
+from ganedge.io.imaging import make_grid, save_png
 
 LIGHTNING_EXTRA = "pip install 'ganedge[lightning]'"
 FRAMEWORKS = ("lightning.pytorch", "pytorch_lightning")  # both names Lightning has shipped under

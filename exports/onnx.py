@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract
-from ganedge.datasets import check_spec
+from ganedge.io.datasets import check_spec
 from ganedge.errors import ConfigError, ParityError
-from ganedge.files import atomic_path, check_writable
+from ganedge.io.files import atomic_path, check_writable
 from exports.grading import describe as describe_grade
 from exports.grading import grade
 from exports.optimize import optimize as optimize_graph

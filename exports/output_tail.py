@@ -1,7 +1,7 @@
 """The ``--output uint8`` tail: display-ready (B, H, W, C) uint8 pixels computed inside the graph.
 
 Edge apps then get pixels they can show or encode without numpy, and copy a quarter of the bytes
-off the device. The tail rounds exactly as ``ganedge.imaging.to_uint8_nhwc`` does (half to even),
+off the device. The tail rounds exactly as ``ganedge.io.imaging.to_uint8_nhwc`` does (half to even),
 so a uint8 model and a float model post-processed by the runtime give the same pixels.
 """
 

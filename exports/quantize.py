@@ -34,7 +34,7 @@ import onnx
 from exports.parity import LEVELS, Tolerance
 from ganedge.contract import ModelContract
 from ganedge.errors import ConfigError, one_line
-from ganedge.latents import latents_for_seeds
+from ganedge.sampling.latents import latents_for_seeds
 
 PRECISIONS = ("fp32", "fp16", "int8")
 INT8_WEIGHT_BITS = (7, 8)  # 7: safe on every x86 CPU; 8: for VNNI/AMX targets

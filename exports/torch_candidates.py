@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ganedge.bench.timing import Candidate, RunFn
-from ganedge.cores import threads_or_default
+from ganedge.runtime.cores import threads_or_default
 from ganedge.errors import InputError
 
 TORCH_KINDS = ("eager", "compile", "bf16", "fp16")
@@ -33,7 +33,7 @@ class TorchStarter:
 
     checkpoint: Path
     kind: str  # one of TORCH_KINDS
-    threads: int | None  # see ganedge.cores: None is one per physical core
+    threads: int | None  # see ganedge.runtime.cores: None is one per physical core
     device: str = "cpu"  # one of TORCH_DEVICES
     truncation: float = 1.0  # ψ, for a StyleGAN generator (as ganedge's generate takes it)
 

@@ -15,7 +15,7 @@ from ganedge.contract import FORMAT_VERSION, ModelContract
 from ganedge.errors import GanEdgeError
 
 if TYPE_CHECKING:
-    from ganedge.runtime import GeneratorModel, load
+    from ganedge.runtime.model import GeneratorModel, load
 
 __version__ = "0.1.0"
 
@@ -26,7 +26,7 @@ def __getattr__(name: str) -> Any:
     # the runtime (numpy, onnxruntime) loads on first use, so `ganedge --help` and commands that
     # never sample do not pay for it
     if name in ("GeneratorModel", "load"):
-        from ganedge import runtime
+        from ganedge.runtime import model as runtime
 
         return getattr(runtime, name)
     raise AttributeError(f"module 'ganedge' has no attribute {name!r}")

@@ -4,7 +4,7 @@ generator runs. Needs the onnx package.
     images (B, C, H, W) float, low (), scale () → pixels (B, H, W, C) uint8, nonfinite () float
 
 pixels = clip(round(where(isnan(m), 0, m)), 0, 255) with m = (images − low) · scale, rounding half
-to even: exactly ``ganedge.imaging.to_uint8_nhwc`` (NaN → 0, ±Inf → the ends). ``nonfinite`` is
+to even: exactly ``ganedge.io.imaging.to_uint8_nhwc`` (NaN → 0, ±Inf → the ends). ``nonfinite`` is
 1.0 when any value of ``images`` is NaN or ±Inf, else 0.0. Chained to the generator's output on
 the same device, the host gets 4× fewer bytes back and never scans the floats.
 """

@@ -18,7 +18,10 @@ PUBLIC = {
                        "ProviderError", "ParityError", "MissingExtraError"],
     "ganedge.evaluation": ["EvalConfig", "EvalResult", "Evaluator", "Figure", "evaluate_images",
                            "evaluate_model"],
-    "ganedge.datasets": ["load_dataset"],
+    "ganedge.io.datasets": ["load_dataset"],
+    "ganedge.runtime.session": ["SessionSettings"],
+    "ganedge.ray": ["BulkReport", "Limits", "ServeConfig", "build_app", "generate"],
+    "ganedge.triton": ["TritonRepository", "TritonSettings", "write_repository"],
     "exports": ["ExportResult", "ParityReport", "check_parity", "export_checkpoint",
                 "export_generator"],
     "trainer": ["ARCHITECTURES", "CALLBACKS", "PRESETS", "ArchConfig", "Architecture",
@@ -32,7 +35,7 @@ MODEL_METHODS = ["sample", "iter_samples", "latents", "generate", "images", "wal
 MODEL_ATTRIBUTES = ["contract", "provenance", "parity", "providers", "image_shape", "path",
                     "static_batch", "threads"]
 LOAD_PARAMETERS = ["path", "provider", "threads", "strict_provider", "latent_dim",
-                   "allow_nonfinite"]
+                   "allow_nonfinite", "settings", "cuda_graph"]
 
 
 @pytest.mark.parametrize("module", sorted(PUBLIC))
@@ -46,8 +49,8 @@ def test_public_names_are_there(module: str) -> None:
 
 
 def test_the_runtime_names_are_what_they_say() -> None:
-    assert ganedge.load is ganedge.runtime.load
-    assert ganedge.GeneratorModel is ganedge.runtime.GeneratorModel
+    assert ganedge.load is ganedge.runtime.model.load
+    assert ganedge.GeneratorModel is ganedge.runtime.model.GeneratorModel
     assert issubclass(ganedge.errors.InputError, ganedge.GanEdgeError)
     assert isinstance(ganedge.FORMAT_VERSION, int) and isinstance(ganedge.__version__, str)
     assert list(inspect.signature(ganedge.load).parameters) == LOAD_PARAMETERS

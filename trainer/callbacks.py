@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ganedge.datasets import ImageDataset, check_spec
+from ganedge.io.datasets import ImageDataset, check_spec
 from ganedge.errors import ConfigError, InputError
-from ganedge.files import atomic_path, make_folder
-from ganedge.imaging import to_uint8_nhwc
+from ganedge.io.files import atomic_path, make_folder
+from ganedge.io.imaging import to_uint8_nhwc
 from trainer.health import plot_curves
 from trainer.registry import Registry
 

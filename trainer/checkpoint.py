@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ganedge.errors import CheckpointError, ConfigError, InputError
-from ganedge.files import atomic_path, check_input_file, os_errors
+from ganedge.io.files import atomic_path, check_input_file, os_errors
 from trainer import checkpoint_schema as schema
 from trainer.config import ArchConfig, TrainConfig, upgrade as upgrade_config
 from trainer.models import build_generator

@@ -68,7 +68,7 @@ class TrainConfig:
     arch: str = "dcgan"  # registered architecture name
     model: ArchConfig = field(default_factory=ArchConfig)  # architecture shape (channels from data)
     loss: str = "nonsaturating"  # registered loss name
-    dataset: str = "digits"  # dataset spec passed to ganedge.datasets.load_dataset
+    dataset: str = "digits"  # dataset spec passed to ganedge.io.datasets.load_dataset
     conditional: bool = False  # train a label-conditional model on the dataset's labels
     steps: int = 2000  # generator updates
     batch_size: int = 64  # images per step (per process under DDP)

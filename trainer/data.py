@@ -1,4 +1,4 @@
-"""Training data as tensors, read through the torch-free :mod:`ganedge.datasets`, and a stateless
+"""Training data as tensors, read through the torch-free :mod:`ganedge.io.datasets`, and a stateless
 epoch sampler: batch ``b`` is a function of (seed, b) alone, so resuming needs no sampler state."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ganedge.datasets import load_dataset as load_numpy_dataset
+from ganedge.io.datasets import load_dataset as load_numpy_dataset
 from ganedge.errors import ConfigError, InputError
 
 
@@ -21,7 +21,7 @@ class TensorData:
 
 
 def load_dataset(spec: str, image_size: int, channels: int | None = None) -> TensorData:
-    """The dataset ``spec`` names (see ganedge.datasets.load_dataset) as tensors."""
+    """The dataset ``spec`` names (see ganedge.io.datasets.load_dataset) as tensors."""
     try:
         data = load_numpy_dataset(spec, image_size, channels)
     except InputError as exc:

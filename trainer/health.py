@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ganedge.errors import GanEdgeError
-from ganedge.files import os_errors
+from ganedge.io.files import os_errors
 
 
 class DivergenceError(GanEdgeError):

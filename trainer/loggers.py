@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ganedge.errors import MissingExtraError
-from ganedge.files import os_errors
+from ganedge.io.files import os_errors
 from trainer.callbacks import Callback
 from trainer.registry import Registry
 

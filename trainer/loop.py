@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from ganedge.errors import ConfigError, one_line
-from ganedge.files import atomic_path, check_folder, make_folder
-from ganedge.imaging import make_grid, save_png, to_uint8_nhwc
+from ganedge.io.files import atomic_path, check_folder, make_folder
+from ganedge.io.imaging import make_grid, save_png, to_uint8_nhwc
 from trainer import distributed, health
 from trainer.callbacks import Callback
 from trainer.checkpoint import load_resumable, publish, save_checkpoint

@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnxruntime as ort
 
-from ganedge import providers as prov
+from ganedge.runtime import providers as prov
 from ganedge.bench.graphstats import GraphStats, graph_stats
 from ganedge.bench.timing import Candidate, RunFn
 from ganedge.contract import ModelContract
 from ganedge.errors import GanEdgeError, InputError, ProviderError
-from ganedge.session import SessionSettings
+from ganedge.runtime.session import SessionSettings
 
 if TYPE_CHECKING:
-    from ganedge.runtime import GeneratorModel
+    from ganedge.runtime.model import GeneratorModel
 
 STYLEGAN_TRUNCATION = 0.7  # the ψ a StyleGAN model is benchmarked at: the truncation path runs too
 APIS = ("generate", "sample")  # what a ganedge candidate calls: float output, or uint8 pixels
@@ -40,7 +40,7 @@ def load_model(path: str | Path, provider: str, *, settings: SessionSettings = S
                latent_dim: int | None = None) -> GeneratorModel:
     """A model loaded as ``ganedge.load`` loads it, with ``settings``; it must really run on
     ``provider`` (raises a GanEdgeError subclass). Every ganedge candidate is built here."""
-    from ganedge.runtime import GeneratorModel
+    from ganedge.runtime.model import GeneratorModel
 
     return GeneratorModel(path, provider=provider, settings=settings, strict_provider=True,
                           latent_dim=latent_dim)
@@ -90,7 +90,7 @@ class GanedgeStarter:
         labels = np.zeros(batch, np.int64) if gen.contract.conditional else None
         psi = self.truncation
         if self.api == "sample":
-            # the seeds whose latents the benchmark feeds (ganedge.latents.latents_for_seeds)
+            # the seeds whose latents the benchmark feeds (ganedge.sampling.latents.latents_for_seeds)
             seeds = range(batch)
             return (lambda z: gen.sample(seeds, truncation=psi, labels=labels,
                                          batch_size=batch)), gen.providers[0]

@@ -17,8 +17,8 @@ import numpy as np
 import onnxruntime as ort
 
 from ganedge.bench.timing import OK, SCHEMA, BenchConfig, BenchRow
-from ganedge.cores import physical_cores, usable_cpus
-from ganedge.envinfo import package_version
+from ganedge.runtime.cores import physical_cores, usable_cpus
+from ganedge.runtime.envinfo import package_version
 
 
 def machine_info() -> dict[str, Any]:

@@ -40,8 +40,8 @@ import numpy as np
 from ganedge.budgets import (MAX_BATCH, MAX_BATCH_BYTES, MAX_BENCH_BUDGET_S, check_bytes,
                              check_float, check_int)
 from ganedge.errors import ConfigError, InputError, one_line
-from ganedge.imaging import to_uint8_nhwc
-from ganedge.latents import latents_for_seeds
+from ganedge.io.imaging import to_uint8_nhwc
+from ganedge.sampling.latents import latents_for_seeds
 
 SCHEMA = "ganedge.bench/3"
 DEFAULT_BATCHES = (1, 8, 64)

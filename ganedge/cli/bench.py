@@ -12,7 +12,7 @@ import typer
 from ganedge.cli import options as opt
 from ganedge.cli.common import QUIET, VERSION, choices, one_line_errors, require_torch
 from ganedge.errors import InputError
-from ganedge.files import check_input_file
+from ganedge.io.files import check_input_file
 
 BENCH_PROVIDERS = ("cpu", "cuda", "openvino")
 BenchProvider = choices("BenchProvider", BENCH_PROVIDERS)
@@ -75,9 +75,9 @@ def bench(
     from ganedge.bench import BenchConfig, run_bench
     from ganedge.bench.candidates import default_providers, default_truncation, model_candidates
     from ganedge.bench.report import oversubscribed
-    from ganedge.latents import check_truncation
-    from ganedge.runtime import default_model_path
-    from ganedge.session import SessionSettings
+    from ganedge.sampling.latents import check_truncation
+    from ganedge.runtime.model import default_model_path
+    from ganedge.runtime.session import SessionSettings
 
     config = BenchConfig(batches=_parse_batches(batch), budget_s=budget, rounds=rounds)
     models = models or [default_model_path()]
@@ -136,7 +136,7 @@ def _check_first_model(model: Path, config: BenchConfig, threads: int | None,
 def _write_files(rows: list[BenchRow], config: BenchConfig, quality: dict[str, EvalResult],
                  json_out: Path | None, csv_out: Path | None, md_out: Path | None) -> None:
     from ganedge.bench.report import machine_line, render_csv, render_markdown, to_json
-    from ganedge.files import atomic_path
+    from ganedge.io.files import atomic_path
 
     extra = {"quality": {name: r.to_dict() for name, r in quality.items()}} if quality else None
     texts = {

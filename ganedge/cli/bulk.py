@@ -63,7 +63,7 @@ def bulk(
     same command again after an interruption and it skips what is done. Needs the ray extra:
     pip install 'ganedge[ray]'.
     """
-    from ganedge.latents import format_seeds, parse_seeds
+    from ganedge.sampling.latents import format_seeds, parse_seeds
     from ganedge.ray.bulk import generate
     from ganedge.ray.cluster import quiet_ray_logs, require_ray
 

@@ -9,7 +9,7 @@ from typing import Literal
 import typer
 
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
-from ganedge.convert import TARGETS, convert_to_ort
+from ganedge.runtime.convert import TARGETS, convert_to_ort
 from ganedge.errors import InputError
 
 Target = Literal[TARGETS]  # type: ignore[valid-type]

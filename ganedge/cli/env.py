@@ -8,7 +8,7 @@ import typer
 
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.sections import render_sections
-from ganedge.envinfo import environment_report
+from ganedge.runtime.envinfo import environment_report
 
 
 @one_line_errors

@@ -12,7 +12,7 @@ import typer
 from ganedge.cli import options as opt
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.sections import render_sections
-from ganedge.runtime import GeneratorModel
+from ganedge.runtime.model import GeneratorModel
 
 # contract fields that only a StyleGAN file (num_ws > 0) uses, and the training config's fields
 # that only the stylegan2 architecture reads: shown for those models only

@@ -9,10 +9,10 @@ import typer
 from ganedge.cli import options as opt
 from ganedge.cli.common import QUIET, VERSION, one_line_errors
 from ganedge.errors import InputError
-from ganedge.files import check_writable
-from ganedge.imaging import save_png, upscale
-from ganedge.latents import check_truncation, format_seeds, parse_seeds
-from ganedge.stylegan import parse_styles
+from ganedge.io.files import check_writable
+from ganedge.io.imaging import save_png, upscale
+from ganedge.sampling.latents import check_truncation, format_seeds, parse_seeds
+from ganedge.sampling.stylegan import parse_styles
 
 
 @one_line_errors

@@ -10,9 +10,9 @@ from typing import Literal
 
 import typer
 
-from ganedge.providers import PROVIDER_CHOICES
-from ganedge.runtime import GeneratorModel, load
-from ganedge.session import CUDNN_SEARCHES, SessionSettings
+from ganedge.runtime.providers import PROVIDER_CHOICES
+from ganedge.runtime.model import GeneratorModel, load
+from ganedge.runtime.session import CUDNN_SEARCHES, SessionSettings
 
 MIN_GRID_CELL = 64  # grid cells are enlarged to at least this many pixels a side
 HASH_CHARS = 12  # of the model file's SHA-256, written into each PNG

@@ -17,7 +17,7 @@ import typer
 from ganedge.cli.common import JSON, QUIET, VERSION, choices, one_line_errors
 from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
-from ganedge.files import check_folder
+from ganedge.io.files import check_folder
 from trainer.callbacks import CALLBACKS, Callback, EvalCallback, eval_metric_names
 from trainer.checkpoint import resume_config
 from trainer.config import (PRECISIONS, PRESETS, ArchConfig, TrainConfig, preset as make_preset,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ganedge.errors import InputError, OutputError
-from ganedge.files import atomic_path
+from ganedge.io.files import atomic_path
 
 CACHE_ENV = "GANEDGE_CACHE"
 

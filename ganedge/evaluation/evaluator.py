@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ganedge.datasets import ImageDataset, load_dataset
+from ganedge.io.datasets import ImageDataset, load_dataset
 from ganedge.errors import InputError
 from ganedge.evaluation.config import EvalConfig, check_sample_count
 from ganedge.evaluation.featnet import feature_network
@@ -33,7 +33,7 @@ from ganedge.evaluation.modes import mode_stats
 from ganedge.evaluation.result import EvalResult, Figure
 from ganedge.evaluation.stacked import (DEFAULT_N as STACKED_N, FLOOR_SEED_OFFSET, NUM_MODES,
                                         ChannelDigitNetwork, stacked_mode_stats)
-from ganedge.imaging import make_grid, save_png
+from ganedge.io.imaging import make_grid, save_png
 
 LOWER, HIGHER = "lower", "higher"
 GRID_PER_CLASS = 8  # images per class row in the mode grid

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from ganedge.errors import InputError
-from ganedge.imaging import to_uint8_nhwc
+from ganedge.io.imaging import to_uint8_nhwc
 
 FEATURE_RESIZE = "bilinear"  # PIL filter from image size to the feature network's input size
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ganedge import providers as prov
+from ganedge.runtime import providers as prov
 from ganedge.errors import InputError
-from ganedge.session import create_session
+from ganedge.runtime.session import create_session
 
 INPUT_RANGES = {"0,1": (0.0, 1.0), "-1,1": (-1.0, 1.0), "0,255": (0.0, 255.0)}
 DEFAULT_SIZE = 299  # Inception-v3's input side when the graph leaves it dynamic

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganedge.datasets import STACKED_DIGITS, load_digits, stack_digits
+from ganedge.io.datasets import STACKED_DIGITS, load_digits, stack_digits
 from ganedge.evaluation.config import EvalConfig
 from ganedge.evaluation.featnet import FeatureNetwork, feature_network
 from ganedge.evaluation.images import as_uint8_nhwc, feature_input

@@ -31,9 +31,9 @@ import numpy as np
 from ganedge import budgets, errors
 from ganedge.budgets import check_float, check_int
 from ganedge.errors import GanEdgeError, InputError, OutputError
-from ganedge.files import atomic_path, check_folder, make_folder, os_errors
-from ganedge.latents import SeedRanges, check_truncation, format_seeds, seed_ranges
-from ganedge.providers import PROVIDER_CHOICES
+from ganedge.io.files import atomic_path, check_folder, make_folder, os_errors
+from ganedge.sampling.latents import SeedRanges, check_truncation, format_seeds, seed_ranges
+from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.ray.cluster import joined, require_ray
 
 FORMATS = ("png", "parquet", "webdataset")
@@ -292,7 +292,7 @@ class UnitWriter:
         return len(seeds), 0
 
     def _pngs(self, seeds: list[int]) -> tuple[int, int]:
-        from ganedge.imaging import save_png
+        from ganedge.io.imaging import save_png
 
         todo = [s for s in seeds if not (self.outdir / png_name(s)).exists()]
         if todo:
@@ -311,7 +311,7 @@ class UnitWriter:
     def _rows(self, seeds: SeedRanges) -> Iterator[tuple[list[int], list[int] | None,
                                                          list[bytes]]]:
         """(seeds, class ids or None, PNG bytes) per session run of a shard."""
-        from ganedge.imaging import png_bytes
+        from ganedge.io.imaging import png_bytes
 
         classes = self.gen.contract.num_classes
         for i in range(0, len(seeds), self.job.batch_size):

@@ -196,7 +196,7 @@ class Replica:
         return results
 
     def _render_group(self, jobs: Sequence[Job]) -> list[bytes | Exception]:
-        from ganedge.imaging import png_bytes, to_uint8_nhwc
+        from ganedge.io.imaging import png_bytes, to_uint8_nhwc
 
         n, psi = len(jobs), jobs[0].truncation
         bucket = min(1 << (n - 1).bit_length(), self.config.max_batch_size)

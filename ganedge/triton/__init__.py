@@ -34,8 +34,8 @@ import onnxruntime as ort
 
 from ganedge.contract import ModelContract
 from ganedge.errors import InputError, MissingExtraError, ParityError
-from ganedge.files import check_folder, make_folder, os_errors
-from ganedge.runtime import GeneratorModel, load
+from ganedge.io.files import check_folder, make_folder, os_errors
+from ganedge.runtime.model import GeneratorModel, load
 from ganedge.triton.config import (
     Step,
     Tensor,

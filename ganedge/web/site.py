@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ganedge.contract import KEY_PREFIX
 from ganedge.errors import InputError
-from ganedge.files import make_folder, os_error
-from ganedge.runtime import GeneratorModel, load
+from ganedge.io.files import make_folder, os_error
+from ganedge.runtime.model import GeneratorModel, load
 
 STATIC_FILES = ("index.html", "app.mjs", "latents.mjs", "ziggurat.mjs", "style.css")
 CONTRACT_FILE = "contract.json"  # the model's ganedge.* metadata, as in the model file

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import ganedge
-from ganedge.imaging import make_grid
+from ganedge.io.imaging import make_grid
 from ganedge.web import build_site
 from tests.conftest import run_cli
 from tests.e2e.browser import CHROMIUM_FLAGS, SitePage, assert_same_pixels, chromium_path, serve
@@ -115,7 +115,7 @@ def test_rgb64_model_in_the_browser_matches_python(browser: Any, rgb64_model: Pa
 
 
 def test_conditional_ort_model_takes_labels_in_the_browser(browser: Any, tmp_path: Path) -> None:
-    from ganedge.convert import convert_to_ort
+    from ganedge.runtime.convert import convert_to_ort
     from tests.ganedge.graphs import tiny_generator
 
     onnx_model = tiny_generator(tmp_path / "cond.onnx", num_classes=3, channels=3, size=6)

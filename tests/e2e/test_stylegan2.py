@@ -15,7 +15,7 @@ import ganedge
 from exports import export_generator
 from ganedge.cli import app
 from ganedge.errors import InputError
-from ganedge.imaging import to_uint8_nhwc
+from ganedge.io.imaging import to_uint8_nhwc
 from trainer.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 CLASSES = 3

@@ -15,7 +15,7 @@ from exports.parity import LEVELS, example_inputs
 from exports.quantize import FP16_TOLERANCE, INT8_TOLERANCE
 from ganedge import load
 from ganedge.errors import ConfigError
-from ganedge.imaging import to_uint8_nhwc
+from ganedge.io.imaging import to_uint8_nhwc
 from trainer.checkpoint import generator_from_checkpoint, load_checkpoint
 
 

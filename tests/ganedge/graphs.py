@@ -1,6 +1,6 @@
 """Tiny ONNX generators built directly with onnx.helper: quicker than training, exact to reason
 about. z (B, D) → MatMul → (+ class embedding) → Tanh → (B, C, H, W) in [-1, 1], optionally
-with the uint8 NHWC tail of ``ganedge.imaging.to_uint8_nhwc``."""
+with the uint8 NHWC tail of ``ganedge.io.imaging.to_uint8_nhwc``."""
 
 from __future__ import annotations
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganedge import providers as prov
+from ganedge.runtime import providers as prov
 from ganedge.bench import SCHEMA, BenchConfig, BenchRow
 from ganedge.bench.candidates import default_providers
 from ganedge.errors import ConfigError, InputError
-from ganedge.iobinding import BoundRunner
-from ganedge.session import SessionSettings, create_session, session_options
+from ganedge.runtime.iobinding import BoundRunner
+from ganedge.runtime.session import SessionSettings, create_session, session_options
 from tests.conftest import run_cli
 
 QUICK = ("--budget", "0.01", "--rounds", "2", "--provider", "cpu")

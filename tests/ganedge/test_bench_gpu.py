@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ganedge import providers as prov
+from ganedge.runtime import providers as prov
 from ganedge.bench.candidates import default_providers
 from tests.conftest import run_cli
 

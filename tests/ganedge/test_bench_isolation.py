@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from ganedge.bench import BenchConfig, RunFn, measure_isolated
-from ganedge.cores import usable_cpus
+from ganedge.runtime.cores import usable_cpus
 from tests.conftest import run_cli
 
 BATCH = 8
@@ -31,7 +31,7 @@ ROUNDS = 2
 ALONE = """
 import sys
 from ganedge.bench import BenchConfig, measure
-from ganedge.latents import latents_for_seeds
+from ganedge.sampling.latents import latents_for_seeds
 kind, path, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if kind == "torch":
     from exports.torch_candidates import torch_candidates

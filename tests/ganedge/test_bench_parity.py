@@ -16,7 +16,7 @@ from ganedge.bench import (FAILED, OK, BenchConfig, BenchRow, Candidate, RunFn, 
 from ganedge.bench.candidates import load_model, onnx_candidate
 from ganedge.bench.report import oversubscribed, speedup_text, spread_text, table_cells
 from ganedge.bench.timing import LEVELS_PER_UNIT, parity_errors, parity_verdict
-from ganedge.cores import usable_cpus
+from ganedge.runtime.cores import usable_cpus
 from tests.conftest import run_cli
 from tests.e2e.stylegan_graph import tiny_stylegan
 

@@ -15,9 +15,9 @@ from PIL import Image
 import ganedge
 from ganedge.cli import COMMANDS as ALL_COMMANDS
 from ganedge.cli import app
-from ganedge.convert import TARGETS
-from ganedge.providers import PROVIDER_CHOICES
-from ganedge.walks import EASINGS, INTERPOLATIONS
+from ganedge.runtime.convert import TARGETS
+from ganedge.runtime.providers import PROVIDER_CHOICES
+from ganedge.sampling.walks import EASINGS, INTERPOLATIONS
 from tests.ganedge.conftest import invoke
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 import ganedge
-from ganedge.imaging import make_grid, upscale
+from ganedge.io.imaging import make_grid, upscale
 from tests.ganedge.conftest import invoke
 
 

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from ganedge.contract import ModelContract
-from ganedge.runtime import default_model_path
+from ganedge.runtime.model import default_model_path
 from ganedge.web import build_site
 from tests.ganedge.conftest import invoke
 

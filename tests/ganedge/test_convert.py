@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import ganedge
-from ganedge.convert import convert_to_ort
+from ganedge.runtime.convert import convert_to_ort
 from ganedge.errors import InputError
-from ganedge.runtime import default_model_path
+from ganedge.runtime.model import default_model_path
 from tests.ganedge.conftest import invoke
 
 SEEDS = list(range(16))

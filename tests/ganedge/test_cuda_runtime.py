@@ -13,10 +13,10 @@ import onnxruntime as ort
 import pytest
 
 import ganedge
-from ganedge import providers as prov
-from ganedge.envinfo import provider_usable
-from ganedge.runtime import default_model_path
-from ganedge.session import SessionSettings
+from ganedge.runtime import providers as prov
+from ganedge.runtime.envinfo import provider_usable
+from ganedge.runtime.model import default_model_path
+from ganedge.runtime.session import SessionSettings
 from tests.e2e.stylegan_graph import NUM_WS, W_DIM, tiny_stylegan
 
 CUDA_USABLE = prov.CUDA in ort.get_available_providers() and provider_usable(prov.CUDA)[0]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganedge.datasets import load_dataset, load_stacked_digits
+from ganedge.io.datasets import load_dataset, load_stacked_digits
 from ganedge.errors import InputError
 
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from ganedge.errors import OutputError
-from ganedge.files import FOREIGN_STALE_S, atomic_path, sweep_stale
-from ganedge.imaging import save_png
+from ganedge.io.files import FOREIGN_STALE_S, atomic_path, sweep_stale
+from ganedge.io.imaging import save_png
 from tests.ganedge.conftest import invoke
 
 IMAGE = np.zeros((4, 4, 1), np.uint8)
@@ -49,7 +49,7 @@ def dead_pid() -> int:
 
 
 def temp_name(final: str, pid: int) -> str:
-    from ganedge.files import _host_tag
+    from ganedge.io.files import _host_tag
 
     return f".{final}.{_host_tag()}-{pid}-0123abcd.tmp"
 
@@ -77,7 +77,7 @@ def test_a_folder_is_swept_once_per_process_not_once_per_file(tmp_path: Path) ->
 
 
 def test_the_temporary_a_kill_9_leaves_is_removed_by_the_next_write(tmp_path: Path) -> None:
-    code = ("import sys, time; from ganedge.files import atomic_path\n"
+    code = ("import sys, time; from ganedge.io.files import atomic_path\n"
             "with atomic_path(sys.argv[1]) as tmp:\n"
             "    tmp.write_bytes(b'half'); print(tmp.name, flush=True); time.sleep(120)\n")
     child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "last.pt")],

@@ -9,8 +9,8 @@ import onnxruntime as ort
 import pytest
 
 import ganedge
-from ganedge.envinfo import provider_usable
-from ganedge.providers import CPU
+from ganedge.runtime.envinfo import provider_usable
+from ganedge.runtime.providers import CPU
 
 SMALLEST_NORMAL = 2.2250738585072014e-308
 

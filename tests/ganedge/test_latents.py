@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from ganedge.errors import InputError
-from ganedge.latents import latents_for_seeds, parse_seeds
+from ganedge.sampling.latents import latents_for_seeds, parse_seeds
 
 
 def test_one_seed_one_latent_whatever_the_batch() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import ganedge
-from ganedge import providers as prov
+from ganedge.runtime import providers as prov
 from ganedge.errors import GanEdgeError, InputError, MissingExtraError
 from tests.e2e.stylegan_graph import tiny_stylegan
 from tests.ganedge.conftest import invoke

@@ -11,11 +11,11 @@ import onnxruntime as ort
 import pytest
 
 import ganedge
-from ganedge import providers as prov
-from ganedge.cores import physical_cores
-from ganedge.envinfo import provider_usable
+from ganedge.runtime import providers as prov
+from ganedge.runtime.cores import physical_cores
+from ganedge.runtime.envinfo import provider_usable
 from ganedge.errors import InputError, ProviderError
-from ganedge.session import SessionSettings
+from ganedge.runtime.session import SessionSettings
 from tests.ganedge.conftest import invoke
 
 CUDA_USABLE = provider_usable(prov.CUDA)[0] if prov.CUDA in ort.get_available_providers() \

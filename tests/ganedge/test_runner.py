@@ -13,12 +13,12 @@ import onnxruntime as ort
 import pytest
 
 import ganedge
-from ganedge import providers as prov
+from ganedge.runtime import providers as prov
 from ganedge.errors import ConfigError, InputError, NonFiniteOutputError
-from ganedge.imaging import PngWriter, save_png, to_uint8_nhwc
-from ganedge.iobinding import BoundRunner
-from ganedge.runner import SessionSpec, make_plan, postprocess_model_path
-from ganedge.session import SessionSettings, create_session, provider_entries
+from ganedge.io.imaging import PngWriter, save_png, to_uint8_nhwc
+from ganedge.runtime.iobinding import BoundRunner
+from ganedge.runtime.runner import SessionSpec, make_plan, postprocess_model_path
+from ganedge.runtime.session import SessionSettings, create_session, provider_entries
 from tests.e2e.stylegan_graph import NUM_WS, W_DIM, tiny_stylegan
 from tests.ganedge.conftest import invoke
 from tests.ganedge.hostile import Graph, build

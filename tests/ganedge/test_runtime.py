@@ -11,8 +11,8 @@ import pytest
 
 import ganedge
 from ganedge.errors import ContractError, InputError
-from ganedge.imaging import to_uint8_nhwc
-from ganedge.runtime import GeneratorModel
+from ganedge.io.imaging import to_uint8_nhwc
+from ganedge.runtime.model import GeneratorModel
 from tests.ganedge.graphs import tiny_generator
 
 SEEDS = [5, 0, 63, 7, 100, 1, 2, 3, 4, 9]

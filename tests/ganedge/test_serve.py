@@ -201,7 +201,7 @@ def test_the_app_deploys_under_a_route_prefix_on_a_cluster_of_ones_own() -> None
     from ray import serve
 
     from ganedge.ray import ServeConfig, build_app
-    from ganedge.runtime import default_model_path
+    from ganedge.runtime.model import default_model_path
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

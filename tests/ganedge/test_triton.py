@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import ganedge
 from ganedge.contract import ModelContract
 from ganedge.errors import InputError
-from ganedge.imaging import to_uint8_nhwc
+from ganedge.io.imaging import to_uint8_nhwc
 from ganedge.triton import TritonSettings, write_repository
 from ganedge.triton.config import check_name
 from ganedge.triton.pbtxt import quote

@@ -9,8 +9,8 @@ import pytest
 
 import ganedge
 from ganedge.errors import ConfigError, GanEdgeError
-from ganedge.latents import latents_for_seeds, lerp, slerp
-from ganedge.walks import WalkConfig, walk_latents
+from ganedge.sampling.latents import latents_for_seeds, lerp, slerp
+from ganedge.sampling.walks import WalkConfig, walk_latents
 
 A, B = latents_for_seeds([1, 2], 64)
 T = np.linspace(0, 1, 11)

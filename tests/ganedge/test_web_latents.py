@@ -1,6 +1,6 @@
 """The browser's latents (ganedge/web/static/latents.mjs, run here by Node.js) equal Python's bit
 for bit: numpy's SeedSequence, PCG64 and ziggurat normal, ported; its seed parser reads seed
-lists as ganedge.latents.parse_seeds does."""
+lists as ganedge.sampling.latents.parse_seeds does."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ganedge.errors import InputError
-from ganedge.latents import latents_for_seeds, parse_seeds, truncate
+from ganedge.sampling.latents import latents_for_seeds, parse_seeds, truncate
 from ganedge.web.site import package_dir
 
 NODE = shutil.which("node")

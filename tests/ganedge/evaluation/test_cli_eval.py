@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganedge.datasets import load_dataset
-from ganedge.imaging import to_uint8_nhwc
+from ganedge.io.datasets import load_dataset
+from ganedge.io.imaging import to_uint8_nhwc
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.usefixtures("eval_cache")

@@ -19,7 +19,7 @@ from ganedge.errors import InputError, ProviderError
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
-OPENVINO = "OpenVINO-CPU"  # not an ONNX Runtime provider: OpenVINO itself (ganedge.ovsession)
+OPENVINO = "OpenVINO-CPU"  # not an ONNX Runtime provider: OpenVINO itself (ganedge.runtime.ovsession)
 PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt", "openvino")
 ORT_PACKAGES = ("onnxruntime", "onnxruntime-gpu")
 

@@ -23,7 +23,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from ganedge.budgets import MAX_FPS, MIN_FPS, check_float
 from ganedge.errors import InputError, MissingExtraError
-from ganedge.files import atomic_path, check_writable
+from ganedge.io.files import atomic_path, check_writable
 
 GRID_PADDING = 2  # pixels of black between and around grid cells
 # suffix → Pillow format, or MP4 through imageio-ffmpeg's bundled ffmpeg (the video extra)

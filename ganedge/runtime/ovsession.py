@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ganedge.errors import ContractError, InputError, MissingExtraError, one_line
-from ganedge.providers import OPENVINO
+from ganedge.runtime.providers import OPENVINO
 
 OPENVINO_EXTRA_HINT = "pip install 'ganedge[openvino]'"
 MAX_SHAPES = 4  # compiled input shapes kept per model (a full batch and a remainder are typical)

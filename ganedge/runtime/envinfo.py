@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ganedge import providers as prov
-from ganedge.cores import physical_cores, usable_cpus
+from ganedge.runtime import providers as prov
+from ganedge.runtime.cores import physical_cores, usable_cpus
 
 # (what, sonames tried in order): CUDA 12 and 13 builds of onnxruntime-gpu need different majors
 CUDA_LIBRARIES: tuple[tuple[str, tuple[str, ...]], ...] = (

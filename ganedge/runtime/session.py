@@ -1,7 +1,7 @@
 """ONNX Runtime session creation: the session options every ganedge model runs with.
 
 Why these defaults (measured in benchmarks/, see the README's Benchmarks section):
-- intra-op threads: ONNX Runtime's own default, one per physical core (see ganedge.cores for what
+- intra-op threads: ONNX Runtime's own default, one per physical core (see ganedge.runtime.cores for what
   ``threads`` means everywhere), pinned to those cores.
   Asking for the same count explicitly loses the pinning, which ran 3-10% slower on the 2-core
   benchmark machine; an explicit ``threads`` is for sharing the machine with other work.
@@ -24,9 +24,9 @@ from typing import Any
 
 import onnxruntime as ort
 
-from ganedge import providers as prov
+from ganedge.runtime import providers as prov
 from ganedge.budgets import check_threads
-from ganedge.cores import usable_cpus
+from ganedge.runtime.cores import usable_cpus
 from ganedge.errors import ConfigError, InputError, one_line
 
 CUDNN_SEARCHES = ("auto", "heuristic", "exhaustive", "default")

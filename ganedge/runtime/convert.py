@@ -24,8 +24,8 @@ import numpy as np
 import onnxruntime as ort
 
 from ganedge.errors import InputError, ParityError
-from ganedge.files import check_writable
-from ganedge.runtime import GeneratorModel, load
+from ganedge.io.files import check_writable
+from ganedge.runtime.model import GeneratorModel, load
 
 PARITY_SEEDS = list(range(8))
 PARITY_TOLERANCE = 1e-4  # float outputs in [-1, 1]; a uint8 tail may differ by one level

@@ -3,10 +3,10 @@
 ``sample``, ``walk``, ``mix``, ``eval`` and the benchmark's ganedge candidates
 call :class:`ganedge.GeneratorModel`, which runs its model through a Runner; export parity
 (exports/parity.py, exports/stylegan.py) runs a Runner on the CPU provider. What differs between
-them is a setting (:class:`ganedge.session.SessionSettings`), resolved once into a :class:`Plan`
+them is a setting (:class:`ganedge.runtime.session.SessionSettings`), resolved once into a :class:`Plan`
 for the provider the session really runs on — never a code path of its own:
 
-- plain ``session.run`` or IO binding (:class:`ganedge.iobinding.BoundRunner`, buffers reused
+- plain ``session.run`` or IO binding (:class:`ganedge.runtime.iobinding.BoundRunner`, buffers reused
   per batch size, CUDA graphs with one ``gpu_graph_id`` per batch bucket);
 - pixels (uint8 NHWC) and the NaN/Inf check on the host (numpy) or on the model's device
   (ganedge/models/postprocess.onnx chained to the model's output);
@@ -32,23 +32,23 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ganedge import providers as prov
+from ganedge.runtime import providers as prov
 from ganedge.contract import ModelContract
 from ganedge.errors import ContractError, GanEdgeError, NonFiniteOutputError
-from ganedge.graphcheck import expected_tensors
-from ganedge.imaging import to_uint8_nhwc
-from ganedge.iobinding import BoundRunner
-from ganedge.session import ORT_DEFAULTS, SessionSettings, create_session
-from ganedge.stylegan import idle_feeds
+from ganedge.runtime.graphcheck import expected_tensors
+from ganedge.io.imaging import to_uint8_nhwc
+from ganedge.runtime.iobinding import BoundRunner
+from ganedge.runtime.session import ORT_DEFAULTS, SessionSettings, create_session
+from ganedge.sampling.stylegan import idle_feeds
 
 MAX_SLOTS = 4  # batch sizes that keep bound buffers per session (without CUDA graphs)
 GENERATOR, MAPPING, SYNTHESIS = "generator", "mapping", "synthesis"
-Session = Any  # an ort.InferenceSession, or ganedge.ovsession.OpenVinoSession
+Session = Any  # an ort.InferenceSession, or ganedge.runtime.ovsession.OpenVinoSession
 
 
 def postprocess_model_path() -> Path:
     """ganedge/models/postprocess.onnx: float (B, C, H, W) → uint8 (B, H, W, C) + NaN/Inf flag,
-    byte for byte what :func:`ganedge.imaging.to_uint8_nhwc` gives (made by
+    byte for byte what :func:`ganedge.io.imaging.to_uint8_nhwc` gives (made by
     scripts/make_postprocess_model.py)."""
     return Path(str(resources.files("ganedge").joinpath("models", "postprocess.onnx")))
 
@@ -58,7 +58,7 @@ class SessionSpec:
     """What every session of one model is opened with: the runner may open more than one."""
 
     model: Path | bytes  # a file, or a serialized model (export parity)
-    providers: tuple[str, ...]  # requested, fastest first (see ganedge.providers)
+    providers: tuple[str, ...]  # requested, fastest first (see ganedge.runtime.providers)
     threads: int | None  # intra-op threads, already checked; None: the settings' own
     settings: SessionSettings
 
@@ -66,7 +66,7 @@ class SessionSpec:
         """A session for ``model`` (default: this spec's) on these providers and settings."""
         model = self.model if model is None else model
         if self.providers == (prov.OPENVINO,):
-            from ganedge.ovsession import OpenVinoSession
+            from ganedge.runtime.ovsession import OpenVinoSession
 
             return OpenVinoSession(model, self.threads)  # type: ignore[arg-type]
         # ORT prints an "EP Error" banner to stdout when TensorRT cannot start; ganedge's own

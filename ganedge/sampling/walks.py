@@ -22,7 +22,7 @@ import numpy as np
 
 from ganedge.budgets import MAX_WALK_FRAMES, check_int
 from ganedge.errors import ConfigError
-from ganedge.latents import lerp, slerp
+from ganedge.sampling.latents import lerp, slerp
 
 Interpolation = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 Easing = Callable[[np.ndarray], np.ndarray]

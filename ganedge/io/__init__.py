@@ -1,0 +1,1 @@
+"""Files in and out: checked input paths, image writing (PNG, GIF, grids), real-image data sets."""

@@ -1,0 +1,1 @@
+"""What goes into a model: seeded latents, class labels, latent walks, StyleGAN W-space tools."""
