@@ -3,7 +3,7 @@ countermeasure alone, WGAN-GP, hinge + spectral norm, and a combination of count
 
 Every row goes through the real CLI (``ganedge train`` → ``export`` → ``eval --data
 stacked-digits``, 26,000 samples), one PyTorch thread per run, ``--jobs`` runs at a time. Writes
-benchmarks/results/modes.{json,md,png} and the table into README.md between its modes markers.
+benchmarks/results/modes.{json,md,png} and the table into docs/training.md between its modes markers.
 
 Usage:
     python -m benchmarks.modes_ablation [--steps 1000] [--jobs 8] [--n 26000] [--weights ema|raw]
@@ -29,7 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-README = ROOT / "README.md"
+TRAINING_DOC = ROOT / "docs" / "training.md"
 MARKERS = ("<!-- modes-table:start -->", "<!-- modes-table:end -->")
 # the digits-dcgan preset's DCGAN (base width 16) with nothing switched on; an EMA that forgets
 # fast enough for the short budget
@@ -71,7 +71,7 @@ def main() -> None:
                         help="generator exported and scored: the EMA one, or raw (short runs, "
                         "where the average still remembers the initial weights)")
     parser.add_argument("--quick", action="store_true", help="tiny run: 20 steps, 2,000 samples,"
-                        " results under the work folder, README untouched")
+                        " results under the work folder, docs untouched")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "modes")
     args = parser.parse_args()
     steps, n = (20, 2000) if args.quick else (args.steps, args.n)
@@ -190,7 +190,7 @@ def table(report: dict[str, Any]) -> str:
 
 
 def write_results(report: dict[str, Any], out: Path, update_readme: bool) -> None:
-    """modes.json, modes.md and modes.png under ``out``; the table into the README."""
+    """modes.json, modes.md and modes.png under ``out``; the table into docs/training.md."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "modes.json").write_text(json.dumps(report, indent=2) + "\n")
     text = table(report)
@@ -198,9 +198,9 @@ def write_results(report: dict[str, Any], out: Path, update_readme: bool) -> Non
     plot(report, out / "modes.png")
     print(text)
     if update_readme:
-        readme = README.read_text()
-        start, end = readme.index(MARKERS[0]) + len(MARKERS[0]), readme.index(MARKERS[1])
-        README.write_text(readme[:start] + "\n" + text + "\n" + readme[end:])
+        doc = TRAINING_DOC.read_text()
+        start, end = doc.index(MARKERS[0]) + len(MARKERS[0]), doc.index(MARKERS[1])
+        TRAINING_DOC.write_text(doc[:start] + "\n" + text + "\n" + doc[end:])
 
 
 def plot(report: dict[str, Any], path: Path) -> None:

@@ -7,9 +7,9 @@ before the last (whose grid, checkpoint and health record end the run), so the f
 loop's sustained rate. Prints a markdown table (presets × device/precision) and writes
 the figures as JSON.
 
-    python benchmarks/train_speed.py --device cpu --precision fp32 --steps 200 --out results.json
-    python benchmarks/train_speed.py --device cuda --precision fp32 fp16 bf16 --cpu-baseline \\
-        --threads 2 --steps 300 --out benchmarks/results/train_speed_gpu.json
+    python -m benchmarks.train_speed --device cpu --precision fp32 --steps 200 --out results.json
+    python -m benchmarks.train_speed --device cuda --precision fp32 fp16 bf16 --cpu-baseline \\
+        --threads 2 --steps 300 --out benchmarks/results/gpu/train_speed.json
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
@@ -125,10 +123,11 @@ def main() -> None:
             rows.append(measure(name, device, precision, args.steps, args.warmup))
             print(f"{name} {device} {precision}: {rows[-1]['steps_per_s']:.1f} steps/s",
                   file=sys.stderr)
+            if args.out:  # after every cell: a run stopped by a time limit keeps what it measured
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2)
+                                    + "\n")
     print(f"{machine()}\n\n{table(rows)}")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,26 +1,19 @@
 """A real headless Chromium (the distribution's, at /usr/bin/chromium) driven by Playwright, and a
-static server on 127.0.0.1 in a thread: what the browser tests need to open a ganedge site."""
+static server on 127.0.0.1 in a thread (the benchmark's own, benchmarks/chromium.py): what the
+browser tests need to open a ganedge site."""
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import functools
 import shutil
-import threading
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-# No network here: without the background-networking flags Chromium keeps dialling out.
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+from benchmarks.chromium import CHROMIUM_FLAGS, serve
 
+__all__ = ["CHROMIUM_FLAGS", "SitePage", "assert_same_pixels", "chromium_path", "serve"]
 
 def chromium_path() -> str:
     """The system Chromium, or skip: CI installs it (.ci/run); a dev machine may not have it."""
@@ -30,31 +23,6 @@ def chromium_path() -> str:
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
                                                       "(pip install -e '.[dev]')")
     return path
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    """A static file handler that keeps its access log out of the test output."""
-
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
-                      ".wasm": "application/wasm"}
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
-        pass
-
-
-@contextlib.contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """Serve ``folder`` on 127.0.0.1 (a free port) from a thread; yields the base URL."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler,
-                                                                     directory=str(folder)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        thread.join()
-        httpd.server_close()
 
 
 class SitePage:
