@@ -20,19 +20,18 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract
-from ganedge.io.datasets import check_spec
-from ganedge.errors import ConfigError, ParityError
-from ganedge.io.files import atomic_path, check_writable
-from exports.grading import describe as describe_grade
-from exports.grading import grade
+from exports.grading import describe as describe_grade, grade
 from exports.optimize import optimize as optimize_graph
 from exports.output_tail import add_uint8_tail
 from exports.parity import UINT8_TOLERANCE, ParityReport, check_parity, example_inputs
 from exports.prepare import check_no_random_ops, prepare
 from exports.quantize import INT8_WEIGHT_BITS, PRECISIONS, TOLERANCES, reduce_precision
-from exports.stylegan import check_stylegan_parity, stylegan_contract, trace_stylegan
 from exports.report import Step, StepLog, StepNote
+from exports.stylegan import check_stylegan_parity, stylegan_contract, trace_stylegan
+from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract
+from ganedge.errors import ConfigError, ParityError
+from ganedge.io.datasets import check_spec
+from ganedge.io.files import atomic_path, check_writable
 
 DEFAULT_OPSET = 17
 # Round and input-form Clip (uint8 tail) need 11; the TorchScript exporter stops at 20.

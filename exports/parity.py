@@ -17,8 +17,8 @@ from torch import nn
 from ganedge.contract import OUTPUT_RANGES, ModelContract
 from ganedge.errors import ParityError
 from ganedge.io.imaging import to_uint8_nhwc
-from ganedge.sampling.latents import latents_for_seeds
 from ganedge.runtime.runner import parity_runner
+from ganedge.sampling.latents import latents_for_seeds
 
 PARITY_BATCHES = (1, 3, 64)
 ABS, LEVELS = "abs", "levels"

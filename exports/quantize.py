@@ -67,8 +67,13 @@ def to_int8(model: onnx.ModelProto, contract: ModelContract,
 
     Raises ConfigError when the graph has nothing ONNX Runtime runs in int8.
     """
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
-                                          QuantType, quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     if not any(n.op_type in INT8_OPS for n in model.graph.node):
         raise ConfigError("int8: the graph has no Conv/MatMul/Gemm to quantize; use fp32 or fp16",

@@ -20,11 +20,10 @@ import onnx
 import torch
 from torch import nn
 
+from exports.parity import FP32_TOLERANCE, PARITY_BATCHES, BatchParity, ParityReport, example_inputs
 from ganedge.contract import ModelContract
 from ganedge.errors import ConfigError, ParityError
 from ganedge.runtime.runner import parity_runner
-from exports.parity import (FP32_TOLERANCE, PARITY_BATCHES, BatchParity, ParityReport,
-                            example_inputs)
 
 WS_BATCH_AXIS = "ws_batch"  # the synthesis batch, independent of the mapping's
 

@@ -9,7 +9,6 @@ from typing import Any
 from ganedge.contract import reject_unknown_fields
 from ganedge.errors import ConfigError
 
-
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 
 ARCH_LIMITS = {"latent_dim": 1 << 16, "base_channels": 1 << 13, "num_classes": 1 << 20,

@@ -16,9 +16,24 @@ Example:
     >>> rows = run_bench(model_candidates(["model.onnx"], ["cpu"]), 64, BenchConfig())  # doctest: +SKIP
 """
 
-from ganedge.bench.timing import (FAILED, OK, PARITY_TOLERANCE, SCHEMA, BenchConfig, BenchRow,
-                                  Candidate, RunFn, Starter, Tolerance, measure, measure_isolated,
-                                  run_bench, spreads_overlap, tolerance_for, with_speedups)
+from ganedge.bench.timing import (
+    FAILED,
+    OK,
+    PARITY_TOLERANCE,
+    SCHEMA,
+    BenchConfig,
+    BenchRow,
+    Candidate,
+    RunFn,
+    Starter,
+    Tolerance,
+    measure,
+    measure_isolated,
+    run_bench,
+    spreads_overlap,
+    tolerance_for,
+    with_speedups,
+)
 
 __all__ = ["FAILED", "OK", "PARITY_TOLERANCE", "SCHEMA", "BenchConfig", "BenchRow", "Candidate",
            "RunFn", "Starter", "Tolerance", "measure", "measure_isolated", "run_bench",

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnxruntime as ort
 
-from ganedge.runtime import providers as prov
 from ganedge.bench.graphstats import GraphStats, graph_stats
 from ganedge.bench.timing import Candidate, RunFn
 from ganedge.contract import ModelContract
 from ganedge.errors import GanEdgeError, InputError, ProviderError
+from ganedge.runtime import providers as prov
 from ganedge.runtime.session import SessionSettings
 
 if TYPE_CHECKING:

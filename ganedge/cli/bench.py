@@ -75,9 +75,9 @@ def bench(
     from ganedge.bench import BenchConfig, run_bench
     from ganedge.bench.candidates import default_providers, default_truncation, model_candidates
     from ganedge.bench.report import oversubscribed
-    from ganedge.sampling.latents import check_truncation
     from ganedge.runtime.model import default_model_path
     from ganedge.runtime.session import SessionSettings
+    from ganedge.sampling.latents import check_truncation
 
     config = BenchConfig(batches=_parse_batches(batch), budget_s=budget, rounds=rounds)
     models = models or [default_model_path()]

@@ -10,8 +10,8 @@ from typing import Literal
 
 import typer
 
-from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.runtime.model import GeneratorModel, load
+from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.runtime.session import CUDNN_SEARCHES, SessionSettings
 
 MIN_GRID_CELL = 64  # grid cells are enlarged to at least this many pixels a side

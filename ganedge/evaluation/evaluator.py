@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from ganedge.io.datasets import ImageDataset, load_dataset
 from ganedge.errors import InputError
 from ganedge.evaluation.config import EvalConfig, check_sample_count
 from ganedge.evaluation.featnet import feature_network
@@ -31,8 +30,14 @@ from ganedge.evaluation.inception import OnnxFeatures
 from ganedge.evaluation.manifold import manifold_metrics
 from ganedge.evaluation.modes import mode_stats
 from ganedge.evaluation.result import EvalResult, Figure
-from ganedge.evaluation.stacked import (DEFAULT_N as STACKED_N, FLOOR_SEED_OFFSET, NUM_MODES,
-                                        ChannelDigitNetwork, stacked_mode_stats)
+from ganedge.evaluation.stacked import (
+    DEFAULT_N as STACKED_N,
+    FLOOR_SEED_OFFSET,
+    NUM_MODES,
+    ChannelDigitNetwork,
+    stacked_mode_stats,
+)
+from ganedge.io.datasets import ImageDataset, load_dataset
 from ganedge.io.imaging import make_grid, save_png
 
 LOWER, HIGHER = "lower", "higher"

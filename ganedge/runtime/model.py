@@ -26,17 +26,23 @@ import numpy as np
 import onnxruntime as ort
 
 from ganedge import budgets
-from ganedge.runtime import providers as prov
 from ganedge.budgets import check_bytes, check_image_bytes, check_int, check_threads
 from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract, read_json_metadata
-from ganedge.runtime.cores import threads_or_default, usable_cpus
 from ganedge.errors import ContractError, InputError
 from ganedge.io.files import check_input_file
+from ganedge.runtime import providers as prov
+from ganedge.runtime.cores import threads_or_default, usable_cpus
 from ganedge.runtime.graphcheck import check_graph
-from ganedge.sampling.labels import LabelSpec, chunk_labels, label_spec
-from ganedge.sampling.latents import SeedRanges, check_truncation, latents_for_seeds, seed_ranges, truncate
 from ganedge.runtime.runner import Runner, SessionSpec, first_line
 from ganedge.runtime.session import SessionSettings
+from ganedge.sampling.labels import LabelSpec, chunk_labels, label_spec
+from ganedge.sampling.latents import (
+    SeedRanges,
+    check_truncation,
+    latents_for_seeds,
+    seed_ranges,
+    truncate,
+)
 from ganedge.sampling.stylegan import check_ws, mixed_ws, mixing_grid, truncate_ws
 from ganedge.sampling.walks import WalkConfig, check_keyframes, walk_latents
 

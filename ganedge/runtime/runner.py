@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ganedge.runtime import providers as prov
 from ganedge.contract import ModelContract
 from ganedge.errors import ContractError, GanEdgeError, NonFiniteOutputError
-from ganedge.runtime.graphcheck import expected_tensors
 from ganedge.io.imaging import to_uint8_nhwc
+from ganedge.runtime import providers as prov
+from ganedge.runtime.graphcheck import expected_tensors
 from ganedge.runtime.iobinding import BoundRunner
 from ganedge.runtime.session import ORT_DEFAULTS, SessionSettings, create_session
 from ganedge.sampling.stylegan import idle_feeds

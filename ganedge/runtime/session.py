@@ -24,10 +24,10 @@ from typing import Any
 
 import onnxruntime as ort
 
-from ganedge.runtime import providers as prov
 from ganedge.budgets import check_threads
-from ganedge.runtime.cores import usable_cpus
 from ganedge.errors import ConfigError, InputError, one_line
+from ganedge.runtime import providers as prov
+from ganedge.runtime.cores import usable_cpus
 
 CUDNN_SEARCHES = ("auto", "heuristic", "exhaustive", "default")
 _CUDNN_OPTION = {"heuristic": "HEURISTIC", "exhaustive": "EXHAUSTIVE", "default": "DEFAULT"}

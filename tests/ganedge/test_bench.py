@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganedge.runtime import providers as prov
 from ganedge.bench import SCHEMA, BenchConfig, BenchRow
 from ganedge.bench.candidates import default_providers
 from ganedge.errors import ConfigError, InputError
+from ganedge.runtime import providers as prov
 from ganedge.runtime.iobinding import BoundRunner
 from ganedge.runtime.session import SessionSettings, create_session, session_options
 from tests.conftest import run_cli

@@ -9,8 +9,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from ganedge.errors import InputError
 from ganedge.bench.graphstats import flops_per_image, graph_stats
+from ganedge.errors import InputError
 
 
 def _weight(name: str, *shape: int) -> onnx.TensorProto:

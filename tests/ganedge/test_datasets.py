@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganedge.io.datasets import load_dataset, load_stacked_digits
 from ganedge.errors import InputError
+from ganedge.io.datasets import load_dataset, load_stacked_digits
 
 
 def _png(path: Path, pixels: np.ndarray) -> None:

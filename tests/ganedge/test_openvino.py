@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import ganedge
-from ganedge.runtime import providers as prov
 from ganedge.errors import GanEdgeError, InputError, MissingExtraError
+from ganedge.runtime import providers as prov
 from tests.e2e.stylegan_graph import tiny_stylegan
 from tests.ganedge.conftest import invoke
 from tests.ganedge.hostile import CASES, build_corpus

@@ -12,8 +12,12 @@ import torch
 from ganedge.errors import CheckpointError, ConfigError
 from tests.trainer.hostile_checkpoints import ALL_CASES, MARKER, TINY, build_corpus, tiny_checkpoint
 from trainer import checkpoint_schema
-from trainer.checkpoint import (generator_from_checkpoint, load_checkpoint, resume_config,
-                                save_generator)
+from trainer.checkpoint import (
+    generator_from_checkpoint,
+    load_checkpoint,
+    resume_config,
+    save_generator,
+)
 from trainer.config import ArchConfig, preset
 from trainer.loop import train
 from trainer.models import ARCHITECTURES, build_generator

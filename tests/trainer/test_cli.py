@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
-
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from ganedge.cli import app
 from ganedge.cli.train import NOT_ON_CLI, _done_line, config_options
-
 from tests.conftest import run_cli
 from trainer import load_checkpoint
 from trainer.config import PRECISIONS, PRESETS, ArchConfig, TrainConfig, preset

@@ -6,8 +6,15 @@ from torch import nn
 
 from trainer.config import ArchConfig
 from trainer.models import register_architecture
-from trainer.models.layers import (Discriminator, Generator, ToMap, disc_channels,
-                                   init_dcgan_weights, input_dim, widths)
+from trainer.models.layers import (
+    Discriminator,
+    Generator,
+    ToMap,
+    disc_channels,
+    init_dcgan_weights,
+    input_dim,
+    widths,
+)
 
 
 def conv_discriminator(cfg: ArchConfig) -> Discriminator:

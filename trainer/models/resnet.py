@@ -8,8 +8,14 @@ from torch import nn
 
 from trainer.config import ArchConfig
 from trainer.models import register_architecture
-from trainer.models.layers import (Discriminator, Generator, Reshape, disc_channels, input_dim,
-                                   widths)
+from trainer.models.layers import (
+    Discriminator,
+    Generator,
+    Reshape,
+    disc_channels,
+    input_dim,
+    widths,
+)
 
 
 class UpBlock(nn.Module):

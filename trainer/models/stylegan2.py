@@ -20,9 +20,17 @@ from torch import nn
 from ganedge.errors import ConfigError
 from trainer.config import ArchConfig
 from trainer.models import register_architecture
-from trainer.models.sg2ops import (LRELU_GAIN, MODCONV_IMPLS, bias_act, conv_down2,
-                                   downsample2d_skip, modulated_conv2d, normalize_2nd_moment,
-                                   setup_filter, upsample2d)
+from trainer.models.sg2ops import (
+    LRELU_GAIN,
+    MODCONV_IMPLS,
+    bias_act,
+    conv_down2,
+    downsample2d_skip,
+    modulated_conv2d,
+    normalize_2nd_moment,
+    setup_filter,
+    upsample2d,
+)
 
 Tensor = torch.Tensor
 NOISE_MODES = ("random", "const", "none")

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganedge.io.datasets import load_dataset
 from ganedge.errors import InputError
 from ganedge.evaluation import EvalConfig, Evaluator, evaluate_images
 from ganedge.evaluation.images import feature_input
+from ganedge.io.datasets import load_dataset
 from ganedge.io.imaging import to_uint8_nhwc
 
 FIGURES = ["FD", "KID", "precision", "recall", "density", "coverage", "modes covered",

@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from ganedge.errors import InputError
-from ganedge.evaluation.frechet import (frechet_distance, frechet_distance_features,
-                                        kernel_distance)
+from ganedge.evaluation.frechet import frechet_distance, frechet_distance_features, kernel_distance
 from ganedge.evaluation.manifold import manifold_metrics
 from ganedge.evaluation.modes import kl_divergence, mode_stats
 
