@@ -96,7 +96,10 @@ def load(port: int, requests: int, clients: int, first_seed: int) -> dict[str, f
         t.join()
     seconds = time.perf_counter() - began
     latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
+    def pick(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
     return {"requests": len(latencies), "errors": errors[0], "seconds": round(seconds, 2),
             "throughput_rps": round(len(latencies) / seconds, 1),
             "p50_ms": round(pick(0.50), 1), "p99_ms": round(pick(0.99), 1)}

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ray = pytest.importorskip("ray")
-
 import ganedge
 import ganedge.ray
 from ganedge.errors import InputError
 from tests.e2e.stylegan_graph import tiny_stylegan
 from tests.ganedge.conftest import invoke
+
+ray = pytest.importorskip("ray")  # importing ganedge.ray does not import Ray; its calls do
 
 
 @pytest.fixture(scope="module", autouse=True)
