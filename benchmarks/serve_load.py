@@ -119,7 +119,8 @@ def run_setting(name: str, model: str | None, max_batch_size: int, wait_ms: floa
         _, stderr = process.communicate(timeout=120)
     runs = after["batches"] - before["batches"]
     return {"setting": name, "max_batch_size": max_batch_size, "batch_wait_ms": wait_ms,
-            **result, "images_per_run": round((after["images"] - before["images"]) / max(runs, 1), 2),
+            **result,
+            "images_per_run": round((after["images"] - before["images"]) / max(runs, 1), 2),
             "rss_mb_before": round(before["rss_bytes"] / 2**20, 1),
             "rss_mb_after": round(after["rss_bytes"] / 2**20, 1),
             "exit_code": process.returncode, "traceback": b"Traceback" in stderr}

@@ -66,7 +66,8 @@ def grouped_file(gen: torch.nn.Module, batch: int, out: Path) -> Path:
 
 def synthesis_candidate(path: Path, label: str, threads: int | None) -> Candidate:
     return Candidate(label=label, model=path.name, precision="fp32", provider="cpu",
-                     start=SynthesisStarter(path.resolve(), threads), reference=label.endswith("activations"),
+                     start=SynthesisStarter(path.resolve(), threads),
+                     reference=label.endswith("activations"),
                      baseline=label.endswith("activations"))
 
 

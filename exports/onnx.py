@@ -80,8 +80,9 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     one checkpoint and one set of options give the same bytes on every machine (speed is for
     ``ganedge bench`` on the target machine);
     ``precision`` "fp16"/"int8" makes a reduced variant, measured for 8-bit error against fp32;
-    ``int8_weight_bits`` 8 suits VNNI/AMX targets (see exports.quantize); ``output`` "uint8" appends the display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits")
-    also scores the variant and fp32 with the offline evaluation metric. The file is written
+    ``int8_weight_bits`` 8 suits VNNI/AMX targets (see exports.quantize); ``output`` "uint8"
+    appends the display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits") also scores the
+    variant and fp32 with the offline evaluation metric. The file is written
     atomically, only when every check passed (unless ``allow_mismatch``), with the contract,
     provenance and parity figures in its metadata (no time stamp).
     ``on_step`` sees each ✓/✗ step as it finishes.
