@@ -90,7 +90,8 @@ class GanedgeStarter:
         labels = np.zeros(batch, np.int64) if gen.contract.conditional else None
         psi = self.truncation
         if self.api == "sample":
-            # the seeds whose latents the benchmark feeds (ganedge.sampling.latents.latents_for_seeds)
+            # the seeds whose latents the benchmark feeds
+            # (ganedge.sampling.latents.latents_for_seeds)
             seeds = range(batch)
             return (lambda z: gen.sample(seeds, truncation=psi, labels=labels,
                                          batch_size=batch)), gen.providers[0]

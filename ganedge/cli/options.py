@@ -24,7 +24,7 @@ Provider = Literal[PROVIDER_CHOICES]  # type: ignore[valid-type]
 PROVIDER = typer.Option("auto", "--provider", help="ONNX Runtime's execution provider, or "
                         "openvino: OpenVINO's CPU plugin (the openvino extra).")
 THREADS = typer.Option(None, "--threads", metavar="N", help="ONNX Runtime intra-op threads "
-                                                            "(default: the cores this process may use).")
+                       "(default: the cores this process may use).")
 STRICT_PROVIDER = typer.Option(False, "--strict-provider",
                                help="Fail instead of warning when the session does not run on "
                                     "the provider asked for.")

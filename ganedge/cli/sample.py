@@ -46,7 +46,7 @@ def sample(
     output: Path = typer.Option(None, "-o", "--output", metavar="IMAGE", help="Grid image, .png, "
                                 ".jpg or .webp [default: samples.png unless --outdir is given]."),
     outdir: Path = typer.Option(None, "--outdir", metavar="DIR", help="Folder for one PNG per "
-                                                                      "seed (seed0042.png), streamed."),
+                                "seed (seed0042.png), streamed."),
     scale: int = typer.Option(None, "--scale", metavar="K", help="Enlarge the grid's images K "
                               "times (nearest) [default: to at least 64 px each]."),
     truncation: float = opt.TRUNCATION,

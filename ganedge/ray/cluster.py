@@ -14,7 +14,8 @@ RAY_EXTRA_HINT = "pip install 'ganedge[ray]'"
 
 
 def require_ray(what: str) -> ModuleType:
-    """The ray module, or MissingExtraError naming ``what`` needs it and the extra that brings it."""
+    """The ray module, or MissingExtraError naming ``what`` needs it and the extra that brings
+    it."""
     try:
         import ray
         import ray.data  # noqa: F401  (ray[data]: pyarrow, pandas)

@@ -1,13 +1,13 @@
 """The one runner: every exported generator runs through :class:`Runner`, for every caller.
 
-``sample``, ``walk``, ``mix``, ``eval`` and the benchmark's ganedge candidates
-call :class:`ganedge.GeneratorModel`, which runs its model through a Runner; export parity
+``sample``, ``walk``, ``mix``, ``eval`` and the benchmark's ganedge candidates call
+:class:`ganedge.GeneratorModel`, which runs its model through a Runner; export parity
 (exports/parity.py, exports/stylegan.py) runs a Runner on the CPU provider. What differs between
-them is a setting (:class:`ganedge.runtime.session.SessionSettings`), resolved once into a :class:`Plan`
-for the provider the session really runs on — never a code path of its own:
+them is a setting (:class:`ganedge.runtime.session.SessionSettings`), resolved once into a
+:class:`Plan` for the provider the session really runs on — never a code path of its own:
 
-- plain ``session.run`` or IO binding (:class:`ganedge.runtime.iobinding.BoundRunner`, buffers reused
-  per batch size, CUDA graphs with one ``gpu_graph_id`` per batch bucket);
+- plain ``session.run`` or IO binding (:class:`ganedge.runtime.iobinding.BoundRunner`, buffers
+  reused per batch size, CUDA graphs with one ``gpu_graph_id`` per batch bucket);
 - pixels (uint8 NHWC) and the NaN/Inf check on the host (numpy) or on the model's device
   (ganedge/models/postprocess.onnx chained to the model's output);
 - a graph's fixed batch and short last batches padded with zero rows;

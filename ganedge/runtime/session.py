@@ -1,8 +1,8 @@
 """ONNX Runtime session creation: the session options every ganedge model runs with.
 
 Why these defaults (measured in benchmarks/, see the README's Benchmarks section):
-- intra-op threads: ONNX Runtime's own default, one per physical core (see ganedge.runtime.cores for what
-  ``threads`` means everywhere), pinned to those cores.
+- intra-op threads: ONNX Runtime's own default, one per physical core (see ganedge.runtime.cores for
+  what ``threads`` means everywhere), pinned to those cores.
   Asking for the same count explicitly loses the pinning, which ran 3-10% slower on the 2-core
   benchmark machine; an explicit ``threads`` is for sharing the machine with other work.
 - one sequential inter-op stream: a generator is a chain of layers, nothing runs in parallel.
