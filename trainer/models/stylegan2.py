@@ -63,7 +63,8 @@ class StyleGAN2Config:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1 (got {getattr(self, name)})")
         if not 0 <= self.style_mixing_prob <= 1:
-            raise ConfigError(f"style_mixing_prob: must be in [0, 1] (got {self.style_mixing_prob})")
+            raise ConfigError(f"style_mixing_prob: must be in [0, 1] "
+                              f"(got {self.style_mixing_prob})")
 
     @property
     def resolutions(self) -> list[int]:
