@@ -145,7 +145,8 @@ def test_streaming_memory_does_not_grow_with_n(tmp_path: Path) -> None:
 
 
 def test_third_party_model_needs_latent_dim(gen: GeneratorModel, models: dict[str, Path]) -> None:
-    with pytest.raises(ContractError, match="latent_dim: not given, and the model has no ganedge contract"):
+    with pytest.raises(ContractError,
+                       match="latent_dim: not given, and the model has no ganedge contract"):
         ganedge.load(models["bare"])
     bare = ganedge.load(models["bare"], latent_dim=8)
     assert (bare.contract.channels, bare.contract.height) == (1, 4)

@@ -30,7 +30,8 @@ def test_overrides_reach_run_json_and_checkpoint(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "run.json").read_text())
     assert (saved["arch"], saved["loss"], saved["regularizers"], saved["n_critic"]) == (
         "resize_conv", "hinge", ["spectral_norm", "diffaugment"], 2)
-    assert (saved["lr_g"], saved["lr_d"], saved["ema"], saved["conditional"]) == (1e-4, 4e-4, 0.9, True)
+    assert (saved["lr_g"], saved["lr_d"], saved["ema"], saved["conditional"]) == (
+        1e-4, 4e-4, 0.9, True)
     ckpt = load_checkpoint(tmp_path / "ckpt.pt")
     assert ckpt["arch_config"]["num_classes"] == 10 and ckpt["arch_config"]["image_size"] == 16
 
