@@ -18,7 +18,7 @@ def require_ray(what: str) -> ModuleType:
     it."""
     try:
         import ray
-        import ray.data  # noqa: F401  (ray[data]: pyarrow, pandas)
+        import ray.data  # ray[data]: pyarrow, pandas
     except ImportError as exc:
         raise MissingExtraError(f"{what} needs the {exc.name or 'ray'} package, which is not "
                                 f"installed: {RAY_EXTRA_HINT} brings it") from None
