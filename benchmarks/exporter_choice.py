@@ -50,8 +50,8 @@ from exports.scratch import scratch_files
 from ganedge.bench import BenchConfig, run_bench
 from ganedge.bench.candidates import onnx_candidate
 from ganedge.bench.report import machine_info
-from ganedge.runtime.session import SessionSettings
 from ganedge.contract import ModelContract
+from ganedge.runtime.session import SessionSettings
 from trainer.config import ArchConfig
 from trainer.models import ARCHITECTURES, build_generator
 

@@ -32,11 +32,11 @@ import torch
 from benchmarks import suite
 from exports.checkpoint import export_checkpoint
 from exports.torch_candidates import torch_candidates
-from ganedge.runtime import providers as prov
 from ganedge.bench import BenchConfig, BenchRow, Candidate, run_bench
 from ganedge.bench.candidates import PLAIN_LABEL, failed_candidate, onnx_candidate
 from ganedge.bench.report import machine_info, machine_line, render_markdown
 from ganedge.errors import one_line
+from ganedge.runtime import providers as prov
 from ganedge.runtime.session import SessionSettings
 from trainer.checkpoint import save_checkpoint
 from trainer.config import ArchConfig, preset

@@ -110,8 +110,10 @@ def run_row(row: Row, steps: int, n: int, work: Path, weights: str) -> dict[str,
                      str(n), "-o", str(folder / "eval.json"), "--grid", str(folder / "grid.png"))
     result = json.loads((folder / "eval.json").read_text())
     fig = result["figures"]
-    figures = {"modes": fig["modes (of 1000)"]["value"], "modes_floor": fig["modes (of 1000)"]["floor"],
-               "kl": fig["KL(modes||uniform)"]["value"], "kl_floor": fig["KL(modes||uniform)"]["floor"],
+    figures = {"modes": fig["modes (of 1000)"]["value"],
+               "modes_floor": fig["modes (of 1000)"]["floor"],
+               "kl": fig["KL(modes||uniform)"]["value"],
+               "kl_floor": fig["KL(modes||uniform)"]["floor"],
                "fd": fig["FD"]["value"], "fd_floor": fig["FD"]["floor"],
                "train_wall_s": train["wall_s"], "train_cpu_s": train["cpu_s"],
                "eval_wall_s": scored["wall_s"], "eval_cpu_s": scored["cpu_s"],
@@ -184,8 +186,8 @@ def table(report: dict[str, Any]) -> str:
                  "one PyTorch thread per run, "
                  f"{report['jobs']} runs at a time on a shared machine ({m.get('cpu')}, "
                  f"{m.get('cores')} cores, {m.get('isa')}). Reproduce: `python "
-                 f"-m benchmarks.modes_ablation --steps {report['steps']} --n {report['n']} --weights "
-                 f"{report['weights']}`.")
+                 f"-m benchmarks.modes_ablation --steps {report['steps']} --n {report['n']} "
+                 f"--weights {report['weights']}`.")
     return "\n".join(lines)
 
 

@@ -1,7 +1,7 @@
-"""Run the whole speed suite and regenerate its JSON, PNG chart and docs/benchmarks.md table.
+"""Run the whole speed suite; regenerate its JSON, PNG chart and docs/benchmarks.md table.
 
-    python -m benchmarks.run                  # full suite → benchmarks/results/ + docs/benchmarks.md
-    python -m benchmarks.run --quick          # smoke test: digits model, batches 1 and 8, short budget
+    python -m benchmarks.run           # full suite → benchmarks/results/ + docs/benchmarks.md
+    python -m benchmarks.run --quick   # smoke test: digits model, batches 1 and 8, short budget
     python -m benchmarks.run --models dcgan-64-rgb --batch 1,64 --budget 1   # a reduced run
 
 Every model is timed against torch eager (the baseline), torch.compile, torch bf16+channels_last,
@@ -62,9 +62,12 @@ def _batches(spec: str) -> tuple[int, ...]:
 
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test: one small model, short budget")
-    parser.add_argument("--budget", type=float, default=None, help="timed seconds per row and round")
-    parser.add_argument("--rounds", type=int, default=None, help="workers per candidate (default 2)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: one small model, short budget")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="timed seconds per row and round")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="workers per candidate (default 2)")
     parser.add_argument("--batch", type=_batches, default=None, help="batch sizes, e.g. 1,64")
     parser.add_argument("--torch-kinds", type=lambda s: tuple(s.split(",")),
                         default=suite.TORCH_KINDS, help="e.g. eager,bf16 (default: all)")

@@ -96,7 +96,10 @@ def load(port: int, requests: int, clients: int, first_seed: int) -> dict[str, f
         t.join()
     seconds = time.perf_counter() - began
     latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
+    def pick(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
     return {"requests": len(latencies), "errors": errors[0], "seconds": round(seconds, 2),
             "throughput_rps": round(len(latencies) / seconds, 1),
             "p50_ms": round(pick(0.50), 1), "p99_ms": round(pick(0.99), 1)}
@@ -116,7 +119,8 @@ def run_setting(name: str, model: str | None, max_batch_size: int, wait_ms: floa
         _, stderr = process.communicate(timeout=120)
     runs = after["batches"] - before["batches"]
     return {"setting": name, "max_batch_size": max_batch_size, "batch_wait_ms": wait_ms,
-            **result, "images_per_run": round((after["images"] - before["images"]) / max(runs, 1), 2),
+            **result,
+            "images_per_run": round((after["images"] - before["images"]) / max(runs, 1), 2),
             "rss_mb_before": round(before["rss_bytes"] / 2**20, 1),
             "rss_mb_after": round(after["rss_bytes"] / 2**20, 1),
             "exit_code": process.returncode, "traceback": b"Traceback" in stderr}

@@ -24,12 +24,12 @@ import torch
 from benchmarks.starters import SynthesisStarter
 from exports import export_generator
 from exports.stylegan import stylegan_contract, trace_stylegan
+from exports.torch_candidates import torch_candidates
 from ganedge.bench.candidates import STYLEGAN_TRUNCATION, onnx_candidate
 from ganedge.bench.report import machine_line
 from ganedge.bench.timing import BenchConfig, BenchRow, Candidate, run_bench
 from ganedge.contract import KEY_PROVENANCE
 from ganedge.runtime.session import SessionSettings
-from exports.torch_candidates import torch_candidates
 from trainer.checkpoint import save_checkpoint
 from trainer.config import ArchConfig
 from trainer.models import build_generator
@@ -66,7 +66,8 @@ def grouped_file(gen: torch.nn.Module, batch: int, out: Path) -> Path:
 
 def synthesis_candidate(path: Path, label: str, threads: int | None) -> Candidate:
     return Candidate(label=label, model=path.name, precision="fp32", provider="cpu",
-                     start=SynthesisStarter(path.resolve(), threads), reference=label.endswith("activations"),
+                     start=SynthesisStarter(path.resolve(), threads),
+                     reference=label.endswith("activations"),
                      baseline=label.endswith("activations"))
 
 

@@ -1,4 +1,4 @@
-"""The benchmark suite's table: which generators, which ways of running them, and how they are built.
+"""The benchmark suite's table: which generators, which ways of running them, how they are built.
 
 Generators are built with random initialisation (speed does not depend on training) from the
 trainer's registered architectures, saved as real checkpoints and exported through the real
@@ -33,7 +33,8 @@ class SuiteModel:
 
 
 SUITE = (
-    SuiteModel("dcgan-64-rgb", "dcgan", ArchConfig(latent_dim=100, channels=3, image_size=64, base_channels=64)),
+    SuiteModel("dcgan-64-rgb", "dcgan",
+               ArchConfig(latent_dim=100, channels=3, image_size=64, base_channels=64)),
     SuiteModel("resize-conv-64-rgb", "resize_conv",
                ArchConfig(latent_dim=100, channels=3, image_size=64, base_channels=64)),
     SuiteModel("digits-32", "dcgan", ArchConfig()),

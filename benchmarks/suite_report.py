@@ -72,7 +72,8 @@ def targets(model: str, rows: Sequence[BenchRow], batches: Sequence[int]) -> lis
         lines.append(_verdict(f"{fp32} fp32 never slower than eager (worst batch)", worst, 1.0))
     best = _best_variant(rows, large, QUALITY_MAX_ABS)
     if best is not None:
-        lines.append(_verdict(f"best quality-preserving variant ({best.label}) vs eager, batch {large}",
+        lines.append(_verdict(f"best quality-preserving variant ({best.label}) vs eager, "
+                              f"batch {large}",
                               _ratio(rows, best.label, "torch eager", large), 3.0))
         for rival in ("torch compile", "torch bf16"):
             lines.append(_verdict(f"{best.label} vs {rival}, batch {large}",
@@ -89,12 +90,13 @@ def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -
         f"{flag_text(m)}), Python {m['python']}, onnxruntime {m['onnxruntime']}, "
         f"torch {m.get('torch', '?')}, numpy {m['numpy']}; {report['mode']} mode, "
         f"{report['threads']} thread(s) for torch and ganedge, each candidate alone in its own "
-        f"worker process, {report['config']['rounds']} round(s) of {report['config']['budget_s']} s "
-        "timed per row, medians.",
+        f"worker process, {report['config']['rounds']} round(s) of "
+        f"{report['config']['budget_s']} s timed per row, medians.",
         "",
         f"fp32 matmul ceiling ({ceiling['size']}², {report['threads']} thread(s)): torch "
         f"{ceiling['torch_fp32']:.0f} GFLOP/s, numpy {ceiling['numpy_fp32']:.0f} GFLOP/s; torch "
-        f"bf16 {ceiling['torch_bf16']:.0f} GFLOP/s. Rows' GFLOP/s count Conv/ConvTranspose/Gemm FLOPs.",
+        f"bf16 {ceiling['torch_bf16']:.0f} GFLOP/s. Rows' GFLOP/s count Conv/ConvTranspose/Gemm "
+        "FLOPs.",
         "",
         "CLI cold start (fresh process, median): "
         + ", ".join(f"`{k}` {v:.0f} ms" for k, v in report["cli_cold_start_ms"].items()) + ".",
@@ -102,8 +104,8 @@ def markdown(report: dict[str, Any], rows_by_model: dict[str, list[BenchRow]]) -
     ]
     for model, rows in rows_by_model.items():
         out += [f"#### {model}", "", render_markdown(rows), ""]
-        best = max((r.gflops_per_s or 0.0 for r in rows if r.status == OK and r.precision == "fp32"),
-                   default=0.0)
+        best = max((r.gflops_per_s or 0.0 for r in rows
+                    if r.status == OK and r.precision == "fp32"), default=0.0)
         out += [f"Best fp32 GFLOP/s {best:.0f} = {best / ceiling['torch_fp32']:.0%} of the fp32 "
                 "matmul ceiling.", ""]
         out += targets(model, rows, report["config"]["batches"]) + [""]
@@ -164,7 +166,8 @@ def _panel(ax: Any, model: str, rows: list[BenchRow]) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(batches))], [f"batch {b}" for b in batches])
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(batches))],
+                  [f"batch {b}" for b in batches])
     ax.set_ylabel("speed-up over torch eager (p50)")
     ax.set_title(model)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)

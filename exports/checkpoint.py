@@ -33,7 +33,8 @@ def export_checkpoint(ckpt_path: str | Path, out_path: str | Path | None = None,
                              precision=precision, output=output, grade_data=grade_data)
     ckpt = load_checkpoint(ckpt_path)
     generator = generator_from_checkpoint(ckpt, weights=weights, path=ckpt_path)
-    out = Path(out_path) if out_path is not None else ckpt_path.with_name(default_name(precision, output))
+    out = (Path(out_path) if out_path is not None
+           else ckpt_path.with_name(default_name(precision, output)))
     used = "ema" if weights == "ema" and "generator_ema" in ckpt else "raw"
     provenance = {
         "checkpoint_sha256": file_sha256(ckpt_path),
@@ -53,5 +54,6 @@ def export_checkpoint(ckpt_path: str | Path, out_path: str | Path | None = None,
 
 def default_name(precision: str, output: str) -> str:
     """model.onnx, or e.g. model-int8.onnx / model-uint8-out.onnx, so variants sit side by side."""
-    parts = ["model"] + ([precision] if precision != "fp32" else []) + (["uint8-out"] if output == "uint8" else [])
+    parts = (["model"] + ([precision] if precision != "fp32" else [])
+             + (["uint8-out"] if output == "uint8" else []))
     return "-".join(parts) + ".onnx"

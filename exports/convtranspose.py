@@ -110,7 +110,8 @@ def _attrs(node: Any) -> dict[str, Any]:
 def _plain(attrs: dict[str, Any]) -> bool:
     """No groups, dilation, output padding or explicit output shape."""
     return (attrs.get("group", 1) == 1 and "output_shape" not in attrs
-            and not any(attrs.get("output_padding", [])) and set(attrs.get("dilations", [1])) == {1})
+            and not any(attrs.get("output_padding", []))
+            and set(attrs.get("dilations", [1])) == {1})
 
 
 class _Graph:
@@ -171,13 +172,15 @@ class _Graph:
     def _fold_bn(self, w: np.ndarray, bias: np.ndarray, bn: Any) -> tuple[np.ndarray, np.ndarray]:
         scale, shift, mean, var = (self.const(i) for i in bn.input[1:5])
         k = scale / np.sqrt(var + _attrs(bn).get("epsilon", 1e-5))  # (C_out,)
-        return (w * k[None, :, None, None]).astype(w.dtype), ((bias - mean) * k + shift).astype(w.dtype)
+        return ((w * k[None, :, None, None]).astype(w.dtype),
+                ((bias - mean) * k + shift).astype(w.dtype))
 
     def _constant(self, array: np.ndarray, name: str) -> str:
         self.graph.initializer.append(numpy_helper.from_array(array, name))
         return name
 
-    def phase_nodes(self, node: Any, w: np.ndarray, bias: np.ndarray, act: Any, tail: str) -> list[Any]:
+    def phase_nodes(self, node: Any, w: np.ndarray, bias: np.ndarray, act: Any,
+                    tail: str) -> list[Any]:
         if w.shape[1] <= FUSED_MAX_CHANNELS:
             return self.fused_phase_nodes(node, w, bias, act, tail)
         name = node.name or tail
@@ -187,8 +190,11 @@ class _Graph:
                 out = f"{name}.phase{a}{b}"
                 weights = self._constant(phase_weights(w, a, b), f"{out}.w")
                 # pads [top, left, bottom, right]: phase 0 looks one pixel back, phase 1 one ahead
-                nodes.append(helper.make_node("Conv", [node.input[0], weights, self._constant(bias, f"{out}.b")],
-                                              [out], name=out, kernel_shape=[2, 2], pads=[1 - a, 1 - b, a, b]))
+                nodes.append(helper.make_node("Conv",
+                                              [node.input[0], weights,
+                                               self._constant(bias, f"{out}.b")],
+                                              [out], name=out, kernel_shape=[2, 2],
+                                              pads=[1 - a, 1 - b, a, b]))
                 outs.append(_activated(nodes, out, act))
         return nodes + _interleaved(name, outs, tail)
 
@@ -219,7 +225,8 @@ class _Graph:
                 outs.append(phase)
         return nodes + _interleaved(name, outs, tail)
 
-    def stem_nodes(self, node: Any, w: np.ndarray, bias: np.ndarray, act: Any, tail: str) -> list[Any]:
+    def stem_nodes(self, node: Any, w: np.ndarray, bias: np.ndarray, act: Any,
+                   tail: str) -> list[Any]:
         name = node.name or tail
         c_in, c_out, kh, kw = w.shape
         matrix = self._constant(np.ascontiguousarray(w.reshape(c_in, c_out * kh * kw)), f"{name}.w")

@@ -16,7 +16,8 @@ from ganedge.contract import ModelContract
 HEADLINE = ("FD", "KID", "precision", "recall", "coverage", "modes covered", "KL(gen||real)")
 
 
-def grade(graphs: dict[str, onnx.ModelProto], contract: ModelContract, data: str) -> dict[str, dict[str, float]]:
+def grade(graphs: dict[str, onnx.ModelProto], contract: ModelContract,
+          data: str) -> dict[str, dict[str, float]]:
     """Name → {figure name → value} for each graph, on the evaluator's held-out sample size."""
     from ganedge.evaluation import Evaluator, evaluate_model
 

@@ -9,7 +9,8 @@ It subclasses the Callback of every Lightning installed (``lightning.pytorch`` a
 
 Example:
     >>> from exports.lightning import OnnxExport
-    >>> trainer = L.Trainer(callbacks=[OnnxExport("exports/", generator="ema.module")])  # doctest: +SKIP
+    >>> trainer = L.Trainer(  # doctest: +SKIP
+    ...     callbacks=[OnnxExport("exports/", generator="ema.module")])
 """
 
 from __future__ import annotations

@@ -20,19 +20,18 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract
-from ganedge.io.datasets import check_spec
-from ganedge.errors import ConfigError, ParityError
-from ganedge.io.files import atomic_path, check_writable
-from exports.grading import describe as describe_grade
-from exports.grading import grade
+from exports.grading import describe as describe_grade, grade
 from exports.optimize import optimize as optimize_graph
 from exports.output_tail import add_uint8_tail
 from exports.parity import UINT8_TOLERANCE, ParityReport, check_parity, example_inputs
 from exports.prepare import check_no_random_ops, prepare
 from exports.quantize import INT8_WEIGHT_BITS, PRECISIONS, TOLERANCES, reduce_precision
-from exports.stylegan import check_stylegan_parity, stylegan_contract, trace_stylegan
 from exports.report import Step, StepLog, StepNote
+from exports.stylegan import check_stylegan_parity, stylegan_contract, trace_stylegan
+from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract
+from ganedge.errors import ConfigError, ParityError
+from ganedge.io.datasets import check_spec
+from ganedge.io.files import atomic_path, check_writable
 
 DEFAULT_OPSET = 17
 # Round and input-form Clip (uint8 tail) need 11; the TorchScript exporter stops at 20.
@@ -81,8 +80,9 @@ def export_generator(module: nn.Module, path: str | Path, latent_dim: int, num_c
     one checkpoint and one set of options give the same bytes on every machine (speed is for
     ``ganedge bench`` on the target machine);
     ``precision`` "fp16"/"int8" makes a reduced variant, measured for 8-bit error against fp32;
-    ``int8_weight_bits`` 8 suits VNNI/AMX targets (see exports.quantize); ``output`` "uint8" appends the display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits")
-    also scores the variant and fp32 with the offline evaluation metric. The file is written
+    ``int8_weight_bits`` 8 suits VNNI/AMX targets (see exports.quantize); ``output`` "uint8"
+    appends the display-ready (B, H, W, C) tail. ``grade_data`` (e.g. "digits") also scores the
+    variant and fp32 with the offline evaluation metric. The file is written
     atomically, only when every check passed (unless ``allow_mismatch``), with the contract,
     provenance and parity figures in its metadata (no time stamp).
     ``on_step`` sees each ✓/✗ step as it finishes.

@@ -44,9 +44,11 @@ def add_uint8_tail(model: onnx.ModelProto, contract: ModelContract) -> ModelCont
         # transpose after the cast: a quarter of the bytes to move
         ("Transpose", [f"{out}.uint8"], {"perm": [0, 2, 3, 1]}),
     ]
-    results = [f"{out}.shifted", f"{out}.levels", f"{out}.rounded", f"{out}.clipped", f"{out}.uint8", out]
+    results = [f"{out}.shifted", f"{out}.levels", f"{out}.rounded", f"{out}.clipped",
+               f"{out}.uint8", out]
     for (op, inputs, attrs), result in zip(steps, results):
-        graph.node.append(helper.make_node(op, inputs, [result], name=f"{out}.tail.{op.lower()}", **attrs))
+        graph.node.append(helper.make_node(op, inputs, [result], name=f"{out}.tail.{op.lower()}",
+                                           **attrs))
     shape = [BATCH_AXIS, contract.height, contract.width, contract.channels]
     graph.output.remove(next(o for o in graph.output if o.name == out))
     graph.output.append(helper.make_tensor_value_info(out, TensorProto.UINT8, shape))

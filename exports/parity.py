@@ -17,8 +17,8 @@ from torch import nn
 from ganedge.contract import OUTPUT_RANGES, ModelContract
 from ganedge.errors import ParityError
 from ganedge.io.imaging import to_uint8_nhwc
-from ganedge.sampling.latents import latents_for_seeds
 from ganedge.runtime.runner import parity_runner
+from ganedge.sampling.latents import latents_for_seeds
 
 PARITY_BATCHES = (1, 3, 64)
 ABS, LEVELS = "abs", "levels"
@@ -113,7 +113,8 @@ class ParityReport:
 
 def example_inputs(batch: int, latent_dim: int, num_classes: int,
                    first_seed: int = 0) -> tuple[torch.Tensor, ...]:
-    """Seeded latents (B, latent_dim) float32, plus labels (B,) int64 cycling through the classes."""
+    """Seeded latents (B, latent_dim) float32, plus labels (B,) int64 cycling through the
+    classes."""
     z = torch.from_numpy(latents_for_seeds(range(first_seed, first_seed + batch), latent_dim))
     if num_classes == 0:
         return (z,)

@@ -56,7 +56,8 @@ def _fold_norm_hooks(module: nn.Module) -> None:
 
 
 def check_no_random_ops(model: onnx.ModelProto) -> None:
-    """Raise ConfigError when the graph samples noise itself (the image would not follow the seed)."""
+    """Raise ConfigError when the graph samples noise itself (the image would not follow the
+    seed)."""
     found = sorted({node.op_type for node in model.graph.node if node.op_type in RANDOM_OPS})
     if found:
         raise ConfigError(

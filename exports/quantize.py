@@ -67,8 +67,13 @@ def to_int8(model: onnx.ModelProto, contract: ModelContract,
 
     Raises ConfigError when the graph has nothing ONNX Runtime runs in int8.
     """
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
-                                          QuantType, quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     if not any(n.op_type in INT8_OPS for n in model.graph.node):
         raise ConfigError("int8: the graph has no Conv/MatMul/Gemm to quantize; use fp32 or fp16",
@@ -90,7 +95,8 @@ def to_int8(model: onnx.ModelProto, contract: ModelContract,
         logging.disable(logging.WARNING)
         try:
             quantize_static(str(src), str(dst), Latents(), quant_format=QuantFormat.QDQ,
-                            op_types_to_quantize=INT8_OPS, per_channel=True, reduce_range=weight_bits == 7,
+                            op_types_to_quantize=INT8_OPS, per_channel=True,
+                            reduce_range=weight_bits == 7,
                             nodes_to_exclude=_image_layer(model),
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                             calibrate_method=CalibrationMethod.MinMax,
@@ -118,7 +124,8 @@ def _calibration_feeds(contract: ModelContract) -> Iterator[dict[str, np.ndarray
         seeds = range(CALIBRATION_SEED + start, CALIBRATION_SEED + start + CALIBRATION_BATCH)
         feed = {contract.input_name: latents_for_seeds(seeds, contract.latent_dim)}
         if contract.conditional:
-            feed[contract.label_input_name] = np.arange(CALIBRATION_BATCH, dtype=np.int64) % contract.num_classes
+            feed[contract.label_input_name] = (np.arange(CALIBRATION_BATCH, dtype=np.int64)
+                                               % contract.num_classes)
         yield feed
 
 

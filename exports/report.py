@@ -1,4 +1,5 @@
-"""The export report: one timed ✓/✗ line per step, so a user sees what was proven and how long it took."""
+"""The export report: one timed ✓/✗ line per step, so a user sees what was proven and how long
+it took."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class StepLog:
         except Exception as exc:
             self._add(Step(name, FAILED, time.perf_counter() - start, " ".join(str(exc).split())))
             raise
-        self._add(Step(name, WARN if note.warning else OK, time.perf_counter() - start, note.detail))
+        self._add(Step(name, WARN if note.warning else OK, time.perf_counter() - start,
+                       note.detail))
 
     def _add(self, step: Step) -> None:
         self.steps.append(step)

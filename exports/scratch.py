@@ -14,7 +14,8 @@ from ganedge.contract import ModelContract
 
 
 @contextmanager
-def scratch_files(graphs: dict[str, onnx.ModelProto], contract: ModelContract) -> Iterator[dict[str, Path]]:
+def scratch_files(graphs: dict[str, onnx.ModelProto],
+                  contract: ModelContract) -> Iterator[dict[str, Path]]:
     """Name → path of each graph (the graphs themselves are not modified); removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="ganedge-scratch-") as tmp:
         paths = {}

@@ -3,10 +3,10 @@ z [+ label] → ws and an independent synthesis subgraph ws → images.
 
 The two halves share no node, so a caller runs either one alone by feeding the other's input an
 empty (0, …) batch (ONNX Runtime runs every node of a graph whatever outputs are asked for; an
-empty batch makes the idle half cost next to nothing); ganedge.runtime.runner does it, for the parity
-check below too. Truncation is not in the graph: the
-contract carries w_avg and the runtime computes w_avg + ψ·(w − w_avg) — one place, any ψ and
-cutoff, no re-export. Noise is the layers' constant maps, stored as initializers.
+empty batch makes the idle half cost next to nothing); ganedge.runtime.runner does it, for the
+parity check below too. Truncation is not in the graph: the contract carries w_avg and the
+runtime computes w_avg + ψ·(w − w_avg) — one place, any ψ and cutoff, no re-export. Noise is
+the layers' constant maps, stored as initializers.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ import onnx
 import torch
 from torch import nn
 
+from exports.parity import FP32_TOLERANCE, PARITY_BATCHES, BatchParity, ParityReport, example_inputs
 from ganedge.contract import ModelContract
 from ganedge.errors import ConfigError, ParityError
 from ganedge.runtime.runner import parity_runner
-from exports.parity import (FP32_TOLERANCE, PARITY_BATCHES, BatchParity, ParityReport,
-                            example_inputs)
 
 WS_BATCH_AXIS = "ws_batch"  # the synthesis batch, independent of the mapping's
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ganedge.bench.timing import Candidate, RunFn
-from ganedge.runtime.cores import threads_or_default
 from ganedge.errors import InputError
+from ganedge.runtime.cores import threads_or_default
 
 TORCH_KINDS = ("eager", "compile", "bf16", "fp16")
 TORCH_DEVICES = ("cpu", "cuda")

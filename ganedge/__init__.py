@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["FORMAT_VERSION", "GanEdgeError", "GeneratorModel", "ModelContract", "load", "__version__"]
+__all__ = ["FORMAT_VERSION", "GanEdgeError", "GeneratorModel", "ModelContract", "load",
+           "__version__"]
 
 
 def __getattr__(name: str) -> Any:

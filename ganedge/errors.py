@@ -96,7 +96,8 @@ class MissingExtraError(GanEdgeError):
 
 def one_line(exc: BaseException, limit: int = 200) -> str:
     """The exception as one line of at most ``limit`` characters, for a table cell or an error
-    message; a foreign exception keeps its type name, since its text alone may not say what failed."""
+    message; a foreign exception keeps its type name, since its text alone may not say what
+    failed."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     if not isinstance(exc, GanEdgeError):
         text = f"{type(exc).__name__}: {text}"

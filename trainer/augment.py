@@ -1,4 +1,5 @@
-"""DiffAugment (Zhao et al. 2020): differentiable color, translation and cutout, seeded explicitly."""
+"""DiffAugment (Zhao et al. 2020): differentiable color, translation and cutout, seeded
+explicitly."""
 
 from __future__ import annotations
 

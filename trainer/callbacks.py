@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ganedge.io.datasets import ImageDataset, check_spec
 from ganedge.errors import ConfigError, InputError
+from ganedge.io.datasets import ImageDataset, check_spec
 from ganedge.io.files import atomic_path, make_folder
 from ganedge.io.imaging import to_uint8_nhwc
 from trainer.health import plot_curves

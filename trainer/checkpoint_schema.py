@@ -89,12 +89,13 @@ _TYPE_CHECKS = {
     "bool": (lambda v: isinstance(v, bool), "true or false"),
     "float": (lambda v: _number(v), "a number"),
     "str": (lambda v: isinstance(v, str), "a string"),
-    "tuple[str, ...]": (lambda v: isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v),
-                        "a list of names"),
+    "tuple[str, ...]": (lambda v: isinstance(v, (list, tuple))
+                        and all(isinstance(x, str) for x in v), "a list of names"),
 }
 
 
-def check_fields(data: Any, cls: type, path: str | Path, what: str, skip: tuple[str, ...] = ()) -> None:
+def check_fields(data: Any, cls: type, path: str | Path, what: str,
+                 skip: tuple[str, ...] = ()) -> None:
     """``data`` is a dict holding only ``cls``'s dataclass fields, each of its declared type."""
     if not isinstance(data, dict):
         raise bad(path, f"{what} must be a dict of settings (got {_short(data)})")
@@ -109,7 +110,8 @@ def check_fields(data: Any, cls: type, path: str | Path, what: str, skip: tuple[
             raise bad(path, f"{what}.{name} must be {check[1]} (got {_short(value)})")
 
 
-def expected_shapes(arch: str, cfg: ArchConfig, path: str | Path) -> dict[str, tuple[int, ...]] | None:
+def expected_shapes(arch: str, cfg: ArchConfig,
+                    path: str | Path) -> dict[str, tuple[int, ...]] | None:
     """Names → shapes of the generator's state, from a build on the meta device (no memory),
     after its size is held against MODEL_BUDGET_BYTES; None when it cannot be built there (a
     third party's architecture may not), and its real build is checked against the weights."""
@@ -203,7 +205,8 @@ def check_resumable(ckpt: dict[str, Any], path: str | Path) -> None:
         raise bad(path, f"health.skipped must hold whole g and d counts (got {_short(skipped)})")
     if not isinstance(ckpt["rng"].get("torch"), torch.Tensor):
         raise bad(path, "rng.torch must be a tensor (the saved random state)")
-    if not isinstance(ckpt["scaler"].get("g"), dict) or not isinstance(ckpt["scaler"].get("d"), dict):
+    if (not isinstance(ckpt["scaler"].get("g"), dict)
+            or not isinstance(ckpt["scaler"].get("d"), dict)):
         raise bad(path, "scaler must hold the g and d GradScaler states")
 
 

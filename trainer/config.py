@@ -9,7 +9,6 @@ from typing import Any
 from ganedge.contract import reject_unknown_fields
 from ganedge.errors import ConfigError
 
-
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 
 ARCH_LIMITS = {"latent_dim": 1 << 16, "base_channels": 1 << 13, "num_classes": 1 << 20,
@@ -125,7 +124,8 @@ class TrainConfig:
             raise ConfigError(f"must be in (0, 0.5) (got {self.label_smoothing})",
                               param="label_smoothing")
         if not 0 < self.rollback_lr_factor < 1:
-            raise ConfigError(f"rollback_lr_factor: must be in (0, 1) (got {self.rollback_lr_factor})")
+            raise ConfigError(f"rollback_lr_factor: must be in (0, 1) "
+                              f"(got {self.rollback_lr_factor})")
         if self.batch_size % self.pack:
             raise ConfigError(f"must divide batch_size {self.batch_size} (got {self.pack})",
                               param="pack")

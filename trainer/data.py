@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ganedge.io.datasets import load_dataset as load_numpy_dataset
 from ganedge.errors import ConfigError, InputError
+from ganedge.io.datasets import load_dataset as load_numpy_dataset
 
 
 @dataclass(frozen=True)

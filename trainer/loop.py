@@ -446,7 +446,8 @@ class Trainer:
         images = self.fixed_samples()
         if self.is_main:
             make_folder(path.parent)
-            grid = make_grid(to_uint8_nhwc(images.numpy()), cols=self.arch_config.num_classes or None)
+            grid = make_grid(to_uint8_nhwc(images.numpy()),
+                             cols=self.arch_config.num_classes or None)
             save_png(grid, path)
             for logger in self.loggers:
                 logger.on_samples(self, self.step, grid)
@@ -463,14 +464,16 @@ class Trainer:
         self.report("diversity", div)
         record = {"step": self.step, **self.last_figures, **skipped, "diversity": div,
                   "data_diversity": self.data_diversity,
-                  "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"]}
+                  "lr_g": self.opt_g.param_groups[0]["lr"],
+                  "lr_d": self.opt_d.param_groups[0]["lr"]}
         # a fresh generator is never diverse: collapse means falling far below both the data's
         # diversity and the run's own peak, so early wobbles are not reported
         self.peak_diversity = max(self.peak_diversity, div)
         ratio = self.cfg.collapse_ratio
         if div < ratio * self.data_diversity and div < ratio * self.peak_diversity:
             record["warning"] = (f"mode collapse suspected: sample diversity {div:.3f} is below "
-                                 f"{self.cfg.collapse_ratio} × the data's {self.data_diversity:.3f}")
+                                 f"{self.cfg.collapse_ratio} × the data's "
+                                 f"{self.data_diversity:.3f}")
             warnings.warn(record["warning"], health.CollapseWarning, stacklevel=2)
         if self.is_main:
             health.append_jsonl(self.out / "health.jsonl", record)
@@ -487,7 +490,8 @@ class Trainer:
             return
         last = self.out / "last.pt"
         save_checkpoint(last, self.cfg.arch, self.arch_config, self.gen, self.step,
-                        **{k: v for k, v in state.items() if k not in ("arch", "arch_config", "generator", "step")})
+                        **{k: v for k, v in state.items()
+                           if k not in ("arch", "arch_config", "generator", "step")})
         publish(last, self.out / "ckpt.pt")
         if improved:
             publish(last, self.out / "best.pt")

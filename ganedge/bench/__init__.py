@@ -13,12 +13,28 @@ PyTorch candidates live outside the torch-free runtime, in :mod:`exports.torch_c
 Example:
     >>> from ganedge.bench import BenchConfig, run_bench
     >>> from ganedge.bench.candidates import model_candidates
-    >>> rows = run_bench(model_candidates(["model.onnx"], ["cpu"]), 64, BenchConfig())  # doctest: +SKIP
+    >>> rows = run_bench(model_candidates(["model.onnx"], ["cpu"]),  # doctest: +SKIP
+    ...                  64, BenchConfig())
 """
 
-from ganedge.bench.timing import (FAILED, OK, PARITY_TOLERANCE, SCHEMA, BenchConfig, BenchRow,
-                                  Candidate, RunFn, Starter, Tolerance, measure, measure_isolated,
-                                  run_bench, spreads_overlap, tolerance_for, with_speedups)
+from ganedge.bench.timing import (
+    FAILED,
+    OK,
+    PARITY_TOLERANCE,
+    SCHEMA,
+    BenchConfig,
+    BenchRow,
+    Candidate,
+    RunFn,
+    Starter,
+    Tolerance,
+    measure,
+    measure_isolated,
+    run_bench,
+    spreads_overlap,
+    tolerance_for,
+    with_speedups,
+)
 
 __all__ = ["FAILED", "OK", "PARITY_TOLERANCE", "SCHEMA", "BenchConfig", "BenchRow", "Candidate",
            "RunFn", "Starter", "Tolerance", "measure", "measure_isolated", "run_bench",

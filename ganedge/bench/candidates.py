@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnxruntime as ort
 
-from ganedge.runtime import providers as prov
 from ganedge.bench.graphstats import GraphStats, graph_stats
 from ganedge.bench.timing import Candidate, RunFn
 from ganedge.contract import ModelContract
 from ganedge.errors import GanEdgeError, InputError, ProviderError
+from ganedge.runtime import providers as prov
 from ganedge.runtime.session import SessionSettings
 
 if TYPE_CHECKING:
@@ -90,7 +90,8 @@ class GanedgeStarter:
         labels = np.zeros(batch, np.int64) if gen.contract.conditional else None
         psi = self.truncation
         if self.api == "sample":
-            # the seeds whose latents the benchmark feeds (ganedge.sampling.latents.latents_for_seeds)
+            # the seeds whose latents the benchmark feeds
+            # (ganedge.sampling.latents.latents_for_seeds)
             seeds = range(batch)
             return (lambda z: gen.sample(seeds, truncation=psi, labels=labels,
                                          batch_size=batch)), gen.providers[0]

@@ -51,7 +51,8 @@ def _import_onnx() -> Any:
     try:
         import onnx
     except ImportError:
-        raise MissingExtraError(f"FLOP counting needs the onnx package: {BENCH_EXTRA_HINT}") from None
+        raise MissingExtraError(f"FLOP counting needs the onnx package: "
+                                f"{BENCH_EXTRA_HINT}") from None
     return onnx
 
 
@@ -76,8 +77,10 @@ def _shapes(graph: Any) -> dict[str, tuple[int, ...]]:
 
 
 # Which input holds the weights, which the data, per op type (quantized ops interleave scales).
-_CONV_INPUTS = {"Conv": (0, 1), "ConvInteger": (0, 1), "QLinearConv": (0, 3), "ConvTranspose": (0, 1)}
-_MATMUL_INPUTS = {"MatMul": (0, 1), "MatMulInteger": (0, 1), "QLinearMatMul": (0, 3), "Gemm": (0, 1)}
+_CONV_INPUTS = {"Conv": (0, 1), "ConvInteger": (0, 1), "QLinearConv": (0, 3),
+                "ConvTranspose": (0, 1)}
+_MATMUL_INPUTS = {"MatMul": (0, 1), "MatMulInteger": (0, 1), "QLinearMatMul": (0, 3),
+                  "Gemm": (0, 1)}
 
 
 def _node_flops(node: Any, shapes: dict[str, tuple[int, ...]]) -> int:
@@ -85,7 +88,8 @@ def _node_flops(node: Any, shapes: dict[str, tuple[int, ...]]) -> int:
         x, w = (_shape(node, shapes, i) for i in _CONV_INPUTS[node.op_type])
         y = _shape(node, shapes, None)
         if node.op_type == "ConvTranspose":
-            # every input pixel scatters C_in × (C_out/g) × k_h × k_w products; w: (C_in, C_out/g, kh, kw)
+            # every input pixel scatters C_in × (C_out/g) × k_h × k_w products;
+            # w: (C_in, C_out/g, kh, kw)
             return 2 * math.prod(x) * math.prod(w[1:])
         # every output pixel gathers (C_in/g) × k_h × k_w products; w: (C_out, C_in/g, kh, kw)
         return 2 * math.prod(y) * math.prod(w[1:])
@@ -101,8 +105,9 @@ def _node_flops(node: Any, shapes: dict[str, tuple[int, ...]]) -> int:
 def _shape(node: Any, shapes: dict[str, tuple[int, ...]], index: int | None) -> tuple[int, ...]:
     name = node.output[0] if index is None else node.input[index]
     if name not in shapes:
-        raise InputError(f"model: shape of {name!r} ({node.op_type} {node.name!r}) is unknown after "
-                         "shape inference: FLOPs cannot be counted; re-export with static shapes")
+        raise InputError(f"model: shape of {name!r} ({node.op_type} {node.name!r}) is unknown "
+                         "after shape inference: FLOPs cannot be counted; re-export with static "
+                         "shapes")
     return shapes[name]
 
 

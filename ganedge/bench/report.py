@@ -93,14 +93,16 @@ def _cpu_flags() -> list[str]:
     return []
 
 
-def to_json(rows: Sequence[BenchRow], config: BenchConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def to_json(rows: Sequence[BenchRow], config: BenchConfig,
+            extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The machine-readable report: schema, machine, settings and one object per row."""
     return {"schema": SCHEMA, "machine": machine_info(), "config": asdict(config),
             "rows": [asdict(r) for r in rows], **(extra or {})}
 
 
-TABLE_COLUMNS = ("", "variant", "model", "prec", "MB", "provider used", "batch", "cold ms", "p50 ms",
-                 "rounds min–max", "p90 ms", "p99 ms", "img/s", "GFLOP/s", "parity", "vs eager")
+TABLE_COLUMNS = ("", "variant", "model", "prec", "MB", "provider used", "batch", "cold ms",
+                 "p50 ms", "rounds min–max", "p90 ms", "p99 ms", "img/s", "GFLOP/s", "parity",
+                 "vs eager")
 UNCERTAIN = "uncertain"  # the mark of a speed-up whose spreads overlap the baseline's
 
 

@@ -37,8 +37,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ganedge.budgets import (MAX_BATCH, MAX_BATCH_BYTES, MAX_BENCH_BUDGET_S, check_bytes,
-                             check_float, check_int)
+from ganedge.budgets import (
+    MAX_BATCH,
+    MAX_BATCH_BYTES,
+    MAX_BENCH_BUDGET_S,
+    check_bytes,
+    check_float,
+    check_int,
+)
 from ganedge.errors import ConfigError, InputError, one_line
 from ganedge.io.imaging import to_uint8_nhwc
 from ganedge.sampling.latents import latents_for_seeds

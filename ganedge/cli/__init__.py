@@ -12,7 +12,7 @@ import ast
 import difflib
 import importlib
 import importlib.util
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ COMMANDS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _command(name: str) -> Any:
     module, function = COMMANDS[name]
     try:

@@ -33,9 +33,8 @@ def bench(
     batch: str = typer.Option("1,8,64", "--batch", metavar="B,B,…",
                               help="Comma-separated batch sizes."),
     provider: list[BenchProvider] = typer.Option(  # type: ignore[valid-type]
-        None, "--provider", metavar="NAME", help=f"{', '.join(BENCH_PROVIDERS)}, repeatable (default: "
-                                                 "cpu, plus cuda when available; openvino "
-                                                 "needs the openvino extra)."),
+        None, "--provider", metavar="NAME", help=f"{', '.join(BENCH_PROVIDERS)}, repeatable "
+        "(default: cpu, plus cuda when available; openvino needs the openvino extra)."),
     budget: float = typer.Option(0.5, "--budget", metavar="SECONDS",
                                  help="Timed seconds per row and round, after warm-up."),
     rounds: int = typer.Option(3, "--rounds", metavar="N", help="Fresh workers per candidate, "
@@ -50,13 +49,14 @@ def bench(
                                 "core)."),
     ort_defaults: bool = typer.Option(False, "--ort-defaults", help="Add the plain ONNX Runtime "
                                       "reference rows: a bare InferenceSession.run."),
-    compare_torch: Path = typer.Option(None, "--compare-torch", metavar="CKPT", help="ckpt.pt of the same weights: "
-                                       "time PyTorch eager (and torch.compile) in the same run."),
+    compare_torch: Path = typer.Option(None, "--compare-torch", metavar="CKPT", help="ckpt.pt of "
+                                       "the same weights: time PyTorch eager (and torch.compile) "
+                                       "in the same run."),
     torch_compile: bool = typer.Option(True, "--torch-compile/--no-torch-compile",
                                        help="With --compare-torch, also time torch.compile."),
-    eval_data: str = typer.Option(None, "--eval", metavar="DATA", help="Also score each model's images with "
-                                  "`ganedge eval` on this data (digits, a folder, a .npz): quality "
-                                  "beside speed."),
+    eval_data: str = typer.Option(None, "--eval", metavar="DATA", help="Also score each model's "
+                                  "images with `ganedge eval` on this data (digits, a folder, a "
+                                  ".npz): quality beside speed."),
     json_out: Path = typer.Option(None, "--json", metavar="FILE", help="Write the JSON report "
                                   "to this file ('-': print it instead of the table)."),
     csv_out: Path = typer.Option(None, "--csv", metavar="FILE",
@@ -75,9 +75,9 @@ def bench(
     from ganedge.bench import BenchConfig, run_bench
     from ganedge.bench.candidates import default_providers, default_truncation, model_candidates
     from ganedge.bench.report import oversubscribed
-    from ganedge.sampling.latents import check_truncation
     from ganedge.runtime.model import default_model_path
     from ganedge.runtime.session import SessionSettings
+    from ganedge.sampling.latents import check_truncation
 
     config = BenchConfig(batches=_parse_batches(batch), budget_s=budget, rounds=rounds)
     models = models or [default_model_path()]
@@ -206,7 +206,8 @@ def _print_table(rows: list[BenchRow]) -> None:
 
     table = Table(title=machine_line())
     for name in TABLE_COLUMNS:
-        table.add_column(name, justify="left" if name in ("variant", "model", "provider used") else "right")
+        table.add_column(name, justify="left" if name in ("variant", "model", "provider used")
+                         else "right")
     for row in rows:
         table.add_row(*table_cells(row))
     Console().print(table)

@@ -63,9 +63,9 @@ def bulk(
     same command again after an interruption and it skips what is done. Needs the ray extra:
     pip install 'ganedge[ray]'.
     """
-    from ganedge.sampling.latents import format_seeds, parse_seeds
     from ganedge.ray.bulk import generate
     from ganedge.ray.cluster import quiet_ray_logs, require_ray
+    from ganedge.sampling.latents import format_seeds, parse_seeds
 
     require_ray("`ganedge bulk`")
     seed_list = parse_seeds(seeds)

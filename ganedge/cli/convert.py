@@ -9,8 +9,8 @@ from typing import Literal
 import typer
 
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
-from ganedge.runtime.convert import TARGETS, convert_to_ort
 from ganedge.errors import InputError
+from ganedge.runtime.convert import TARGETS, convert_to_ort
 
 Target = Literal[TARGETS]  # type: ignore[valid-type]
 

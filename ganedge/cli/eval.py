@@ -13,10 +13,10 @@ from rich.console import Console
 from ganedge.cli import options as opt
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors, warnings_as_lines
 from ganedge.cli.progress import on_terminal
-from ganedge.io.datasets import load_dataset
 from ganedge.errors import InputError
 from ganedge.evaluation import EvalConfig, EvalResult, evaluate_images, evaluate_model
 from ganedge.evaluation.inception import INPUT_RANGES
+from ganedge.io.datasets import load_dataset
 from ganedge.io.files import atomic_path, check_writable
 from ganedge.runtime.model import default_model_path
 

@@ -19,8 +19,8 @@ from exports.onnx import OUTPUTS, ExportResult
 from exports.quantize import PRECISIONS
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.triton import report
-from ganedge.runtime.convert import TARGETS, ConvertResult, convert_to_ort
 from ganedge.io.files import check_folder
+from ganedge.runtime.convert import TARGETS, ConvertResult, convert_to_ort
 from ganedge.triton import TritonSettings, check_free, write_repository
 from trainer.checkpoint import WEIGHTS
 

@@ -18,18 +18,18 @@ from ganedge.sampling.stylegan import parse_styles
 @one_line_errors
 def mix(
     model: Path = opt.MODEL,
-    rows: str = typer.Option(..., "--rows", metavar="SEEDS", help="Row seeds (they give the styles not in "
-                                                 "--styles), e.g. 85,100,75."),
-    cols: str = typer.Option(..., "--cols", metavar="SEEDS", help="Column seeds (they give the --styles), "
-                                                 "e.g. 55,821,1789."),
-    styles: str = typer.Option("0-6", "--styles", metavar="SPEC", help="Indices of the ws taken from the "
-                                                       "columns: 0-6 coarse (pose, shape), "
-                                                       "higher ones finer (colour, texture)."),
+    rows: str = typer.Option(..., "--rows", metavar="SEEDS", help="Row seeds (they give the "
+                             "styles not in --styles), e.g. 85,100,75."),
+    cols: str = typer.Option(..., "--cols", metavar="SEEDS", help="Column seeds (they give the "
+                             "--styles), e.g. 55,821,1789."),
+    styles: str = typer.Option("0-6", "--styles", metavar="SPEC", help="Indices of the ws taken "
+                               "from the columns: 0-6 coarse (pose, shape), higher ones finer "
+                               "(colour, texture)."),
     output: Path = typer.Option(Path("mix.png"), "-o", "--output", metavar="PNG",
                                 help="Grid PNG."),
     truncation: float = opt.TRUNCATION,
-    label: int = typer.Option(None, "--label", metavar="ID", help="Class id for a conditional model "
-                                                    "[default: first row seed % num_classes]."),
+    label: int = typer.Option(None, "--label", metavar="ID", help="Class id for a conditional "
+                              "model [default: first row seed % num_classes]."),
     scale: int = typer.Option(1, "--scale", metavar="K",
                               help="Enlarge the grid this many times (nearest)."),
     provider: opt.Provider = opt.PROVIDER,

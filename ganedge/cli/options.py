@@ -10,8 +10,8 @@ from typing import Literal
 
 import typer
 
-from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.runtime.model import GeneratorModel, load
+from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.runtime.session import CUDNN_SEARCHES, SessionSettings
 
 MIN_GRID_CELL = 64  # grid cells are enlarged to at least this many pixels a side
@@ -24,7 +24,7 @@ Provider = Literal[PROVIDER_CHOICES]  # type: ignore[valid-type]
 PROVIDER = typer.Option("auto", "--provider", help="ONNX Runtime's execution provider, or "
                         "openvino: OpenVINO's CPU plugin (the openvino extra).")
 THREADS = typer.Option(None, "--threads", metavar="N", help="ONNX Runtime intra-op threads "
-                                                            "(default: the cores this process may use).")
+                       "(default: the cores this process may use).")
 STRICT_PROVIDER = typer.Option(False, "--strict-provider",
                                help="Fail instead of warning when the session does not run on "
                                     "the provider asked for.")

@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Callable
 from types import TracebackType
-
 from typing import TYPE_CHECKING
 
 import typer
@@ -134,8 +133,14 @@ def _duration(seconds: float) -> str:
 def _bar(label: str) -> Progress:
     # imported here: only a terminal pays rich's import time (logs and pipes never load it)
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     # stderr, transient: stdout keeps only results, and the bar leaves no residue
     return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),

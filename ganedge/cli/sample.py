@@ -14,16 +14,23 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from ganedge.cli import options as opt
 from ganedge.budgets import MAX_BATCH, MAX_GRID_IMAGES, MAX_GRID_PIXELS, MAX_SCALE, check_int
+from ganedge.cli import options as opt
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
 from ganedge.io.files import check_writable_folder, make_folder
-from ganedge.io.imaging import (GRID_PADDING, PngWriter, check_image_path, grid_shape, make_grid,
-                             save_image, upscale)
-from ganedge.sampling.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
+from ganedge.io.imaging import (
+    GRID_PADDING,
+    PngWriter,
+    check_image_path,
+    grid_shape,
+    make_grid,
+    save_image,
+    upscale,
+)
 from ganedge.runtime.model import Chunk, GeneratorModel, resolve_seeds
+from ganedge.sampling.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
 
 DEFAULT_GRID = Path("samples.png")
 
@@ -39,7 +46,7 @@ def sample(
     output: Path = typer.Option(None, "-o", "--output", metavar="IMAGE", help="Grid image, .png, "
                                 ".jpg or .webp [default: samples.png unless --outdir is given]."),
     outdir: Path = typer.Option(None, "--outdir", metavar="DIR", help="Folder for one PNG per "
-                                                                      "seed (seed0042.png), streamed."),
+                                "seed (seed0042.png), streamed."),
     scale: int = typer.Option(None, "--scale", metavar="K", help="Enlarge the grid's images K "
                               "times (nearest) [default: to at least 64 px each]."),
     truncation: float = opt.TRUNCATION,

@@ -20,8 +20,14 @@ from ganedge.errors import InputError
 from ganedge.io.files import check_folder
 from trainer.callbacks import CALLBACKS, Callback, EvalCallback, eval_metric_names
 from trainer.checkpoint import resume_config
-from trainer.config import (PRECISIONS, PRESETS, ArchConfig, TrainConfig, preset as make_preset,
-                            resolve)
+from trainer.config import (
+    PRECISIONS,
+    PRESETS,
+    ArchConfig,
+    TrainConfig,
+    preset as make_preset,
+    resolve,
+)
 from trainer.loggers import LOGGERS
 from trainer.loop import Trainer, TrainResult, train as run_training
 from trainer.losses import LOSSES

@@ -34,8 +34,8 @@ def triton(
                                  "export`."),
     out: Path = typer.Option(..., "-o", "--output", metavar="REPO", help="Model repository "
                              "folder (created if missing; other models in it are kept)."),
-    name: str = typer.Option(None, "--name", metavar="NAME", help="Model name clients call [default: the "
-                             "file's stem]."),
+    name: str = typer.Option(None, "--name", metavar="NAME", help="Model name clients call "
+                             "[default: the file's stem]."),
     max_batch_size: int = MAX_BATCH_SIZE,
     instance_kind: InstanceKind = INSTANCE_KIND,
     instances: int = INSTANCES,

@@ -24,10 +24,17 @@ from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.progress import Reporter
 from ganedge.errors import InputError
 from ganedge.io.files import check_writable_folder, make_folder
-from ganedge.io.imaging import (GRID_PADDING, PngWriter, check_animation_path, grid_shape,
-                             make_grid, save_animation, upscale)
-from ganedge.sampling.latents import check_truncation, format_seeds, parse_seeds
+from ganedge.io.imaging import (
+    GRID_PADDING,
+    PngWriter,
+    check_animation_path,
+    grid_shape,
+    make_grid,
+    save_animation,
+    upscale,
+)
 from ganedge.runtime.model import GeneratorModel
+from ganedge.sampling.latents import check_truncation, format_seeds, parse_seeds
 from ganedge.sampling.walks import EASINGS, INTERPOLATIONS, WalkConfig, check_keyframes
 
 Interpolation = Literal[tuple(sorted(INTERPOLATIONS))]  # type: ignore[valid-type]

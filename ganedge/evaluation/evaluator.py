@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from ganedge.io.datasets import ImageDataset, load_dataset
 from ganedge.errors import InputError
 from ganedge.evaluation.config import EvalConfig, check_sample_count
 from ganedge.evaluation.featnet import feature_network
@@ -31,8 +30,14 @@ from ganedge.evaluation.inception import OnnxFeatures
 from ganedge.evaluation.manifold import manifold_metrics
 from ganedge.evaluation.modes import mode_stats
 from ganedge.evaluation.result import EvalResult, Figure
-from ganedge.evaluation.stacked import (DEFAULT_N as STACKED_N, FLOOR_SEED_OFFSET, NUM_MODES,
-                                        ChannelDigitNetwork, stacked_mode_stats)
+from ganedge.evaluation.stacked import (
+    DEFAULT_N as STACKED_N,
+    FLOOR_SEED_OFFSET,
+    NUM_MODES,
+    ChannelDigitNetwork,
+    stacked_mode_stats,
+)
+from ganedge.io.datasets import ImageDataset, load_dataset
 from ganedge.io.imaging import make_grid, save_png
 
 LOWER, HIGHER = "lower", "higher"
@@ -119,13 +124,15 @@ class Evaluator:
         gen, real = (stacked_mode_stats(self.net.channel_probabilities(
             feature_input(x, cfg.feature_size))) for x in
             (fakes, self.net.real_stacks(len(fakes), cfg.seed)))
-        figures += (Figure(f"modes (of {NUM_MODES})", float(gen.covered), float(real.covered), HIGHER),
+        figures += (Figure(f"modes (of {NUM_MODES})", float(gen.covered), float(real.covered),
+                           HIGHER),
                     Figure("KL(modes||uniform)", gen.kl, real.kl, LOWER))
         threshold = cfg.stacked_collapse_fraction * NUM_MODES
         protocol["stacked_modes"] = {
             "classifier": "evaluator's digit classifier on each channel; mode = 100·R + 10·G + B",
             "covered": "at least one sample in the mode", "n_generated": len(fakes),
-            "n_floor": len(fakes), "floor": f"fresh real stacks, seed {cfg.seed} + {FLOOR_SEED_OFFSET}",
+            "n_floor": len(fakes),
+            "floor": f"fresh real stacks, seed {cfg.seed} + {FLOOR_SEED_OFFSET}",
             "collapse_below": threshold,
             "channel_histograms": {"generated": [list(h) for h in gen.channel_histograms],
                                    "real": [list(h) for h in real.channel_histograms]}}
@@ -176,7 +183,8 @@ class Evaluator:
             raise InputError(f"fake images: shape {fakes.shape[1:]} (H, W, C) differs from the "
                              f"data's {self.real_ref.shape[1:]}: load the data at the model's size")
         if fake_labels is not None and np.shape(fake_labels) != (len(fakes),):
-            raise InputError(f"fake_labels: expected shape ({len(fakes)},) (got {np.shape(fake_labels)})")
+            raise InputError(f"fake_labels: expected shape ({len(fakes)},) "
+                             f"(got {np.shape(fake_labels)})")
         if fake_labels is not None and not self.labeled:
             raise InputError("fake_labels: the data has no labels to check them against: drop them")
         return fakes

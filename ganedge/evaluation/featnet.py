@@ -86,7 +86,8 @@ def fit_pca(images: np.ndarray, dims: int) -> dict[str, np.ndarray]:
     components = vt[: min(dims, len(vt))]
     # fix each direction's sign so the same data always gives the same features
     signs = np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])
-    return {"mean": mean.astype(np.float32), "components": (components * signs[:, None]).astype(np.float32)}
+    return {"mean": mean.astype(np.float32),
+            "components": (components * signs[:, None]).astype(np.float32)}
 
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,

@@ -13,7 +13,8 @@ from ganedge.errors import InputError
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean (F,) and unbiased covariance (F, F) of features (N, F), N >= 2."""
     if len(features) < 2:
-        raise InputError(f"features: need at least 2 samples for a covariance (got {len(features)})")
+        raise InputError(f"features: need at least 2 samples for a covariance "
+                         f"(got {len(features)})")
     features = features.astype(np.float64)
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
@@ -50,7 +51,8 @@ def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int, subset_size: int
     m = min(subset_size, len(a), len(b))
     if m < 2:
         raise InputError(f"KID: need at least 2 samples on each side (got {len(a)} and {len(b)})")
-    values = [_mmd2(a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)])
+    values = [_mmd2(a[rng.choice(len(a), m, replace=False)],
+                    b[rng.choice(len(b), m, replace=False)])
               for _ in range(subsets)]
     return float(np.mean(values)), float(np.std(values))
 

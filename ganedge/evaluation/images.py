@@ -25,7 +25,8 @@ def as_uint8_nhwc(images: np.ndarray, what: str = "images") -> np.ndarray:
     elif np.issubdtype(images.dtype, np.floating):
         out = to_uint8_nhwc(images)
     else:
-        raise InputError(f"{what}: expected uint8 NHWC or float NCHW in [-1, 1] (got {images.dtype})")
+        raise InputError(f"{what}: expected uint8 NHWC or float NCHW in [-1, 1] "
+                         f"(got {images.dtype})")
     if out.shape[-1] not in (1, 3):
         raise InputError(f"{what}: expected 1 or 3 channels (got shape {images.shape}): "
                          "pass uint8 as (N, H, W, C) and float as (N, C, H, W)")

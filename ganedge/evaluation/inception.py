@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ganedge.runtime import providers as prov
 from ganedge.errors import InputError
+from ganedge.runtime import providers as prov
 from ganedge.runtime.session import create_session
 
 INPUT_RANGES = {"0,1": (0.0, 1.0), "-1,1": (-1.0, 1.0), "0,255": (0.0, 255.0)}

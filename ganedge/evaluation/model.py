@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from ganedge.budgets import check_image_bytes
-from ganedge.io.datasets import ImageDataset
 from ganedge.errors import InputError
 from ganedge.evaluation.config import EvalConfig, check_sample_count
 from ganedge.evaluation.evaluator import Evaluator
 from ganedge.evaluation.result import EvalResult
+from ganedge.io.datasets import ImageDataset
 from ganedge.io.imaging import save_png
 from ganedge.runtime.model import GeneratorModel, load
 

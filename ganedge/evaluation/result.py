@@ -34,7 +34,8 @@ class EvalResult:
         for figure in self.figures:
             if figure.name == name:
                 return figure
-        raise InputError(f"figure: no {name!r} in this result (have {[f.name for f in self.figures]})")
+        raise InputError(f"figure: no {name!r} in this result "
+                         f"(have {[f.name for f in self.figures]})")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: figures, mode findings, protocol."""
@@ -48,7 +49,8 @@ class EvalResult:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)
 
     def format(self) -> str:
-        """A plain-text table (metric, generated, real-vs-real, better) and the protocol under it."""
+        """A plain-text table (metric, generated, real-vs-real, better) and the protocol under
+        it."""
         rows = [("metric", "generated", "real-vs-real", "better")]
         rows += [(f.name, _number(f.value), _number(f.floor), f.better) for f in self.figures]
         widths = [max(len(row[i]) for row in rows) for i in range(4)]

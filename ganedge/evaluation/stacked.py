@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganedge.io.datasets import STACKED_DIGITS, load_digits, stack_digits
 from ganedge.evaluation.config import EvalConfig
 from ganedge.evaluation.featnet import FeatureNetwork, feature_network
 from ganedge.evaluation.images import as_uint8_nhwc, feature_input
 from ganedge.evaluation.modes import kl_divergence
+from ganedge.io.datasets import STACKED_DIGITS, load_digits, stack_digits
 
 NUM_MODES = 10**STACKED_DIGITS
 DEFAULT_N = 26_000  # samples per count, as in VEEGAN, PacGAN and R3GAN

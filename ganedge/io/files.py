@@ -1,10 +1,11 @@
 """Atomic file writing: readers never see a half-written model, checkpoint or image.
 
-A file is written under a temporary name beside its final one (``.ckpt.pt.<host>-<pid>-<token>.tmp``)
-and renamed onto it only when complete. The temporary is created with mode 0666 and the kernel
-applies the umask, so results get the same permissions as any other file the user writes. A run
-killed mid-write leaves its temporary behind; the next write into that folder removes the
-temporaries of dead processes (see :func:`sweep_stale`), once per folder and process.
+A file is written under a temporary name beside its final one
+(``.ckpt.pt.<host>-<pid>-<token>.tmp``) and renamed onto it only when complete. The temporary is
+created with mode 0666 and the kernel applies the umask, so results get the same permissions as any
+other file the user writes. A run killed mid-write leaves its temporary behind; the next write into
+that folder removes the temporaries of dead processes (see :func:`sweep_stale`), once per folder and
+process.
 """
 
 from __future__ import annotations

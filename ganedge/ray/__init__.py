@@ -9,8 +9,9 @@ the install line when it is missing. docs/scaling-out.md says which engine to us
 
 Example:
     >>> import ganedge.ray
-    >>> report = ganedge.ray.generate("model.onnx", range(20_000), "out/", workers=2)  # doctest: +SKIP
-    >>> report.images_per_s                                                        # doctest: +SKIP
+    >>> report = ganedge.ray.generate("model.onnx", range(20_000), "out/",  # doctest: +SKIP
+    ...                               workers=2)
+    >>> report.images_per_s                                                 # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -32,9 +32,9 @@ from ganedge import budgets, errors
 from ganedge.budgets import check_float, check_int
 from ganedge.errors import GanEdgeError, InputError, OutputError
 from ganedge.io.files import atomic_path, check_folder, make_folder, os_errors
-from ganedge.sampling.latents import SeedRanges, check_truncation, format_seeds, seed_ranges
-from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.ray.cluster import joined, require_ray
+from ganedge.runtime.providers import PROVIDER_CHOICES
+from ganedge.sampling.latents import SeedRanges, check_truncation, format_seeds, seed_ranges
 
 FORMATS = ("png", "parquet", "webdataset")
 SHARD_SUFFIX = {"parquet": ".parquet", "webdataset": ".tar"}

@@ -14,10 +14,11 @@ RAY_EXTRA_HINT = "pip install 'ganedge[ray]'"
 
 
 def require_ray(what: str) -> ModuleType:
-    """The ray module, or MissingExtraError naming ``what`` needs it and the extra that brings it."""
+    """The ray module, or MissingExtraError naming ``what`` needs it and the extra that brings
+    it."""
     try:
         import ray
-        import ray.data  # noqa: F401  (ray[data]: pyarrow, pandas)
+        import ray.data  # ray[data]: pyarrow, pandas
     except ImportError as exc:
         raise MissingExtraError(f"{what} needs the {exc.name or 'ray'} package, which is not "
                                 f"installed: {RAY_EXTRA_HINT} brings it") from None

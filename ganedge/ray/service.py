@@ -71,8 +71,9 @@ def build_app(config: ServeConfig) -> Any:
     """The Ray Serve application for ``config`` (pass it to ``serve.run``).
 
     Example:
-        >>> from ray import serve                                               # doctest: +SKIP
-        >>> serve.run(build_app(ServeConfig(model="/models/g.onnx")), route_prefix="/")  # doctest: +SKIP
+        >>> from ray import serve                                           # doctest: +SKIP
+        >>> serve.run(build_app(ServeConfig(model="/models/g.onnx")),       # doctest: +SKIP
+        ...           route_prefix="/")
     """
     import ganedge
 

@@ -1,7 +1,7 @@
 """IO binding: a session's inputs and outputs live in buffers allocated once per batch size.
 
-:class:`ganedge.runtime.runner.Runner` runs every bound session through :class:`BoundRunner` (sample, walk,
-mix, eval and the benchmark's ganedge candidates all go through that runner).
+:class:`ganedge.runtime.runner.Runner` runs every bound session through :class:`BoundRunner`
+(sample, walk, mix, eval and the benchmark's ganedge candidates all go through that runner).
 
 ``session.run`` allocates a fresh output array on every call and, on CUDA, copies inputs to the
 device and outputs back inside the call. A bound runner keeps one set of buffers per batch size

@@ -26,17 +26,23 @@ import numpy as np
 import onnxruntime as ort
 
 from ganedge import budgets
-from ganedge.runtime import providers as prov
 from ganedge.budgets import check_bytes, check_image_bytes, check_int, check_threads
 from ganedge.contract import KEY_PARITY, KEY_PROVENANCE, ModelContract, read_json_metadata
-from ganedge.runtime.cores import threads_or_default, usable_cpus
 from ganedge.errors import ContractError, InputError
 from ganedge.io.files import check_input_file
+from ganedge.runtime import providers as prov
+from ganedge.runtime.cores import threads_or_default, usable_cpus
 from ganedge.runtime.graphcheck import check_graph
-from ganedge.sampling.labels import LabelSpec, chunk_labels, label_spec
-from ganedge.sampling.latents import SeedRanges, check_truncation, latents_for_seeds, seed_ranges, truncate
 from ganedge.runtime.runner import Runner, SessionSpec, first_line
 from ganedge.runtime.session import SessionSettings
+from ganedge.sampling.labels import LabelSpec, chunk_labels, label_spec
+from ganedge.sampling.latents import (
+    SeedRanges,
+    check_truncation,
+    latents_for_seeds,
+    seed_ranges,
+    truncate,
+)
 from ganedge.sampling.stylegan import check_ws, mixed_ws, mixing_grid, truncate_ws
 from ganedge.sampling.walks import WalkConfig, check_keyframes, walk_latents
 
@@ -241,8 +247,8 @@ class GeneratorModel:
                      batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Chunk]:
         """Yield (seeds, uint8 (b, H, W, C) images) chunk by chunk: memory stays at one batch.
 
-        ``seeds`` may be lazy (a range, or :func:`ganedge.sampling.latents.parse_seeds`'s result), so a
-        billion seeds stream without a billion-item list.
+        ``seeds`` may be lazy (a range, or :func:`ganedge.sampling.latents.parse_seeds`'s result),
+        so a billion seeds stream without a billion-item list.
         """
         seeds = seed_ranges(seeds)
         batch_size = self._check_batch_size(batch_size)
@@ -287,7 +293,8 @@ class GeneratorModel:
              on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """The uint8 (F, H, W, C) frames of a latent walk through the keyframe seeds.
 
-        See :mod:`ganedge.sampling.walks` for the frame count; frame j·frames is keyframe seed j's image.
+        See :mod:`ganedge.sampling.walks` for the frame count;
+        frame j·frames is keyframe seed j's image.
         A StyleGAN model walks in W between the keyframes' (truncated) ws, by lerp unless
         ``interpolation`` says otherwise; other models walk in z, by slerp by default.
         A conditional model walks within one class: ``label``, or keyframes[0] % num_classes.
@@ -353,15 +360,14 @@ def load(path: str | Path | None = None, provider: str = "auto", threads: int | 
 
     ``provider`` is "auto" (CUDA when a session really runs on it, else CPU), "cpu", "cuda",
     "tensorrt", or "openvino" (OpenVINO's CPU plugin on the same .onnx, an extra: see
-    ganedge.runtime.ovsession); when the session does not run on the provider asked for, ganedge warns once with
-    the likely cause, or raises ProviderError with ``strict_provider``. ``threads`` sets ONNX
-    Runtime's intra-op threads (default: the cores this process may use; at most 4 per usable
-    CPU). ``latent_dim`` lets a third-party generator without a ganedge contract run: one float
-    input (B, latent_dim), one output (B, C, H, W) in [-1, 1]. ``allow_nonfinite`` writes NaN/Inf
-    output as the range's ends instead of raising NonFiniteOutputError. ``settings`` tunes the
-    sessions (:class:`ganedge.runtime.session.SessionSettings`: cuDNN search, TF32, IO binding, …);
-    ``cuda_graph`` turns CUDA graphs on or off over them (see docs/gpu.md).
-
+    ganedge.runtime.ovsession); when the session does not run on the provider asked for, ganedge
+    warns once with the likely cause, or raises ProviderError with ``strict_provider``. ``threads``
+    sets ONNX Runtime's intra-op threads (default: the cores this process may use; at most 4 per
+    usable CPU). ``latent_dim`` lets a third-party generator without a ganedge contract run: one
+    float input (B, latent_dim), one output (B, C, H, W) in [-1, 1]. ``allow_nonfinite`` writes
+    NaN/Inf output as the range's ends instead of raising NonFiniteOutputError. ``settings`` tunes
+    the sessions (:class:`ganedge.runtime.session.SessionSettings`: cuDNN search, TF32, IO binding,
+    …); ``cuda_graph`` turns CUDA graphs on or off over them (see docs/gpu.md).
     The file's contract is checked against its graph here; every failure is a GanEdgeError.
 
     Example:

@@ -19,7 +19,8 @@ from ganedge.errors import InputError, ProviderError
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
-OPENVINO = "OpenVINO-CPU"  # not an ONNX Runtime provider: OpenVINO itself (ganedge.runtime.ovsession)
+# not an ONNX Runtime provider: OpenVINO itself (ganedge.runtime.ovsession)
+OPENVINO = "OpenVINO-CPU"
 PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt", "openvino")
 ORT_PACKAGES = ("onnxruntime", "onnxruntime-gpu")
 

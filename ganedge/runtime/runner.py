@@ -1,13 +1,13 @@
 """The one runner: every exported generator runs through :class:`Runner`, for every caller.
 
-``sample``, ``walk``, ``mix``, ``eval`` and the benchmark's ganedge candidates
-call :class:`ganedge.GeneratorModel`, which runs its model through a Runner; export parity
+``sample``, ``walk``, ``mix``, ``eval`` and the benchmark's ganedge candidates call
+:class:`ganedge.GeneratorModel`, which runs its model through a Runner; export parity
 (exports/parity.py, exports/stylegan.py) runs a Runner on the CPU provider. What differs between
-them is a setting (:class:`ganedge.runtime.session.SessionSettings`), resolved once into a :class:`Plan`
-for the provider the session really runs on — never a code path of its own:
+them is a setting (:class:`ganedge.runtime.session.SessionSettings`), resolved once into a
+:class:`Plan` for the provider the session really runs on — never a code path of its own:
 
-- plain ``session.run`` or IO binding (:class:`ganedge.runtime.iobinding.BoundRunner`, buffers reused
-  per batch size, CUDA graphs with one ``gpu_graph_id`` per batch bucket);
+- plain ``session.run`` or IO binding (:class:`ganedge.runtime.iobinding.BoundRunner`, buffers
+  reused per batch size, CUDA graphs with one ``gpu_graph_id`` per batch bucket);
 - pixels (uint8 NHWC) and the NaN/Inf check on the host (numpy) or on the model's device
   (ganedge/models/postprocess.onnx chained to the model's output);
 - a graph's fixed batch and short last batches padded with zero rows;
@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ganedge.runtime import providers as prov
 from ganedge.contract import ModelContract
 from ganedge.errors import ContractError, GanEdgeError, NonFiniteOutputError
-from ganedge.runtime.graphcheck import expected_tensors
 from ganedge.io.imaging import to_uint8_nhwc
+from ganedge.runtime import providers as prov
+from ganedge.runtime.graphcheck import expected_tensors
 from ganedge.runtime.iobinding import BoundRunner
 from ganedge.runtime.session import ORT_DEFAULTS, SessionSettings, create_session
 from ganedge.sampling.stylegan import idle_feeds

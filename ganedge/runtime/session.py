@@ -1,8 +1,8 @@
 """ONNX Runtime session creation: the session options every ganedge model runs with.
 
 Why these defaults (measured in benchmarks/, see the README's Benchmarks section):
-- intra-op threads: ONNX Runtime's own default, one per physical core (see ganedge.runtime.cores for what
-  ``threads`` means everywhere), pinned to those cores.
+- intra-op threads: ONNX Runtime's own default, one per physical core (see ganedge.runtime.cores for
+  what ``threads`` means everywhere), pinned to those cores.
   Asking for the same count explicitly loses the pinning, which ran 3-10% slower on the 2-core
   benchmark machine; an explicit ``threads`` is for sharing the machine with other work.
 - one sequential inter-op stream: a generator is a chain of layers, nothing runs in parallel.
@@ -24,10 +24,10 @@ from typing import Any
 
 import onnxruntime as ort
 
-from ganedge.runtime import providers as prov
 from ganedge.budgets import check_threads
-from ganedge.runtime.cores import usable_cpus
 from ganedge.errors import ConfigError, InputError, one_line
+from ganedge.runtime import providers as prov
+from ganedge.runtime.cores import usable_cpus
 
 CUDNN_SEARCHES = ("auto", "heuristic", "exhaustive", "default")
 _CUDNN_OPTION = {"heuristic": "HEURISTIC", "exhaustive": "EXHAUSTIVE", "default": "DEFAULT"}

@@ -1,10 +1,10 @@
 """StyleGAN models in the runtime: W-space truncation, idle feeds, style mixing, ranges.
 
 An exported StyleGAN file holds the mapping (z → ws) and the synthesis (ws → images) as two
-independent subgraphs (see :class:`ganedge.contract.ModelContract`). ONNX Runtime runs every node
-of a graph whatever outputs are asked for, so the half not wanted is fed an empty batch; the
-runner (ganedge.runtime.runner) may give each half a session of its own, whose idle input then always
-has the same empty shape.
+independent subgraphs (see :class:`ganedge.contract.ModelContract`). ONNX Runtime runs every node of
+a graph whatever outputs are asked for, so the half not wanted is fed an empty batch; the runner
+(ganedge.runtime.runner) may give each half a session of its own, whose idle input then always has
+the same empty shape.
 """
 
 from __future__ import annotations

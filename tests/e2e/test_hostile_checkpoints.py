@@ -64,7 +64,8 @@ def test_every_command_refuses_every_hostile_checkpoint_in_one_line(report: dict
         assert run["code"] != 0, what
         lines = run["stderr"].splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), f"{what}: {run['stderr']}"
-        assert words[run["name"]] in lines[0] and f"{run['name']}.pt" in lines[0], f"{what}: {lines}"
+        assert words[run["name"]] in lines[0] and f"{run['name']}.pt" in lines[0], (
+            f"{what}: {lines}")
     assert len(report["runs"]) == 2 * len(ALL_CASES) - sum(c.resume_only for c in ALL_CASES)
 
 

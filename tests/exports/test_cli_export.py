@@ -25,7 +25,8 @@ def test_weights_and_provenance_reach_info(trained_run: Path, tmp_path: Path) ->
     prov = report["provenance"]
     assert prov["weights"] == "raw" and prov["precision"] == "fp32" and prov["opset"] == 17
     assert prov["exporter"] == "torchscript" and len(prov["checkpoint_sha256"]) == 64
-    assert report["parity"]["ok"] and [b["batch"] for b in report["parity"]["batches"]] == [1, 3, 64]
+    assert report["parity"]["ok"]
+    assert [b["batch"] for b in report["parity"]["batches"]] == [1, 3, 64]
 
 
 def _fails(*args: str) -> str:
@@ -61,7 +62,8 @@ def test_unwritable_output_folder(trained_run: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_unknown_precision_and_opset_are_rejected(trained_run: Path, tmp_path: Path) -> None:
-    line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--precision", "bf16")
+    line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"),
+                  "--precision", "bf16")
     assert line == ("error: Invalid value for '--precision': 'bf16' is not one of "
                     "'fp32', 'fp16', 'int8'. (see `python -m ganedge export -h`)")
     line = _fails(str(trained_run / "ckpt.pt"), "-o", str(tmp_path / "m.onnx"), "--opset", "9")

@@ -62,7 +62,8 @@ def test_user_module_exports_with_symbolic_batch(tmp_path: Path) -> None:
     torch.manual_seed(0)
     result = export_generator(UpsampleConv(), tmp_path / "g.onnx", latent_dim=Z)
     model = onnx.load(str(tmp_path / "g.onnx"))
-    dims = [v.type.tensor_type.shape.dim[0].dim_param for v in [*model.graph.input, *model.graph.output]]
+    dims = [v.type.tensor_type.shape.dim[0].dim_param
+            for v in [*model.graph.input, *model.graph.output]]
     assert dims == ["batch", "batch"]
     assert result.parity.ok and [b.batch for b in result.parity.batches] == [1, 3, 64]
     assert result.contract == ModelContract(latent_dim=Z, channels=1, height=16, width=16)

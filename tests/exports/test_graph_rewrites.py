@@ -1,4 +1,5 @@
-"""The ConvTranspose rewrites and ORT's offline optimization compute what the traced graph computes."""
+"""The ConvTranspose rewrites and ORT's offline optimization compute what the traced graph
+computes."""
 
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def test_ort_offline_folds_batchnorm_into_conv(tmp_path: Path) -> None:
         def __init__(self) -> None:
             super().__init__()
             self.net = nn.Sequential(nn.Upsample(scale_factor=4), nn.Conv2d(Z, 4, 3, 1, 1),
-                                     nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 1, 3, 1, 1), nn.Tanh())
+                                     nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 1, 3, 1, 1),
+                                     nn.Tanh())
 
         def forward(self, z: torch.Tensor) -> torch.Tensor:
             return self.net(z[:, :, None, None])
@@ -124,7 +126,8 @@ def test_export_reports_the_optimize_step_and_records_it(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
-def test_two_exports_of_one_checkpoint_are_byte_identical(trained_run: Path, tmp_path: Path) -> None:
+def test_two_exports_of_one_checkpoint_are_byte_identical(trained_run: Path,
+                                                           tmp_path: Path) -> None:
     from exports.checkpoint import export_checkpoint
 
     first = export_checkpoint(trained_run / "ckpt.pt", tmp_path / "a.onnx").path.read_bytes()

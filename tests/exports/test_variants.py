@@ -1,4 +1,5 @@
-"""Precision variants and the uint8 tail: each within its stated tolerance, measured and recorded."""
+"""Precision variants and the uint8 tail: each within its stated tolerance, measured and
+recorded."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def test_uint8_tail_gives_the_runtime_pixels(trained_run: Path, tmp_path: Path) 
     result = export_checkpoint(ckpt, tmp_path / "u8.onnx", output="uint8")
     c = result.contract
     assert (c.output_dtype, c.output_layout) == ("uint8", "NHWC")
-    assert result.parity.ok and result.parity.tolerance.unit == LEVELS and result.parity.max_err <= 1
+    assert result.parity.ok and result.parity.tolerance.unit == LEVELS
+    assert result.parity.max_err <= 1
     graph_out = onnx.load(str(result.path)).graph.output[0]
     assert graph_out.type.tensor_type.elem_type == onnx.TensorProto.UINT8
     assert graph_out.type.tensor_type.shape.dim[0].dim_param == "batch"
@@ -42,7 +44,8 @@ def test_uint8_tail_gives_the_runtime_pixels(trained_run: Path, tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_int8_is_quantized_calibrated_and_within_tolerance(trained_run: Path, tmp_path: Path) -> None:
+def test_int8_is_quantized_calibrated_and_within_tolerance(trained_run: Path,
+                                                           tmp_path: Path) -> None:
     result = export_checkpoint(trained_run / "ckpt.pt", tmp_path / "int8.onnx", precision="int8")
     ops = Counter(n.op_type for n in onnx.load(str(result.path)).graph.node)
     # the ConvTranspose rewrites ran first, so every layer is a Conv/MatMul ORT runs in int8
@@ -62,7 +65,8 @@ def test_int8_weight_bits_are_an_explicit_option(trained_run: Path, tmp_path: Pa
                                int8_weight_bits=8)
     assert result.parity.ok and result.provenance["int8"]["weight_bits"] == 8
     assert _largest_weight_level(result.path) > 64  # the full signed 8-bit range is used
-    with pytest.raises(ConfigError, match="int8_weight_bits: must be one of \\[7, 8\\] \\(got 6\\)"):
+    with pytest.raises(ConfigError,
+                       match="int8_weight_bits: must be one of \\[7, 8\\] \\(got 6\\)"):
         export_checkpoint(trained_run / "ckpt.pt", tmp_path / "x.onnx", precision="int8",
                           int8_weight_bits=6)
 

@@ -23,7 +23,13 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ganedge.contract import FORMAT_VERSION, KEY_CONTRACT, KEY_FORMAT_VERSION, KEY_PROVENANCE, ModelContract
+from ganedge.contract import (
+    FORMAT_VERSION,
+    KEY_CONTRACT,
+    KEY_FORMAT_VERSION,
+    KEY_PROVENANCE,
+    ModelContract,
+)
 
 LATENT, SIZE = 8, 4
 STATIC_BATCHES = {"static_batch": "1", "static_batch_bare": "3"}  # files with a fixed batch

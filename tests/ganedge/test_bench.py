@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganedge.runtime import providers as prov
 from ganedge.bench import SCHEMA, BenchConfig, BenchRow
 from ganedge.bench.candidates import default_providers
 from ganedge.errors import ConfigError, InputError
+from ganedge.runtime import providers as prov
 from ganedge.runtime.iobinding import BoundRunner
 from ganedge.runtime.session import SessionSettings, create_session, session_options
 from tests.conftest import run_cli
@@ -34,7 +34,8 @@ def test_json_report_has_one_timed_row_per_batch(exported_model: Path) -> None:
     assert {"cpu", "physical_cores", "onnxruntime", "date_utc"} <= set(report["machine"])
     assert "torch" not in report["machine"]  # the runtime measured without importing torch
     rows = report["rows"]
-    assert [(r["label"], r["batch"], r["status"]) for r in rows] == [("ganedge", 1, "ok"), ("ganedge", 3, "ok")]
+    assert [(r["label"], r["batch"], r["status"]) for r in rows] == [("ganedge", 1, "ok"),
+                                                                      ("ganedge", 3, "ok")]
     for row in rows:
         assert set(row) == ROW_KEYS
         assert row["provider_used"] == prov.CPU and row["precision"] == "fp32"
@@ -42,7 +43,8 @@ def test_json_report_has_one_timed_row_per_batch(exported_model: Path) -> None:
         assert 0 < row["p50_low_ms"] <= row["p50_ms"] <= row["p50_high_ms"]
         assert row["p90_ms"] <= row["p99_ms"] and row["parity_tolerance"] == "max 0.5 levels"
         assert row["images_per_s"] == pytest.approx(row["batch"] / row["p50_ms"] * 1e3)
-        assert row["gflops_per_s"] == pytest.approx(DIGITS_FLOPS * row["batch"] / row["p50_ms"] / 1e6)
+        assert row["gflops_per_s"] == pytest.approx(DIGITS_FLOPS * row["batch"] / row["p50_ms"]
+                                                    / 1e6)
         assert row["parity_max_abs"] == 0.0  # the reference row against itself
         assert row["speedup"] is None  # no torch baseline in this run
 
@@ -86,7 +88,8 @@ def test_unusable_cuda_provider_is_a_failed_row(exported_model: Path) -> None:
 
 
 @pytest.mark.slow
-def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, exported_model: Path) -> None:
+def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path,
+                                                       exported_model: Path) -> None:
     report = _bench_json(str(exported_model), "--batch", "2", "--compare-torch",
                          str(trained_run / "ckpt.pt"), "--no-torch-compile")
     eager, ours = report["rows"]
@@ -101,14 +104,16 @@ def test_compare_torch_times_eager_on_the_same_weights(trained_run: Path, export
     (("--batch", "0"), "error: --batch: must be at least 1 (got 0)"),
     (("--batch", "1,x"), "error: --batch: '1,x' is not a list of integers: use e.g. 1,8,64"),
     (("--budget", "0"), "error: --budget: must be in [0.001, 3600] (got 0): timed seconds per row"),
-        (("--budget", "nan"), "error: --budget: must be in [0.001, 3600] (got nan): timed seconds per row"),
+    (("--budget", "nan"), "error: --budget: must be in [0.001, 3600] (got nan): timed seconds "
+                          "per row"),
     (("--rounds", "0"), "error: --rounds: must be at least 1 (got 0)"),
     (("--truncation", "2"), "error: --truncation: ψ must be in [0, 1] (got 2.0): 1 is no "
                             "truncation, 0 the mean image"),
-        (("--batch", "100000000"), "error: --batch: must be at most 65,536 (got 100,000,000)"),
+    (("--batch", "100000000"), "error: --batch: must be at most 65,536 (got 100,000,000)"),
     (("--provider", "tpu"), "error: Invalid value for '--provider': 'tpu' is not one "
                            "of 'cpu', 'cuda', 'openvino'. (see `python -m ganedge bench -h`)"),
-    (("--compare-torch", "nope.pt"), "error: --compare-torch: 'nope.pt' does not exist: give a ckpt.pt path"),
+    (("--compare-torch", "nope.pt"), "error: --compare-torch: 'nope.pt' does not exist: give a "
+                                     "ckpt.pt path"),
 ])
 def test_bad_input_is_one_line(exported_model: Path, args: tuple[str, ...], message: str) -> None:
     result = run_cli("bench", str(exported_model), *args, check=False)
@@ -153,8 +158,10 @@ def test_session_settings_reach_onnx_runtime() -> None:
 
 
 def test_bench_module_does_not_import_torch() -> None:
-    code = "import sys, ganedge.bench, ganedge.bench.candidates, ganedge.bench.report, ganedge.bench.graphstats, ganedge.cli.bench; print('torch' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = ("import sys, ganedge.bench, ganedge.bench.candidates, ganedge.bench.report, "
+            "ganedge.bench.graphstats, ganedge.cli.bench; print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
     assert result.stdout.strip() == "False"
 
 
@@ -176,7 +183,8 @@ def test_files_progress_and_markdown_off_a_terminal(exported_model: Path, tmp_pa
     result = run_cli("bench", str(exported_model), "--batch", "1,2", *QUICK,
                      *(arg for kind, path in files.items() for arg in (f"--{kind}", str(path))))
     table = result.stdout  # a pipe, not a terminal: full-width Markdown, nothing cut short
-    assert "| ✓ | ganedge | " in table and "…" not in table and "avx" in table.splitlines()[0].lower()
+    assert "| ✓ | ganedge | " in table and "…" not in table
+    assert "avx" in table.splitlines()[0].lower()
     assert "timing round 1/2, 1/1: ganedge" in result.stderr
     header, *lines = files["csv"].read_text().splitlines()
     assert header.split(",")[:3] == ["label", "model", "precision"] and len(lines) == 2

@@ -9,8 +9,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from ganedge.errors import InputError
 from ganedge.bench.graphstats import flops_per_image, graph_stats
+from ganedge.errors import InputError
 
 
 def _weight(name: str, *shape: int) -> onnx.TensorProto:
@@ -27,14 +27,16 @@ def _save(tmp_path: Path, nodes: list, inits: list, x_shape: list, y_shape: list
 
 
 def test_gemm_conv_convtranspose_counted_exactly(tmp_path: Path) -> None:
-    # x (B, 5) → Gemm (5→48) → (B, 3, 4, 4) → Conv 3→4 k3 p1 → ConvTranspose 4→2 k4 s2 p1 → (B, 2, 8, 8)
+    # x (B, 5) → Gemm (5→48) → (B, 3, 4, 4) → Conv 3→4 k3 p1 → ConvTranspose 4→2 k4 s2 p1
+    # → (B, 2, 8, 8)
     nodes = [
         helper.make_node("Gemm", ["x", "w0"], ["h0"]),
         helper.make_node("Reshape", ["h0", "shape"], ["h1"]),
         helper.make_node("Conv", ["h1", "w1"], ["h2"], pads=[1, 1, 1, 1]),
         helper.make_node("ConvTranspose", ["h2", "w2"], ["y"], strides=[2, 2], pads=[1, 1, 1, 1]),
     ]
-    inits = [_weight("w0", 5, 48), numpy_helper.from_array(np.array([-1, 3, 4, 4], np.int64), "shape"),
+    inits = [_weight("w0", 5, 48),
+             numpy_helper.from_array(np.array([-1, 3, 4, 4], np.int64), "shape"),
              _weight("w1", 4, 3, 3, 3), _weight("w2", 4, 2, 4, 4)]
     path = _save(tmp_path, nodes, inits, ["batch", 5], ["batch", 2, 8, 8])
     gemm = 2 * 48 * 5  # 2 · N · K
@@ -44,7 +46,8 @@ def test_gemm_conv_convtranspose_counted_exactly(tmp_path: Path) -> None:
 
 
 def test_batched_matmul_and_grouped_conv(tmp_path: Path) -> None:
-    # x (B, 4, 6, 6) → grouped Conv (groups 2, 4→6, k3) → (B, 6, 4, 4) → MatMul with (4, 5) → (B, 6, 4, 5)
+    # x (B, 4, 6, 6) → grouped Conv (groups 2, 4→6, k3) → (B, 6, 4, 4) → MatMul with (4, 5)
+    # → (B, 6, 4, 5)
     nodes = [helper.make_node("Conv", ["x", "w1"], ["h"], group=2),
              helper.make_node("MatMul", ["h", "w2"], ["y"])]
     path = _save(tmp_path, nodes, [_weight("w1", 6, 2, 3, 3), _weight("w2", 4, 5)],

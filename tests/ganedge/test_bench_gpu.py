@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ganedge.runtime import providers as prov
 from ganedge.bench.candidates import default_providers
+from ganedge.runtime import providers as prov
 from tests.conftest import run_cli
 
 

@@ -58,7 +58,8 @@ def test_eager_ratio_matches_separate_processes(trained_run: Path, exported_mode
     if os.getloadavg()[0] > 2 * usable_cpus():
         # two-thread torch on oversubscribed cores waits on descheduled threads at every layer:
         # its times swing 10-20× call to call, and no ratio means anything
-        pytest.skip(f"machine oversubscribed (load {os.getloadavg()[0]:.0f} on {usable_cpus()} CPUs)")
+        pytest.skip(f"machine oversubscribed (load {os.getloadavg()[0]:.0f} on "
+                    f"{usable_cpus()} CPUs)")
     ckpt = trained_run / "ckpt.pt"
     report = json.loads(run_cli("bench", str(exported_model), "--compare-torch", str(ckpt),
                                 "--no-torch-compile", "--batch", str(BATCH), "--budget", BUDGET,

@@ -11,8 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganedge.bench import (FAILED, OK, BenchConfig, BenchRow, Candidate, RunFn, run_bench,
-                           spreads_overlap, tolerance_for, with_speedups)
+from ganedge.bench import (
+    FAILED,
+    OK,
+    BenchConfig,
+    BenchRow,
+    Candidate,
+    RunFn,
+    run_bench,
+    spreads_overlap,
+    tolerance_for,
+    with_speedups,
+)
 from ganedge.bench.candidates import load_model, onnx_candidate
 from ganedge.bench.report import oversubscribed, speedup_text, spread_text, table_cells
 from ganedge.bench.timing import LEVELS_PER_UNIT, parity_errors, parity_verdict

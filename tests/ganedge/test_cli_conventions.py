@@ -13,8 +13,7 @@ import pytest
 from PIL import Image
 
 import ganedge
-from ganedge.cli import COMMANDS as ALL_COMMANDS
-from ganedge.cli import app
+from ganedge.cli import COMMANDS as ALL_COMMANDS, app
 from ganedge.runtime.convert import TARGETS
 from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.sampling.walks import EASINGS, INTERPOLATIONS

@@ -47,7 +47,8 @@ def test_defaults_describe_float_nchw_in_minus_one_to_one() -> None:
 
 
 def test_missing_keys_say_how_to_fix() -> None:
-    with pytest.raises(ContractError, match="latent_dim: not given, and the model has no ganedge contract"):
+    with pytest.raises(ContractError,
+                       match="latent_dim: not given, and the model has no ganedge contract"):
         ModelContract.from_metadata({"producer": "someone"})
 
 

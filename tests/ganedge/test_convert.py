@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import ganedge
-from ganedge.runtime.convert import convert_to_ort
 from ganedge.errors import InputError
+from ganedge.runtime.convert import convert_to_ort
 from ganedge.runtime.model import default_model_path
 from tests.ganedge.conftest import invoke
 

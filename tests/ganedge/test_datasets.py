@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganedge.io.datasets import load_dataset, load_stacked_digits
 from ganedge.errors import InputError
+from ganedge.io.datasets import load_dataset, load_stacked_digits
 
 
 def _png(path: Path, pixels: np.ndarray) -> None:
@@ -40,9 +40,10 @@ def test_class_subfolders_become_labels(tmp_path: Path) -> None:
     assert data.images.shape == (3, 1, 8, 8) and data.images[2].min() == 1.0
 
 
-@pytest.mark.parametrize("layout", [["a.png", "b.png"], ["a.png", "x/b.png"], ["x/a.png", "x/b.png"],
-                                    ["x/y/a.png", "z/b.png"]])
-def test_without_two_class_subfolders_the_folder_is_unlabeled(tmp_path: Path, layout: list[str]) -> None:
+@pytest.mark.parametrize("layout", [["a.png", "b.png"], ["a.png", "x/b.png"],
+                                    ["x/a.png", "x/b.png"], ["x/y/a.png", "z/b.png"]])
+def test_without_two_class_subfolders_the_folder_is_unlabeled(tmp_path: Path,
+                                                              layout: list[str]) -> None:
     for name in layout:
         _png(tmp_path / name, _gray(0))
     data = load_dataset(tmp_path, 8)
@@ -81,7 +82,8 @@ def test_mixed_channels_error_names_the_counts_or_convert(tmp_path: Path) -> Non
     _png(tmp_path / "g1.png", _gray(0))
     _png(tmp_path / "g2.png", _gray(0))
     _png(tmp_path / "c.png", np.full((8, 8, 3), (255, 0, 0), np.uint8))
-    with pytest.raises(InputError, match=r"mixes 2 grayscale and 1 RGB images: pass `channels` 1 or 3"):
+    with pytest.raises(InputError,
+                       match=r"mixes 2 grayscale and 1 RGB images: pass `channels` 1 or 3"):
         load_dataset(tmp_path, 8)
     assert load_dataset(tmp_path, 8, channels=3).images.shape == (3, 3, 8, 8)
     gray = load_dataset(tmp_path, 8, channels=1)
@@ -117,9 +119,12 @@ def test_npz_of_another_size_is_resized(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("arrays, message", [
-    ({"images": np.full((2, 8, 8), 3.0, np.float32)}, "must lie in \\[0, 1\\] or \\[-1, 1\\] \\(got 3..3\\)"),
-    ({"images": np.zeros((2, 8, 8), np.uint8), "labels": np.array([0])}, "must be 2 non-negative ints"),
-    ({"a": np.zeros((2, 8, 8)), "b": np.zeros(2)}, "has no 'images' array \\(got \\['a', 'b'\\]\\)"),
+    ({"images": np.full((2, 8, 8), 3.0, np.float32)},
+     "must lie in \\[0, 1\\] or \\[-1, 1\\] \\(got 3..3\\)"),
+    ({"images": np.zeros((2, 8, 8), np.uint8), "labels": np.array([0])},
+     "must be 2 non-negative ints"),
+    ({"a": np.zeros((2, 8, 8)), "b": np.zeros(2)},
+     "has no 'images' array \\(got \\['a', 'b'\\]\\)"),
     ({"images": np.zeros((2, 5, 8, 8), np.uint8)}, "must be \\(N, H, W\\), \\(N, H, W, C\\)"),
 ])
 def test_bad_npz_is_an_input_error(tmp_path: Path, arrays: dict, message: str) -> None:
@@ -129,7 +134,8 @@ def test_bad_npz_is_an_input_error(tmp_path: Path, arrays: dict, message: str) -
 
 
 def test_unknown_spec_names_the_choices(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"^data: no dataset, folder or .npz file named 'mnist': give"):
+    with pytest.raises(InputError,
+                       match=r"^data: no dataset, folder or .npz file named 'mnist': give"):
         load_dataset("mnist", 8)
     with pytest.raises(InputError, match=r"^channels: must be 1 or 3 \(got 2\)"):
         load_dataset("digits", 8, channels=2)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import ganedge
-from ganedge.runtime import providers as prov
 from ganedge.errors import GanEdgeError, InputError, MissingExtraError
+from ganedge.runtime import providers as prov
 from tests.e2e.stylegan_graph import tiny_stylegan
 from tests.ganedge.conftest import invoke
 from tests.ganedge.hostile import CASES, build_corpus
@@ -119,7 +119,8 @@ def test_odd_but_sound_files_give_the_same_images(corpus: dict[str, Path], name:
 def test_an_ort_format_file_is_refused_naming_the_onnx(models: dict[str, Path],
                                                        tmp_path: Path) -> None:
     ort_file = tmp_path / "m.ort"
-    assert invoke("convert", str(models["float"]), "--to", "ort", "-o", str(ort_file)).exit_code == 0
+    converted = invoke("convert", str(models["float"]), "--to", "ort", "-o", str(ort_file))
+    assert converted.exit_code == 0
     with pytest.raises(InputError, match=r"^provider: OpenVINO reads \.onnx files"):
         ganedge.load(ort_file, provider="openvino")
 

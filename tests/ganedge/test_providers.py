@@ -11,10 +11,10 @@ import onnxruntime as ort
 import pytest
 
 import ganedge
+from ganedge.errors import InputError, ProviderError
 from ganedge.runtime import providers as prov
 from ganedge.runtime.cores import physical_cores
 from ganedge.runtime.envinfo import provider_usable
-from ganedge.errors import InputError, ProviderError
 from ganedge.runtime.session import SessionSettings
 from tests.ganedge.conftest import invoke
 

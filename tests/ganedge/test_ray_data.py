@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ray = pytest.importorskip("ray")
-
 import ganedge
 import ganedge.ray
 from ganedge.errors import InputError
 from tests.e2e.stylegan_graph import tiny_stylegan
 from tests.ganedge.conftest import invoke
+
+ray = pytest.importorskip("ray")  # importing ganedge.ray does not import Ray; its calls do
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -87,8 +87,10 @@ def test_parquet_shards_hold_the_same_pngs_and_resume_per_shard(tmp_path: Path,
     shards = sorted(out.glob("shard-*.parquet"))
     assert [p.name for p in shards] == [f"shard-00000{i}.parquet" for i in range(3)]
     table = pq.read_table(out)  # the folder reads as one table
-    assert table.column("seed").to_pylist() == seeds and set(table.column("label").to_pylist()) == {2}
-    pixels = np.stack([np.asarray(Image.open(io.BytesIO(b))) for b in table.column("png").to_pylist()])
+    assert table.column("seed").to_pylist() == seeds
+    assert set(table.column("label").to_pylist()) == {2}
+    pixels = np.stack([np.asarray(Image.open(io.BytesIO(b)))
+                       for b in table.column("png").to_pylist()])
     assert (pixels == ganedge.load(models["cond"]).sample(seeds, labels=2)).all()
     shards[1].unlink()
     again = ganedge.ray.generate(models["cond"], seeds, out, format="parquet", shard_size=10,

@@ -13,9 +13,9 @@ import onnxruntime as ort
 import pytest
 
 import ganedge
-from ganedge.runtime import providers as prov
 from ganedge.errors import ConfigError, InputError, NonFiniteOutputError
 from ganedge.io.imaging import PngWriter, save_png, to_uint8_nhwc
+from ganedge.runtime import providers as prov
 from ganedge.runtime.iobinding import BoundRunner
 from ganedge.runtime.runner import SessionSpec, make_plan, postprocess_model_path
 from ganedge.runtime.session import SessionSettings, create_session, provider_entries

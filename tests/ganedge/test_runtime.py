@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +114,7 @@ def test_threads_share_one_model_and_get_the_same_bytes(models: dict[str, Path])
         shared = GeneratorModel(models["float"], threads=1, io_binding=io_binding)
         jobs = [list(range(i * 7, i * 7 + 7 + i % 3)) for i in range(24)]
         with ThreadPoolExecutor(max_workers=8) as pool:
-            parallel = list(pool.map(lambda seeds: shared.sample(seeds, batch_size=4), jobs))
+            parallel = list(pool.map(partial(shared.sample, batch_size=4), jobs))
         for seeds, images in zip(jobs, parallel):
             np.testing.assert_array_equal(images, shared.sample(seeds))
 
@@ -144,7 +145,8 @@ def test_streaming_memory_does_not_grow_with_n(tmp_path: Path) -> None:
 
 
 def test_third_party_model_needs_latent_dim(gen: GeneratorModel, models: dict[str, Path]) -> None:
-    with pytest.raises(ContractError, match="latent_dim: not given, and the model has no ganedge contract"):
+    with pytest.raises(ContractError,
+                       match="latent_dim: not given, and the model has no ganedge contract"):
         ganedge.load(models["bare"])
     bare = ganedge.load(models["bare"], latent_dim=8)
     assert (bare.contract.channels, bare.contract.height) == (1, 4)

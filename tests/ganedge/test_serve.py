@@ -129,7 +129,8 @@ HOSTILE = [
     ("GET", "/sample?seed=-5", None, 400, ("seed: must be a whole number in [0, "
                                           "9223372036854775807] (got '-5')")),
     ("GET", "/sample?seed=1&truncation=NaN", None, 400, ("truncation: must be in [0, 1] (got "
-                                                        "nan): 1 is no truncation, 0 the mean image")),
+                                                        "nan): 1 is no truncation, 0 the mean "
+                                                        "image")),
     ("GET", "/sample?seed=1&label=99", None, 400, "label: must be at most 2 (got 99)"),
     ("GET", "/sample?seed=1&x=" + "a" * 20_000, None, 400,
      "query: is 20,010 characters long (at most 1,024): ask with seed, truncation and label only"),

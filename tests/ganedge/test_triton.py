@@ -14,8 +14,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 from google.protobuf import text_format
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import ganedge
 from ganedge.contract import ModelContract

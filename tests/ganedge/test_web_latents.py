@@ -10,8 +10,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from ganedge.errors import InputError
 from ganedge.sampling.latents import latents_for_seeds, parse_seeds, truncate

@@ -12,8 +12,12 @@ import torch
 from ganedge.errors import CheckpointError, ConfigError
 from tests.trainer.hostile_checkpoints import ALL_CASES, MARKER, TINY, build_corpus, tiny_checkpoint
 from trainer import checkpoint_schema
-from trainer.checkpoint import (generator_from_checkpoint, load_checkpoint, resume_config,
-                                save_generator)
+from trainer.checkpoint import (
+    generator_from_checkpoint,
+    load_checkpoint,
+    resume_config,
+    save_generator,
+)
 from trainer.config import ArchConfig, preset
 from trainer.loop import train
 from trainer.models import ARCHITECTURES, build_generator
@@ -55,7 +59,8 @@ def test_resume_loader_refuses_checkpoints_without_training_state(corpus: dict[s
 def test_a_checkpoint_held_as_a_dict_is_checked_too(valid: Path) -> None:
     ckpt = copy.deepcopy(torch.load(valid, weights_only=True))
     ckpt["arch_config"]["latent_dim"] = 10**12
-    with pytest.raises(CheckpointError, match=r"checkpoint '\(in memory\)': arch_config.latent_dim"):
+    with pytest.raises(CheckpointError,
+                       match=r"checkpoint '\(in memory\)': arch_config.latent_dim"):
         generator_from_checkpoint(ckpt)
 
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
-
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from ganedge.cli import app
 from ganedge.cli.train import NOT_ON_CLI, _done_line, config_options
-
 from tests.conftest import run_cli
 from trainer import load_checkpoint
 from trainer.config import PRECISIONS, PRESETS, ArchConfig, TrainConfig, preset
@@ -32,7 +30,8 @@ def test_overrides_reach_run_json_and_checkpoint(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "run.json").read_text())
     assert (saved["arch"], saved["loss"], saved["regularizers"], saved["n_critic"]) == (
         "resize_conv", "hinge", ["spectral_norm", "diffaugment"], 2)
-    assert (saved["lr_g"], saved["lr_d"], saved["ema"], saved["conditional"]) == (1e-4, 4e-4, 0.9, True)
+    assert (saved["lr_g"], saved["lr_d"], saved["ema"], saved["conditional"]) == (
+        1e-4, 4e-4, 0.9, True)
     ckpt = load_checkpoint(tmp_path / "ckpt.pt")
     assert ckpt["arch_config"]["num_classes"] == 10 and ckpt["arch_config"]["image_size"] == 16
 

@@ -63,7 +63,8 @@ def test_minibatch_discrimination_sees_sameness_across_the_batch() -> None:
 
 
 def test_minibatch_discrimination_joins_any_discriminator_when_enabled(tmp_path: Path) -> None:
-    arch = REGULARIZERS.get("minibatch_discrimination")(replace(TINY, mbd_kernels=7)).arch(TINY.model)
+    mbd = REGULARIZERS.get("minibatch_discrimination")(replace(TINY, mbd_kernels=7))
+    arch = mbd.arch(TINY.model)
     for name in ("dcgan", "mlp", "resnet"):
         assert build_discriminator(name, TINY.model).mbdisc is None
         disc = build_discriminator(name, arch)
@@ -83,7 +84,8 @@ def test_historical_averaging_pulls_toward_the_past_average(tmp_path: Path) -> N
     pull = ha.penalty(None, None, None, 1, None)
     (grad,) = torch.autograd.grad(pull, [d_params[0]])
     assert torch.allclose(grad, 2 * 0.5 * (d_params[0] - ha.avg["d"][0]))
-    assert ha.count == {"g": 2, "d": 2} and pull.item() > 0 and ha.g_penalty(None, None, 1, None) > 0
+    assert ha.count == {"g": 2, "d": 2} and pull.item() > 0
+    assert ha.g_penalty(None, None, 1, None) > 0
     plain = _after_one_step(TINY, tmp_path / "plain")
     assert _same(plain.disc, trainer.disc)  # no pull on the first step: θ₀ is the average
     plain.train_step(2)
@@ -121,12 +123,14 @@ def test_countermeasure_resumes_exactly(tmp_path: Path, extra: dict) -> None:
             assert torch.equal(tensor, resumed[key][name]), f"{key}.{name} differs"
     for name, state in full["regularizers"].items():
         for key, tensors in state.get("avg", {}).items():
-            assert all(torch.equal(a, b) for a, b in zip(tensors, resumed["regularizers"][name]["avg"][key]))
+            saved = resumed["regularizers"][name]["avg"][key]
+            assert all(torch.equal(a, b) for a, b in zip(tensors, saved))
 
 
 @pytest.mark.parametrize("extra, message", [
     ({"regularizers": ("feature_matching",)}, "regularizers: StyleGAN2Discriminator exposes no"),
-    ({"regularizers": ("minibatch_discrimination",)}, "regularizers: StyleGAN2Discriminator has no"),
+    ({"regularizers": ("minibatch_discrimination",)},
+     "regularizers: StyleGAN2Discriminator has no"),
     ({"pack": 2}, "pack: the stylegan2 discriminator does not pack"),
 ])
 def test_a_discriminator_without_the_hooks_is_refused(tmp_path: Path, extra: dict,

@@ -23,7 +23,8 @@ SCRIPT = textwrap.dedent("""
 
     class SaveRank(Callback):
         def on_train_end(self, trainer):
-            state = {"generator": trainer.gen.state_dict(), "discriminator": trainer.disc.state_dict(),
+            state = {"generator": trainer.gen.state_dict(),
+                     "discriminator": trainer.disc.state_dict(),
                      "generator_ema": trainer.ema.state_dict()}
             torch.save(state, f"{sys.argv[1]}/rank{trainer.env.rank}.pt")
 

@@ -16,10 +16,10 @@ import torch
 from typer.testing import CliRunner, Result
 
 from ganedge.cli import app
-from ganedge.io.datasets import load_dataset
 from ganedge.errors import ConfigError
 from ganedge.evaluation import EvalConfig
 from ganedge.evaluation.cache import CACHE_ENV
+from ganedge.io.datasets import load_dataset
 from ganedge.io.imaging import to_uint8_nhwc
 from trainer import CALLBACKS, TrainConfig, load_checkpoint, train
 from trainer.callbacks import EVAL_METRICS, EvalCallback

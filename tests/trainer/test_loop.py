@@ -43,7 +43,8 @@ def test_checkpoint_contents(tmp_path: Path) -> None:
     assert {"generator_ema", "discriminator", "optimizer_g", "optimizer_d", "scaler", "rng",
             "train_config", "metrics"} <= set(ckpt)
     assert (tmp_path / "last.pt").read_bytes() == (tmp_path / "ckpt.pt").read_bytes()
-    assert (tmp_path / "curves.png").is_file() and (tmp_path / "samples" / "step000006.png").is_file()
+    assert (tmp_path / "curves.png").is_file()
+    assert (tmp_path / "samples" / "step000006.png").is_file()
 
 
 @pytest.mark.slow
@@ -149,7 +150,8 @@ def test_callbacks_metrics_choose_best(tmp_path: Path) -> None:
     best, last = load_checkpoint(tmp_path / "best.pt"), load_checkpoint(tmp_path / "last.pt")
     # best.pt knows it is the best: a resume from it compares against its own figure
     assert (best["step"], best["metrics"]["score"], best["best"]) == (3, 0.0, 0.0)
-    assert (last["step"], last["best"], last["callbacks"]["ReportStep#0"]["calls"]["step"]) == (6, 0.0, 6)
+    assert (last["step"], last["best"],
+            last["callbacks"]["ReportStep#0"]["calls"]["step"]) == (6, 0.0, 6)
 
 
 def test_callback_state_follows_its_kind_on_resume(tmp_path: Path) -> None:

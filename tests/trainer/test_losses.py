@@ -23,11 +23,13 @@ def mean(xs: list[float]) -> float:
 RA_R = [r - mean(FAKE) for r in REAL]  # real relative to the average fake
 RA_F = [f - mean(REAL) for f in FAKE]
 EXPECTED = {  # name: (d_loss, g_loss)
-    "minimax": (mean([sp(-r) for r in REAL]) + mean([sp(f) for f in FAKE]), -mean([sp(f) for f in FAKE])),
+    "minimax": (mean([sp(-r) for r in REAL]) + mean([sp(f) for f in FAKE]),
+                -mean([sp(f) for f in FAKE])),
     "nonsaturating": (mean([sp(-r) for r in REAL]) + mean([sp(f) for f in FAKE]),
                       mean([sp(-f) for f in FAKE])),
     "wasserstein": (mean(FAKE) - mean(REAL), -mean(FAKE)),
-    "hinge": (mean([max(0, 1 - r) for r in REAL]) + mean([max(0, 1 + f) for f in FAKE]), -mean(FAKE)),
+    "hinge": (mean([max(0, 1 - r) for r in REAL]) + mean([max(0, 1 + f) for f in FAKE]),
+              -mean(FAKE)),
     "least_squares": (0.5 * mean([(r - 1) ** 2 for r in REAL]) + 0.5 * mean([f**2 for f in FAKE]),
                       0.5 * mean([(f - 1) ** 2 for f in FAKE])),
     "relativistic_average": (mean([sp(-r) for r in RA_R]) + mean([sp(f) for f in RA_F]),

@@ -1,4 +1,5 @@
-"""Every registered architecture: shapes, range, conditional variants, ONNX with a symbolic batch."""
+"""Every registered architecture: shapes, range, conditional variants, ONNX with a symbolic
+batch."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ CASES = [(arch, size, ch, classes) for arch in TESTED_ARCHITECTURES
 
 
 @pytest.mark.parametrize(("arch", "size", "channels", "classes"), CASES)
-def test_generator_and_discriminator_shapes(arch: str, size: int, channels: int, classes: int) -> None:
+def test_generator_and_discriminator_shapes(arch: str, size: int, channels: int,
+                                            classes: int) -> None:
     cfg = ArchConfig(latent_dim=8, channels=channels, image_size=size, base_channels=4,
                      num_classes=classes)
     gen, disc = build_generator(arch, cfg), build_discriminator(arch, cfg)
@@ -47,11 +49,13 @@ def test_conditional_generator_depends_on_label() -> None:
 def test_onnx_trace_keeps_batch_symbolic(arch: str, classes: int) -> None:
     cfg = ArchConfig(latent_dim=8, image_size=16, base_channels=4, num_classes=classes)
     gen = build_generator(arch, cfg).eval()
-    args = (torch.zeros(2, 8), torch.zeros(2, dtype=torch.int64)) if classes else (torch.zeros(2, 8),)
+    args = ((torch.zeros(2, 8), torch.zeros(2, dtype=torch.int64)) if classes
+            else (torch.zeros(2, 8),))
     names = ["z", "label"][: len(args)]
     buffer = io.BytesIO()
-    torch.onnx.export(gen, args, buffer, input_names=names, output_names=["images"], opset_version=17,
-                      dynamic_axes={n: {0: "batch"} for n in [*names, "images"]}, dynamo=False)
+    torch.onnx.export(gen, args, buffer, input_names=names, output_names=["images"],
+                      opset_version=17, dynamic_axes={n: {0: "batch"} for n in [*names, "images"]},
+                      dynamo=False)
     session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
     z = torch.randn(5, 8)
     labels = torch.tensor([0, 1, 2, 3, 9])

@@ -21,7 +21,8 @@ DOC = Path(__file__).parents[2] / "docs" / "plugin.md"
 def test_docs_example_runs_and_exports(tmp_path: Path) -> None:
     code = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S).group(1)
     assert len(code.splitlines()) <= 25
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr
     assert "latent_dim=8" in result.stdout and (tmp_path / "tiny.onnx").is_file()
 

@@ -104,7 +104,8 @@ def test_bad_policy_is_a_config_error() -> None:
 
 
 TESTED = ("wgan_gp", "r1", "weight_clipping", "spectral_norm", "minibatch_stddev",
-          "feature_matching", "minibatch_discrimination", "historical_averaging",  # test_countermeasures
+          # these three: test_countermeasures.py
+          "feature_matching", "minibatch_discrimination", "historical_averaging",
           "label_smoothing", "diffaugment", "path_length")
 
 

@@ -13,10 +13,17 @@ from ganedge.errors import ConfigError
 from trainer.config import ArchConfig, TrainConfig, preset
 from trainer.loop import train
 from trainer.models import build_discriminator, build_generator
-from trainer.regularizers import PathLength
-from trainer.models.sg2ops import (MODCONV_IMPLS, conv_down2, conv_up2, filter2d,
-                                   modulated_conv2d, setup_filter, upsample2d)
+from trainer.models.sg2ops import (
+    MODCONV_IMPLS,
+    conv_down2,
+    conv_up2,
+    filter2d,
+    modulated_conv2d,
+    setup_filter,
+    upsample2d,
+)
 from trainer.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
+from trainer.regularizers import PathLength
 
 
 def upfirdn2d_direct(x: np.ndarray, f: np.ndarray, up: int, down: int,

@@ -6,8 +6,15 @@ from torch import nn
 
 from trainer.config import ArchConfig
 from trainer.models import register_architecture
-from trainer.models.layers import (Discriminator, Generator, ToMap, disc_channels,
-                                   init_dcgan_weights, input_dim, widths)
+from trainer.models.layers import (
+    Discriminator,
+    Generator,
+    ToMap,
+    disc_channels,
+    init_dcgan_weights,
+    input_dim,
+    widths,
+)
 
 
 def conv_discriminator(cfg: ArchConfig) -> Discriminator:
@@ -25,7 +32,8 @@ def conv_discriminator(cfg: ArchConfig) -> Discriminator:
 def dcgan_generator(cfg: ArchConfig) -> Generator:
     """(B, Z) → 4×4 stem by a 4×4 ConvTranspose, then stride-2 ConvTranspose up to S×S."""
     ws = widths(cfg)
-    layers: list[nn.Module] = [ToMap(), nn.ConvTranspose2d(input_dim(cfg), ws[0], 4, 1, 0, bias=False),
+    layers: list[nn.Module] = [ToMap(),
+                               nn.ConvTranspose2d(input_dim(cfg), ws[0], 4, 1, 0, bias=False),
                                nn.BatchNorm2d(ws[0]), nn.ReLU()]
     for w_in, w_out in zip(ws, ws[1:]):
         layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out),

@@ -1,4 +1,5 @@
-"""Building blocks every architecture shares: conditional input, discriminator head, minibatch stddev."""
+"""Building blocks every architecture shares: conditional input, discriminator head, minibatch
+stddev."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ MBD_KERNEL_DIM = 5  # C of minibatch discrimination, as in Salimans et al.'s CIF
 
 
 def input_dim(cfg: ArchConfig) -> int:
-    """Width of the generator body's input: z, plus a label embedding of the same size if conditional."""
+    """Width of the generator body's input: z, plus a label embedding of the same size if
+    conditional."""
     return cfg.latent_dim * (2 if cfg.num_classes else 1)
 
 
@@ -54,7 +56,8 @@ class Generator(nn.Module):
 
 
 class MinibatchStdDev(nn.Module):
-    """Appends one channel holding the mean over features of the batch stddev (Karras et al. 2018)."""
+    """Appends one channel holding the mean over features of the batch stddev
+    (Karras et al. 2018)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # scalar; var+eps then sqrt so a batch of one gives 1e-4, not NaN
@@ -104,7 +107,8 @@ class Discriminator(nn.Module):
                               "take one label each: use pack 1 for conditional models",
                               param="pack")
         self.pack = cfg.pack
-        self.body = body  # (B, C, S, S) → (B, features, *spatial dims) with prod(spatial dims) = spatial
+        # (B, C, S, S) → (B, features, *spatial dims) with prod(spatial dims) = spatial
+        self.body = body
         self.mbstd = MinibatchStdDev() if cfg.minibatch_stddev else nn.Identity()
         width = (features + int(cfg.minibatch_stddev)) * spatial
         self.mbdisc = (MinibatchDiscrimination(width, cfg.minibatch_kernels)

@@ -8,12 +8,19 @@ from torch import nn
 
 from trainer.config import ArchConfig
 from trainer.models import register_architecture
-from trainer.models.layers import (Discriminator, Generator, Reshape, disc_channels, input_dim,
-                                   widths)
+from trainer.models.layers import (
+    Discriminator,
+    Generator,
+    Reshape,
+    disc_channels,
+    input_dim,
+    widths,
+)
 
 
 class UpBlock(nn.Module):
-    """BN-ReLU-up-conv-BN-ReLU-conv with an upsampled 1×1 shortcut: (B, i, H, W) → (B, o, 2H, 2W)."""
+    """BN-ReLU-up-conv-BN-ReLU-conv with an upsampled 1×1 shortcut:
+    (B, i, H, W) → (B, o, 2H, 2W)."""
 
     def __init__(self, w_in: int, w_out: int) -> None:
         super().__init__()
@@ -46,7 +53,8 @@ def resnet_generator(cfg: ArchConfig) -> Generator:
     outs = [*ws[1:], ws[-1]]
     body = nn.Sequential(nn.Linear(input_dim(cfg), ws[0] * 16), Reshape(ws[0], 4, 4),
                          *(UpBlock(i, o) for i, o in zip(ws, outs)),
-                         nn.BatchNorm2d(ws[-1]), nn.ReLU(), nn.Conv2d(ws[-1], cfg.channels, 3, 1, 1))
+                         nn.BatchNorm2d(ws[-1]), nn.ReLU(),
+                         nn.Conv2d(ws[-1], cfg.channels, 3, 1, 1))
     return Generator(cfg, body)
 
 

@@ -20,9 +20,17 @@ from torch import nn
 from ganedge.errors import ConfigError
 from trainer.config import ArchConfig
 from trainer.models import register_architecture
-from trainer.models.sg2ops import (LRELU_GAIN, MODCONV_IMPLS, bias_act, conv_down2,
-                                   downsample2d_skip, modulated_conv2d, normalize_2nd_moment,
-                                   setup_filter, upsample2d)
+from trainer.models.sg2ops import (
+    LRELU_GAIN,
+    MODCONV_IMPLS,
+    bias_act,
+    conv_down2,
+    downsample2d_skip,
+    modulated_conv2d,
+    normalize_2nd_moment,
+    setup_filter,
+    upsample2d,
+)
 
 Tensor = torch.Tensor
 NOISE_MODES = ("random", "const", "none")
@@ -55,7 +63,8 @@ class StyleGAN2Config:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1 (got {getattr(self, name)})")
         if not 0 <= self.style_mixing_prob <= 1:
-            raise ConfigError(f"style_mixing_prob: must be in [0, 1] (got {self.style_mixing_prob})")
+            raise ConfigError(f"style_mixing_prob: must be in [0, 1] "
+                              f"(got {self.style_mixing_prob})")
 
     @property
     def resolutions(self) -> list[int]:

@@ -45,9 +45,11 @@ def test_eval_images_from_npz(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["{model}", "--data", "mnist"], "error: --data: no dataset, folder or .npz file named "
-                                     "'mnist': give digits, stacked-digits, an image folder or a .npz file"),
+                                     "'mnist': give digits, stacked-digits, an image folder or a "
+                                     ".npz file"),
     (["{model}", "--data", "{empty}"], "error: --data: folder '{empty}' holds no "
-                                       "png/jpg/jpeg/webp/bmp images: point it at a folder of images"),
+                                       "png/jpg/jpeg/webp/bmp images: point it at a folder of "
+                                       "images"),
     (["--images", "{empty}"], "error: --images: folder '{empty}' holds no png/jpg/jpeg/webp/bmp "
                               "images: point it at a folder of images"),
     (["{model}", "--images", "{empty}"], "error: model/--images: give a model file or --images, "

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganedge.io.datasets import load_dataset
 from ganedge.errors import InputError
 from ganedge.evaluation import EvalConfig, Evaluator, evaluate_images
 from ganedge.evaluation.images import feature_input
+from ganedge.io.datasets import load_dataset
 from ganedge.io.imaging import to_uint8_nhwc
 
 FIGURES = ["FD", "KID", "precision", "recall", "density", "coverage", "modes covered",
@@ -18,7 +18,8 @@ def test_identical_sets_score_perfectly(digits_evaluator: Evaluator) -> None:
     result = digits_evaluator.evaluate(digits_evaluator.real_ref)
     assert [f.name for f in result.figures] == FIGURES
     assert result["FD"].value == pytest.approx(0.0, abs=1e-6)
-    assert (result["precision"].value, result["recall"].value, result["coverage"].value) == (1, 1, 1)
+    assert (result["precision"].value, result["recall"].value,
+            result["coverage"].value) == (1, 1, 1)
     assert result["KL(gen||real)"].value < 0.01 and result["modes covered"].value == 10
     assert result["mean confidence"].value > 0.9
     assert not result.collapse
@@ -72,14 +73,15 @@ def test_protocol_is_stamped_into_every_result(digits_evaluator: Evaluator) -> N
     assert (p["n_real"], p["n_fake"], p["n_floor"]) == (899, 100, 898)
     assert p["splits"] == "seed 0 shuffle of 1797 real images: reference 899, held-out floor 898"
     assert p["feature_network"]["kind"] == "mlp" and len(p["feature_network"]["hash"]) == 16
-    assert p["resize"] == {"data": "bilinear", "features": "bilinear", "quantize": "uint8 both sides"}
+    assert p["resize"] == {"data": "bilinear", "features": "bilinear",
+                           "quantize": "uint8 both sides"}
     assert p["seeds"] == {"split_init_kid": 0} and p["config"]["seed"] == 0
     assert set(p["versions"]) == {"ganedge", "numpy", "onnxruntime", "pillow", "python"}
     assert "protocol:\n  data: digits\n" in result.format()
 
 
-def test_results_are_reproducible_for_a_seed_without_the_cache(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_results_are_reproducible_for_a_seed_without_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = EvalConfig(seed=3, epochs=2, kid_subsets=5, real_per_split=300)
     fakes = load_dataset("digits", 32).images[::3]
     results = []

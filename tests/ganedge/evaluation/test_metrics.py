@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from ganedge.errors import InputError
-from ganedge.evaluation.frechet import (frechet_distance, frechet_distance_features,
-                                        kernel_distance)
+from ganedge.evaluation.frechet import frechet_distance, frechet_distance_features, kernel_distance
 from ganedge.evaluation.manifold import manifold_metrics
 from ganedge.evaluation.modes import kl_divergence, mode_stats
 
@@ -64,8 +63,10 @@ def prdc_reference(real: np.ndarray, fake: np.ndarray, k: int) -> dict[str, floa
     real_r, fake_r = (np.sort(dist(x, x), axis=1)[:, k] for x in (real, fake))
     d = dist(real, fake)
     inside = d < real_r[:, None]
-    return {"precision": inside.any(axis=0).mean(), "recall": (d < fake_r[None, :]).any(axis=1).mean(),
-            "density": inside.sum(axis=0).mean() / k, "coverage": (d.min(axis=1) < real_r).mean()}
+    return {"precision": inside.any(axis=0).mean(),
+            "recall": (d < fake_r[None, :]).any(axis=1).mean(),
+            "density": inside.sum(axis=0).mean() / k,
+            "coverage": (d.min(axis=1) < real_r).mean()}
 
 
 def test_identical_sets_give_density_one_as_prdc_does() -> None:
@@ -94,7 +95,8 @@ def prdc_reference_radii(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def test_manifold_metrics_need_more_than_k_samples() -> None:
-    with pytest.raises(InputError, match=r"need more than k=5 samples on each side \(got 10 real, 5 fake\)"):
+    with pytest.raises(InputError,
+                       match=r"need more than k=5 samples on each side \(got 10 real, 5 fake\)"):
         manifold_metrics(np.zeros((10, 2)), np.zeros((5, 2)), k=5)
 
 
@@ -106,9 +108,11 @@ def test_modes_count_confident_classes_against_real_shares() -> None:
     modes = mode_stats(probs, real_labels, confidence=0.5, min_ratio=0.2)
     assert (modes.covered, modes.num_classes, modes.missing) == (2, 4, (2, 3))
     assert modes.confident == 0.9
-    assert modes.kl == pytest.approx(kl_divergence(np.array([0.6, 0.3, 0.1, 0.0]), np.full(4, 0.25)))
+    assert modes.kl == pytest.approx(kl_divergence(np.array([0.6, 0.3, 0.1, 0.0]),
+                                                   np.full(4, 0.25)))
 
 
 def test_kl_divergence_values() -> None:
     assert kl_divergence(np.full(4, 0.25), np.full(4, 0.25)) == pytest.approx(0.0, abs=1e-9)
-    assert kl_divergence(np.array([1.0, 0, 0, 0]), np.full(4, 0.25)) == pytest.approx(np.log(4), rel=1e-5)
+    assert kl_divergence(np.array([1.0, 0, 0, 0]), np.full(4, 0.25)) == pytest.approx(np.log(4),
+                                                                                      rel=1e-5)

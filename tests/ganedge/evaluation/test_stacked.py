@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganedge.io.datasets import load_stacked_digits
 from ganedge.evaluation import EvalConfig, Evaluator
 from ganedge.evaluation.stacked import DEFAULT_N, stacked_mode_stats
+from ganedge.io.datasets import load_stacked_digits
 from ganedge.io.imaging import to_uint8_nhwc
 from tests.conftest import run_cli
 
