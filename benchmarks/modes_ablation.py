@@ -3,7 +3,8 @@ countermeasure alone, WGAN-GP, hinge + spectral norm, and a combination of count
 
 Every row goes through the real CLI (``ganedge train`` → ``export`` → ``eval --data
 stacked-digits``, 26,000 samples), one PyTorch thread per run, ``--jobs`` runs at a time. Writes
-benchmarks/results/modes.{json,md,png} and the table into docs/training.md between its modes markers.
+benchmarks/results/modes.{json,md,png} and the table into docs/training.md between its modes
+markers.
 
 Usage:
     python -m benchmarks.modes_ablation [--steps 1000] [--jobs 8] [--n 26000] [--weights ema|raw]

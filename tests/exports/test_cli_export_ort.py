@@ -28,6 +28,6 @@ def test_unknown_format_fails_before_any_work(trained_run: Path, tmp_path: Path)
                      "--format", "tflite", check=False)
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: Invalid value for '--format': 'tflite' "
-                                     "is not one of 'onnx', 'ort', 'triton'. (see `python -m ganedge "
-                                     "export -h`)")
+                                     "is not one of 'onnx', 'ort', 'triton'. "
+                                     "(see `python -m ganedge export -h`)")
     assert list(tmp_path.iterdir()) == []
