@@ -11,7 +11,7 @@ from ganedge.cli.common import QUIET, VERSION, one_line_errors
 from ganedge.errors import InputError
 from ganedge.io.files import check_writable
 from ganedge.io.imaging import save_png, upscale
-from ganedge.sampling.latents import check_truncation, format_seeds, parse_seeds
+from ganedge.sampling.latents import format_seeds, parse_seeds
 from ganedge.sampling.stylegan import parse_styles
 
 
@@ -44,7 +44,6 @@ def mix(
     """Style mixing: each row seed's image with the --styles of each column seed (NVlabs'
     figure: column sources along the top, row sources down the left)."""
     row_seeds, col_seeds = parse_seeds(rows), parse_seeds(cols)
-    check_truncation(truncation)
     if scale < 1:
         raise InputError(f"must be at least 1 (got {scale})", param="scale")
     output = check_writable(output, "output")

@@ -30,7 +30,7 @@ from ganedge.io.imaging import (
     upscale,
 )
 from ganedge.runtime.model import Chunk, GeneratorModel, resolve_seeds
-from ganedge.sampling.latents import check_truncation, format_seeds, parse_seeds, parse_shard, shard
+from ganedge.sampling.latents import format_seeds, parse_seeds, parse_shard, shard
 
 DEFAULT_GRID = Path("samples.png")
 
@@ -75,7 +75,6 @@ def sample(
         if not seed_list:
             raise InputError(f"part {shard_spec} of these seeds is empty: use fewer parts",
                              param="shard")
-    check_truncation(truncation)
     check_int(batch_size, "batch_size", 1, MAX_BATCH)
     if scale is not None:
         check_int(scale, "scale", 1, MAX_SCALE)

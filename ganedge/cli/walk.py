@@ -34,7 +34,7 @@ from ganedge.io.imaging import (
     upscale,
 )
 from ganedge.runtime.model import GeneratorModel
-from ganedge.sampling.latents import check_truncation, format_seeds, parse_seeds
+from ganedge.sampling.latents import format_seeds, parse_seeds
 from ganedge.sampling.walks import EASINGS, INTERPOLATIONS, WalkConfig, check_keyframes
 
 Interpolation = Literal[tuple(sorted(INTERPOLATIONS))]  # type: ignore[valid-type]
@@ -95,7 +95,6 @@ def walk(
     per_walk = config.num_frames(len(walks[0]))
     check_int(per_walk, "frames", high=budgets.MAX_WALK_FRAMES,
               hint=": frames of the whole walk; use fewer keyframes or frames")
-    check_truncation(truncation)
     check_float(fps, "fps", budgets.MIN_FPS, budgets.MAX_FPS)
     if scale is not None:
         check_int(scale, "scale", 1, budgets.MAX_SCALE)

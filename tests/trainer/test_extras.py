@@ -7,8 +7,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-import tomllib
 
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 
 
