@@ -26,7 +26,7 @@ from tests.conftest import run_cli
 BATCH = 8
 BUDGET = "0.3"
 BAND = (0.4, 2.5)  # shared CI machines are noisy; the contamination was 3-7×
-ROUNDS = 2
+ROUNDS = 3
 
 ALONE = """
 import sys
@@ -67,12 +67,13 @@ def test_eager_ratio_matches_separate_processes(trained_run: Path, exported_mode
     eager, ours = report["rows"]
     assert (eager["label"], ours["label"]) == ("torch eager", "ganedge")
     in_bench = ours["speedup"]
-    # alternated like the bench's rounds, so drift of a shared machine hits both alike
+    # alternated like the bench's rounds, so drift of a shared machine hits both alike; the
+    # fastest round of each, as the bench reports, so one round slowed by other work counts less
     eager_s, ours_s = [], []
     for _ in range(ROUNDS):
         eager_s.append(_alone("torch", ckpt))
         ours_s.append(_alone("onnx", exported_model))
-    separate = sum(eager_s) / sum(ours_s)
+    separate = min(eager_s) / min(ours_s)
     assert BAND[0] <= in_bench / separate <= BAND[1], (in_bench, separate)
 
 
