@@ -1,16 +1,24 @@
-"""Load test of ``ganedge serve`` on loopback: batching on vs off, side by side in one run.
+"""Load test of ``ganedge serve``: batching on vs off, interleaved, each setting alone.
 
-For each setting a fresh ``ganedge serve`` (its own local Ray cluster, one replica) is started,
-warmed up, and sent ``--requests`` ``GET /sample?seed=…`` requests (distinct seeds) from
-``--clients`` concurrent keep-alive clients; then it is stopped with SIGTERM. Reports per setting:
-p50/p99 latency, throughput, errors (non-200 answers and failed connections), the replica's RSS
-before and after (from /healthz) and the mean images per session run. Bounded: a fixed request
-count, a per-request timeout, loopback only. Writes benchmarks/results/serve_load-MODEL.{json,md}
-(MODEL: the model file's stem, "digits" for the bundled one).
+Two ways in, ``--via``:
+
+- ``http`` (the default): a fresh ``ganedge serve`` (its own local Ray cluster, one replica) per
+  setting, sent ``GET /sample?seed=…`` from ``--clients`` concurrent keep-alive clients on
+  loopback, then stopped with SIGTERM. Every request crosses Ray Serve's HTTP proxy.
+- ``handle``: a fresh local cluster (``ray.init(num_cpus=2)``, no HTTP proxy) per setting, running
+  the same application (``ganedge.ray.build_app``), called the way Python code on the cluster calls
+  it: ``--clients`` threads, each sending ``handle.sample_png.remote(seed)`` and waiting for it.
+
+Both send distinct seeds, a fixed request count after an uncounted warm-up, with a per-request
+timeout. ``--repeats N`` runs the settings off, on, off, on, … (N of each). Reports per run:
+p50/p99 latency, throughput, errors (non-200 answers, failed connections or calls), the replica's
+RSS before and after (from its health counters) and the mean images per session run. Writes
+benchmarks/results/serve_load-MODEL[-handle].{json,md} (MODEL: the model file's stem, "digits" for
+the bundled one).
 
 Usage:
-    python benchmarks/serve_load.py [MODEL] [--requests 2000] [--clients 8]
-                                    [--batch-wait-ms 5] [--max-batch-size 16]
+    python benchmarks/serve_load.py [MODEL] [--via http|handle] [--requests 2000] [--clients 8]
+                                    [--batch-wait-ms 5] [--max-batch-size 16] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import platform
 import signal
 import socket
@@ -25,12 +34,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 START_S = 180.0  # Ray and a replica on a loaded machine
 REQUEST_TIMEOUT_S = 30.0
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def free_port() -> int:
@@ -68,25 +80,40 @@ def health(port: int) -> dict[str, float]:
     return json.loads(get(conn, "/healthz")[1])
 
 
-def load(port: int, requests: int, clients: int, first_seed: int) -> dict[str, float]:
-    """Send ``requests`` GET /sample from ``clients`` threads; latencies in ms, errors counted."""
+Send = Callable[[int], bool]  # one request for a seed; True when it was answered correctly
+
+
+def http_client(port: int) -> Send:
+    """One keep-alive connection's sender (a new connection after a failed one)."""
+    conn = [http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)]
+
+    def send(seed: int) -> bool:
+        try:
+            status, png = get(conn[0], f"/sample?seed={seed}")
+        except OSError:
+            conn[0] = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+            return False
+        return status == 200 and png.startswith(PNG)
+
+    return send
+
+
+def load(make_client: Callable[[], Send], requests: int, clients: int,
+         first_seed: int) -> dict[str, float]:
+    """Send ``requests`` requests from ``clients`` threads; latencies in ms, errors counted."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     counter = iter(range(first_seed, first_seed + requests))
 
     def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+        send = make_client()
         for seed in counter:  # the shared iterator hands out each seed once (GIL-atomic next)
             began = time.perf_counter()
-            try:
-                status, _ = get(conn, f"/sample?seed={seed}")
-            except OSError:
-                status = 0
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+            ok = send(seed)
             with lock:
                 latencies.append((time.perf_counter() - began) * 1000)
-                errors[0] += status != 200
+                errors[0] += not ok
 
     began = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -105,25 +132,100 @@ def load(port: int, requests: int, clients: int, first_seed: int) -> dict[str, f
             "p50_ms": round(pick(0.50), 1), "p99_ms": round(pick(0.99), 1)}
 
 
-def run_setting(name: str, model: str | None, max_batch_size: int, wait_ms: float,
-                requests: int, clients: int) -> dict[str, object]:
+def cpu_seconds() -> dict[int, tuple[str, float]]:
+    """CPU time (user + system, s) of this process and all its descendants (the clients, the
+    server and its Ray processes), by pid, with the role of each; empty without Linux's /proc."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    procs: dict[int, tuple[int, str, float]] = {}
+    for folder in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (folder / "stat").read_text()
+            cmd = (folder / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state, ppid, …
+        procs[int(folder.name)] = (int(fields[1]), cmd, (int(fields[11]) + int(fields[12])) / tick)
+    ours, grew = {os.getpid()}, True
+    while grew:
+        children = {pid for pid, (ppid, _, _) in procs.items() if ppid in ours} - ours
+        ours |= children
+        grew = bool(children)
+    return {pid: (_role(pid, procs[pid][1]), procs[pid][2]) for pid in ours if pid in procs}
+
+
+def _role(pid: int, cmd: str) -> str:
+    if pid == os.getpid():
+        return "clients"  # the load threads (and, via handle, Ray's handle router)
+    if "ServeReplica" in cmd:
+        return "replica"
+    if "ProxyActor" in cmd:
+        return "HTTP proxy"
+    return "rest of Ray"  # GCS, raylet, Serve controller, idle workers, the serve command
+
+
+def measure(make_client: Callable[[], Send], health_now: Callable[[], dict[str, float]],
+            requests: int, clients: int) -> dict[str, object]:
+    """Warm up (not counted), then the counted load between two health and CPU readings."""
+    load(make_client, max(clients * 8, 100), clients, first_seed=10**6)
+    before, cpu_before = health_now(), cpu_seconds()
+    result = load(make_client, requests, clients, first_seed=0)
+    cpu_after, after = cpu_seconds(), health_now()
+    cpu: dict[str, float] = {}
+    for pid, (role, seconds) in cpu_after.items():
+        cpu[role] = cpu.get(role, 0.0) + seconds - cpu_before.get(pid, (role, 0.0))[1]
+    runs = after["batches"] - before["batches"]
+    return {**result,
+            "cpu_ms_per_request": {role: round(1000 * seconds / requests, 2)
+                                   for role, seconds in sorted(cpu.items())},
+            "images_per_run": round((after["images"] - before["images"]) / max(runs, 1), 2),
+            "rss_mb_before": round(before["rss_bytes"] / 2**20, 1),
+            "rss_mb_after": round(after["rss_bytes"] / 2**20, 1)}
+
+
+def run_http(model: str | None, max_batch_size: int, wait_ms: float, requests: int,
+             clients: int) -> dict[str, object]:
     port = free_port()
     process = start(model, port, max_batch_size, wait_ms)
     try:
-        load(port, max(clients * 8, 100), clients, first_seed=10**6)  # warm-up, not counted
-        before = health(port)
-        result = load(port, requests, clients, first_seed=0)
-        after = health(port)
+        row = measure(lambda: http_client(port), lambda: health(port), requests, clients)
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=120)
-    runs = after["batches"] - before["batches"]
-    return {"setting": name, "max_batch_size": max_batch_size, "batch_wait_ms": wait_ms,
-            **result,
-            "images_per_run": round((after["images"] - before["images"]) / max(runs, 1), 2),
-            "rss_mb_before": round(before["rss_bytes"] / 2**20, 1),
-            "rss_mb_after": round(after["rss_bytes"] / 2**20, 1),
-            "exit_code": process.returncode, "traceback": b"Traceback" in stderr}
+    return {**row, "exit_code": process.returncode, "traceback": b"Traceback" in stderr}
+
+
+def run_handle(model: str | None, max_batch_size: int, wait_ms: float, requests: int,
+               clients: int) -> dict[str, object]:
+    import ray
+    from ray import serve
+
+    from ganedge.ray import ServeConfig, build_app
+    from ganedge.ray.cluster import quiet_ray_logs
+    from ganedge.runtime.model import default_model_path
+
+    path = str(Path(model).resolve()) if model else str(default_model_path())
+    quiet_ray_logs(quiet=True)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        serve.start(proxy_location="Disabled")
+        app = build_app(ServeConfig(model=path, max_batch_size=max_batch_size,
+                                    batch_wait_ms=wait_ms))
+        handle = serve.run(app, name="ganedge", route_prefix=None)
+
+        def make_client() -> Send:
+            def send(seed: int) -> bool:
+                try:
+                    png = handle.sample_png.remote(seed).result(timeout_s=REQUEST_TIMEOUT_S)
+                except Exception:  # a failed call is counted, the load goes on
+                    return False
+                return isinstance(png, bytes) and png.startswith(PNG)
+            return send
+
+        row = measure(make_client, lambda: handle.health.remote().result(), requests, clients)
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+    return row
 
 
 def main() -> None:
@@ -133,28 +235,52 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--max-batch-size", type=int, default=16)
     parser.add_argument("--batch-wait-ms", type=float, default=5.0)
+    parser.add_argument("--via", choices=("http", "handle"), default="http")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each setting")
     args = parser.parse_args()
-    rows = [run_setting("batching off", args.model, 1, 0.0, args.requests, args.clients),
-            run_setting("batching on", args.model, args.max_batch_size, args.batch_wait_ms,
-                        args.requests, args.clients)]
+    run = run_http if args.via == "http" else run_handle
+    settings = [("batching off", 1, 0.0), ("batching on", args.max_batch_size, args.batch_wait_ms)]
+    rows: list[dict[str, Any]] = []
+    for repeat in range(1, args.repeats + 1):
+        for name, size, wait in settings:  # interleaved, so slow spells hit both settings
+            row = run(args.model, size, wait, args.requests, args.clients)
+            rows.append({"setting": name, "run": repeat, "max_batch_size": size,
+                         "batch_wait_ms": wait, **row})
+            print(json.dumps(rows[-1]), flush=True)
     machine = f"{platform.processor() or platform.machine()}, {_cpu_name()}"
-    name = Path(args.model).stem if args.model else "digits"
+    name = (Path(args.model).stem if args.model else "digits") + (
+        "" if args.via == "http" else "-handle")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"serve_load-{name}.json").write_text(json.dumps(
-        {"model": name, "machine": machine, "clients": args.clients, "rows": rows}, indent=1))
-    table = _markdown(rows, f"{name}; {machine}", args.clients)
+        {"model": name, "via": args.via, "machine": machine, "clients": args.clients,
+         "rows": rows}, indent=1))
+    table = _markdown(rows, f"{name}; {machine}", args.clients, args.via)
     (RESULTS / f"serve_load-{name}.md").write_text(table)
     print(table)
 
 
-def _markdown(rows: list[dict[str, object]], machine: str, clients: int) -> str:
-    head = ("| setting | requests | errors | p50 ms | p99 ms | req/s | images/run | RSS MB "
-            "before → after |\n|---|---|---|---|---|---|---|---|\n")
-    body = "".join(f"| {r['setting']} (max {r['max_batch_size']}, wait {r['batch_wait_ms']} ms) "
-                   f"| {r['requests']} | {r['errors']} | {r['p50_ms']} | {r['p99_ms']} | "
-                   f"{r['throughput_rps']} | {r['images_per_run']} | {r['rss_mb_before']} → "
-                   f"{r['rss_mb_after']} |\n" for r in rows)
-    return f"`ganedge serve`, {clients} concurrent clients, loopback; {machine}\n\n{head}{body}"
+def _markdown(rows: list[dict[str, Any]], machine: str, clients: int, via: str) -> str:
+    way = ("GET /sample over loopback HTTP" if via == "http"
+           else "DeploymentHandle.sample_png, no HTTP proxy")
+    lines = [f"`ganedge serve`, {clients} concurrent clients, {way}; {machine}", "",
+             "| setting | run | requests | errors | p50 ms | p99 ms | req/s | images/run | "
+             "RSS MB before → after |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['setting']} (max {r['max_batch_size']}, wait {r['batch_wait_ms']} ms) | "
+              f"{r['run']} | {r['requests']} | {r['errors']} | {r['p50_ms']} | {r['p99_ms']} | "
+              f"{r['throughput_rps']} | {r['images_per_run']} | {r['rss_mb_before']} → "
+              f"{r['rss_mb_after']} |" for r in rows]
+    # where the time goes: CPU per request of each process, against the wall time per request
+    # (2 cores give at most 2 CPU ms per wall ms)
+    roles = sorted({role for r in rows for role in r["cpu_ms_per_request"]})
+    lines += ["", "CPU ms per request, by process:", "",
+              f"| setting | run | {' | '.join(roles)} | total | wall ms per request |",
+              "|---|---|" + "---|" * (len(roles) + 2)]
+    for r in rows:
+        cpu = r["cpu_ms_per_request"]
+        lines.append(f"| {r['setting']} | {r['run']} | "
+                     f"{' | '.join(str(cpu.get(role, 0.0)) for role in roles)} | "
+                     f"{sum(cpu.values()):.2f} | {1000 / r['throughput_rps']:.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 def _cpu_name() -> str:

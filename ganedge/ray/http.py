@@ -59,11 +59,19 @@ def parse_sample(query: Sequence[tuple[str, str]], contract: ModelContract,
     if "seed" not in fields:
         raise InputError("missing: ask for e.g. /sample?seed=42", param="seed")
     seed = _query_int(fields["seed"], "seed", MAX_SEED)
-    truncation = _truncation(_query_float(fields.get("truncation", "1"), "truncation"))
+    truncation = _query_float(fields.get("truncation", "1"), "truncation")
     label = None
     if "label" in fields:
         label = _query_int(fields["label"], "label", MAX_SEED)
-    return Job(truncation=truncation, seed=seed,
+    return sample_job(seed, truncation=truncation, label=label, contract=contract)
+
+
+def sample_job(seed: object, *, truncation: object, label: object,
+               contract: ModelContract) -> Job:
+    """One seed's image from Python values (a DeploymentHandle's caller): the checks of
+    ``GET /sample``, on values instead of query text; ``label`` None means seed % num_classes."""
+    seed = check_int(seed, "seed", 0, MAX_SEED)
+    return Job(truncation=_truncation(truncation), seed=seed,
                label=_labels(contract, label, [seed], 1, "label")[0])
 
 

@@ -37,7 +37,15 @@ import numpy as np
 from ganedge.budgets import check_float, check_int
 from ganedge.errors import GanEdgeError, InputError, one_line
 from ganedge.ray.cluster import require_serve
-from ganedge.ray.http import Job, Limits, contract_info, error_body, parse_generate, parse_sample
+from ganedge.ray.http import (
+    Job,
+    Limits,
+    contract_info,
+    error_body,
+    parse_generate,
+    parse_sample,
+    sample_job,
+)
 
 MAX_BATCH_SIZE = 1024
 MAX_REPLICAS = 1024
@@ -155,6 +163,15 @@ class Replica:
         if path == "/info":
             return 200, json.dumps(self.info()).encode(), JSON
         return 200, json.dumps(self.health()).encode(), JSON
+
+    async def sample_png(self, seed: int, *, truncation: float = 1.0,
+                         label: int | None = None) -> bytes:
+        """The PNG ``GET /sample?seed=…`` answers, for Python code on the cluster, through the
+        same batch queue and without the HTTP proxy: ``serve.get_app_handle("ganedge")
+        .sample_png.remote(42, truncation=0.7)``. Bad values raise
+        :class:`~ganedge.errors.InputError` with the message ``GET /sample`` would answer."""
+        job = sample_job(seed, truncation=truncation, label=label, contract=self.contract)
+        return self._result(await self.render(job))
 
     @staticmethod
     def _result(result: bytes | Exception) -> bytes:

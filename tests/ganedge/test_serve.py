@@ -24,6 +24,7 @@ from PIL import Image
 pytest.importorskip("ray.serve")
 
 import ganedge
+from ganedge.errors import InputError
 from tests.ganedge.conftest import invoke
 
 START_S = 180.0  # a local Ray cluster and a replica, on a loaded 2-core machine
@@ -218,5 +219,10 @@ def test_the_app_deploys_under_a_route_prefix_on_a_cluster_of_ones_own() -> None
         assert (np.asarray(Image.open(io.BytesIO(png)))[..., None]
                 == ganedge.load().sample([3])[0]).all()
         assert running.request("GET", "/sample?seed=3")[0] == 404  # outside the prefix
+        # Python code on the cluster: the same bytes through a handle, the same refusals
+        handle = serve.get_app_handle("ganedge")
+        assert handle.sample_png.remote(3).result(timeout_s=60) == png
+        with pytest.raises(InputError, match="truncation: must be in"):
+            handle.sample_png.remote(3, truncation=2.0).result(timeout_s=60)
     finally:
         ray.shutdown()

@@ -16,7 +16,7 @@ from PIL import Image
 import ganedge
 from ganedge.contract import ModelContract
 from ganedge.errors import InputError
-from ganedge.ray.http import Job, Limits, parse_generate, parse_sample
+from ganedge.ray.http import Job, Limits, parse_generate, parse_sample, sample_job
 from ganedge.ray.service import Replica, ServeConfig
 from tests.e2e.stylegan_graph import tiny_stylegan
 from tests.ganedge.conftest import invoke
@@ -61,6 +61,26 @@ def test_a_bad_sample_query_is_one_input_error(query: list[tuple[str, str]],
 def test_a_label_for_an_unconditional_model_is_refused() -> None:
     with pytest.raises(InputError, match="^label: this model is unconditional: drop it$"):
         parse_sample([("seed", "1"), ("label", "0")], PLAIN, LIMITS)
+
+
+def test_a_python_callers_sample_is_checked_like_the_query() -> None:
+    """DeploymentHandle.sample_png's values: the job GET /sample makes, the same refusals."""
+    assert sample_job(7, truncation=0.5, label=None, contract=COND) == parse_sample(
+        [("seed", "7"), ("truncation", "0.5")], COND, LIMITS)
+    assert sample_job(7, truncation=1, label=1, contract=COND).label == 1
+    for kwargs, message in [
+            ({"seed": -1}, "seed: must be at least 0 (got -1)"),
+            ({"seed": True}, "seed: must be an integer (got True)"),
+            ({"seed": "7"}, "seed: must be an integer (got '7')"),
+            ({"truncation": float("nan")},
+             "truncation: must be in [0, 1] (got nan): 1 is no truncation, 0 the mean image"),
+            ({"label": 3}, "label: must be at most 2 (got 3)")]:
+        values = {"seed": 7, "truncation": 1.0, "label": None, **kwargs}
+        with pytest.raises(InputError) as caught:
+            sample_job(values.pop("seed"), contract=COND, **values)
+        assert str(caught.value) == message
+    with pytest.raises(InputError, match="^label: this model is unconditional: drop it$"):
+        sample_job(1, truncation=1.0, label=0, contract=PLAIN)
 
 
 def test_generate_bodies_become_jobs_in_order() -> None:
