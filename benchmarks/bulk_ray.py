@@ -9,7 +9,7 @@ Ray cluster, then a run whose worker is killed mid-way and its resume.
    second call then finds everything done. Files compared with step 1's again.
 
 Prints one JSON object. Usage:
-    python benchmarks/bulk_ray.py [MODEL] [--n 20000] [--workers 2] [--cpus 2] [--work DIR]
+    python -m benchmarks.bulk_ray [MODEL] [--n 20000] [--workers 2] [--cpus 2] [--work DIR]
 """
 
 from __future__ import annotations

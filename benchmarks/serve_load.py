@@ -17,7 +17,7 @@ benchmarks/results/serve_load-MODEL[-handle].{json,md} (MODEL: the model file's 
 the bundled one).
 
 Usage:
-    python benchmarks/serve_load.py [MODEL] [--via http|handle] [--requests 2000] [--clients 8]
+    python -m benchmarks.serve_load [MODEL] [--via http|handle] [--requests 2000] [--clients 8]
                                     [--batch-wait-ms 5] [--max-batch-size 16] [--repeats 2]
 """
 
