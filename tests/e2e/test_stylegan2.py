@@ -12,33 +12,21 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import ganedge
-from exports import export_generator
 from ganedge.cli import app
 from ganedge.errors import InputError
 from ganedge.io.imaging import to_uint8_nhwc
-from trainer.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
-
-CLASSES = 3
+from tests.exports.small_stylegan2 import export_small_stylegan2
+from trainer.models.stylegan2 import StyleGAN2Generator
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[StyleGAN2Generator, Path]:
     """A small conditional StyleGAN2 with non-zero noise strengths and w_avg, exported once."""
-    torch.manual_seed(0)
-    cfg = StyleGAN2Config(z_dim=8, c_dim=CLASSES, w_dim=8, img_resolution=16, img_channels=3,
-                          channel_base=64, channel_max=8, mapping_layers=2, conv_clamp=256)
-    gen = StyleGAN2Generator(cfg)
-    with torch.no_grad():
-        gen.mapping.w_avg.normal_()
-        for name, p in gen.named_parameters():
-            if name.endswith("noise_strength"):
-                p.fill_(0.3)
-    path = tmp_path_factory.mktemp("sg2") / "sg2.onnx"
-    result = export_generator(gen, path, latent_dim=8, num_classes=CLASSES)
+    gen, path, result = export_small_stylegan2(tmp_path_factory.mktemp("sg2"))
     assert [b.batch for b in result.parity.batches] == [1, 3, 64]
     assert result.parity.ok and result.parity.max_err <= 1e-4
     assert result.provenance["mapping_parity"]["ok"]
-    return gen.eval(), path
+    return gen, path
 
 
 def test_contract_declares_mapping_and_synthesis(exported: tuple) -> None:

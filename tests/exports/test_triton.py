@@ -10,19 +10,16 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-import torch
 
 import ganedge
-from exports import export_generator
 from exports.nvlabs_import import export_pickle
 from ganedge.triton import write_repository
 from tests.conftest import run_cli
 from tests.exports import nvlabs_fixture as fixture
+from tests.exports.small_stylegan2 import export_small_stylegan2
 from tests.exports.test_nvlabs_import import TOLERANCE
 from tests.ganedge.test_triton import DataType, check_against_graph, parse
-from trainer.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
-CLASSES = 3
 NVLABS = "sg2ada_cond"
 
 
@@ -45,18 +42,7 @@ def test_export_format_triton_from_a_checkpoint(trained_run: Path, tmp_path: Pat
 @pytest.fixture(scope="module")
 def stylegan2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small conditional StyleGAN2 from the trainer, with noise and w_avg set, exported."""
-    torch.manual_seed(0)
-    cfg = StyleGAN2Config(z_dim=8, c_dim=CLASSES, w_dim=8, img_resolution=16, img_channels=3,
-                          channel_base=64, channel_max=8, mapping_layers=2, conv_clamp=256)
-    gen = StyleGAN2Generator(cfg)
-    with torch.no_grad():
-        gen.mapping.w_avg.normal_()
-        for name, p in gen.named_parameters():
-            if name.endswith("noise_strength"):
-                p.fill_(0.3)
-    path = tmp_path_factory.mktemp("sg2") / "sg2.onnx"
-    export_generator(gen, path, latent_dim=8, num_classes=CLASSES)
-    return path
+    return export_small_stylegan2(tmp_path_factory.mktemp("sg2"))[1]
 
 
 def test_traced_stylegan2_ensemble_equals_the_runtime(stylegan2: Path, tmp_path: Path) -> None:
