@@ -51,7 +51,7 @@ from ganedge.sampling.latents import latents_for_seeds
 
 SCHEMA = "ganedge.bench/3"
 DEFAULT_BATCHES = (1, 8, 64)
-DEFAULT_ROUNDS = 3
+DEFAULT_ROUNDS = 5  # fresh-process variance of torch eager at batch 64 is ~2x on an idle CPU
 OK, FAILED = "ok", "failed"
 WARMUP_CALLS = 3
 MAX_BATCH_SIZES = 64  # rows of one table

@@ -37,7 +37,7 @@ def bench(
         "(default: cpu, plus cuda when available; openvino needs the openvino extra)."),
     budget: float = typer.Option(0.5, "--budget", metavar="SECONDS",
                                  help="Timed seconds per row and round, after warm-up."),
-    rounds: int = typer.Option(3, "--rounds", metavar="N", help="Fresh workers per candidate, "
+    rounds: int = typer.Option(5, "--rounds", metavar="N", help="Fresh workers per candidate, "
                                "in alternating order: each row shows its fastest round's median "
                                "and the rounds' spread; a speed-up whose spreads overlap is "
                                "flagged uncertain."),
