@@ -136,6 +136,9 @@ class Runner:
         self.allow_nonfinite = allow_nonfinite
         self.check_images = check_images  # False: images come back as the graph made them
         self.plan = make_plan(spec.settings, list(session.get_providers()), io_binding)
+        # derived once, read on every run
+        self._image_dims = tuple(expected_tensors(contract)["output"][contract.output_name][1][1:])
+        self._run_options = quiet_run()
         self._lanes: dict[str, _Lane] = {}
         self._post: Session | None = None
         self._opening = threading.Lock()
@@ -182,22 +185,20 @@ class Runner:
         want_pixels = pixels and lane.images and self.contract.output_dtype != "uint8"
         try:
             if self.plan.io_binding:
-                out = self._run_bound(job, lane, x, labels, rows, want_pixels)
-            else:
-                out = self._run_plain(lane, x, labels, rows, want_pixels)
+                return self._run_bound(job, lane, x, labels, rows, want_pixels)
+            return self._run_plain(lane, x, labels, rows, want_pixels)
         except GanEdgeError:
             raise
         except Exception as exc:  # ORT's own errors: the graph itself failed on valid inputs
             raise ContractError(f"model: the graph failed to run ({first_line(exc)}): "
                                 "re-export it or check it with `ganedge info`") from None
-        return out
 
     def _run_plain(self, lane: _Lane, x: np.ndarray, labels: np.ndarray | None, rows: int,
                    pixels: bool) -> np.ndarray:
         feeds = {lane.input_name: x, **lane.idle}
         if lane.label_name is not None:
             feeds[lane.label_name] = labels
-        (out,) = lane.session.run([lane.output_name], feeds, quiet_run())
+        (out,) = lane.session.run([lane.output_name], feeds, self._run_options)
         out = out[:rows]
         if not lane.images:
             return out
@@ -282,8 +283,7 @@ class Runner:
         if not self.check_images:
             return
         c = self.contract
-        _, dims = expected_tensors(c)["output"][c.output_name]
-        want = (batch, *dims[1:])
+        want = (batch, *self._image_dims)
         if out.shape != want or out.dtype != np.dtype(c.output_dtype):
             raise ContractError(f"model: output is {out.dtype} {out.shape}, the contract says "
                                 f"{c.output_dtype} {want}: re-export the model")
