@@ -96,6 +96,9 @@ def test_the_torch_commands_load_only_through_the_command_table() -> None:
     ("exports", ("ganedge.cli", "benchmarks", "tests")),
     ("ganedge", ("benchmarks", "tests")),
     ("benchmarks", ("tests",)),
+    # the library under the CLI: only ganedge/cli/ prints, and nothing below it reaches up
+    *((f"ganedge/{sub}", ("ganedge.cli",)) for sub in ("runtime", "sampling", "io", "bench",
+                                                       "evaluation", "web", "ray", "triton")),
 ])
 def test_imports_point_one_way(package: str, banned: tuple[str, ...]) -> None:
     found = {rel(p): hits(imports(p, inside_functions=inside), banned)

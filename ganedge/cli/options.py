@@ -3,7 +3,6 @@ write beside images."""
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -15,7 +14,6 @@ from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.runtime.session import CUDNN_SEARCHES, SessionSettings
 
 MIN_GRID_CELL = 64  # grid cells are enlarged to at least this many pixels a side
-HASH_CHARS = 12  # of the model file's SHA-256, written into each PNG
 
 MODEL = typer.Argument(None, metavar="MODEL", help="ONNX (or .ort) model written by `ganedge "
                        "export` (default: the bundled digits model).", show_default=False)
@@ -79,12 +77,3 @@ def auto_scale(shape: tuple[int, int, int], side: int) -> int:
     return max(1, -(-side // min(shape[:2])))
 
 
-def provenance_text(gen: GeneratorModel, truncation: float) -> dict[str, str]:
-    """PNG text chunks that say what made an image: ψ, the model file's name and content hash
-    (the seed is added per image)."""
-    digest = hashlib.sha256()
-    with gen.path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return {"ganedge.truncation": f"{truncation:g}", "ganedge.model": gen.path.name,
-            "ganedge.model_sha256": digest.hexdigest()[:HASH_CHARS]}

@@ -26,7 +26,9 @@ from ganedge.io.imaging import (
     check_image_path,
     grid_shape,
     make_grid,
+    provenance_text,
     save_image,
+    seed_png_name,
     upscale,
 )
 from ganedge.runtime.model import Chunk, GeneratorModel, resolve_seeds
@@ -134,14 +136,14 @@ def _stream(chunks: Iterator[Chunk], count: int, gen: GeneratorModel, outdir: Pa
     kept = np.empty((count, *gen.image_shape), np.uint8) if keep else None
     if outdir is not None:
         make_folder(outdir)
-    text = opt.provenance_text(gen, truncation)
+    text = provenance_text(gen.path, truncation)
     row = 0
     # PNG encoding on worker threads overlaps the next batch's inference
     with PngWriter() as writer:
         for seed_chunk, images in chunks:
             if outdir is not None:
                 for s, image in zip(seed_chunk, images):
-                    writer.submit(image, outdir / f"seed{s:04d}.png",
+                    writer.submit(image, outdir / seed_png_name(s),
                                   {"ganedge.seed": str(s), **text})
             if kept is not None:
                 kept[row : row + len(images)] = images

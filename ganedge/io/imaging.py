@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import math
@@ -71,6 +72,25 @@ def make_grid(images: np.ndarray, cols: int | None = None) -> np.ndarray:
 def to_pil(image: np.ndarray) -> Image.Image:
     """A PIL image from one (H, W, C) uint8 array, C in {1, 3}."""
     return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+
+
+HASH_CHARS = 12  # of the model file's SHA-256, written into each per-seed PNG
+
+
+def seed_png_name(seed: int) -> str:
+    """The file name of one seed's image in an output folder (``seed0042.png``)."""
+    return f"seed{seed:04d}.png"
+
+
+def provenance_text(model: Path, truncation: float) -> dict[str, str]:
+    """PNG text chunks that say what made a per-seed image: ψ, the model file's name and content
+    hash (the seed is added per image as ``ganedge.seed``)."""
+    digest = hashlib.sha256()
+    with model.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"ganedge.truncation": f"{truncation:g}", "ganedge.model": model.name,
+            "ganedge.model_sha256": digest.hexdigest()[:HASH_CHARS]}
 
 
 def png_bytes(image: np.ndarray, text: Mapping[str, str] | None = None) -> bytes:

@@ -32,6 +32,7 @@ from ganedge import budgets, errors
 from ganedge.budgets import check_float, check_int
 from ganedge.errors import GanEdgeError, InputError, OutputError
 from ganedge.io.files import atomic_path, check_folder, make_folder, os_errors
+from ganedge.io.imaging import provenance_text, seed_png_name
 from ganedge.ray.cluster import joined, require_ray
 from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.sampling.latents import SeedRanges, check_truncation, format_seeds, seed_ranges
@@ -89,11 +90,6 @@ class BulkReport:
     def images_per_s(self) -> float:
         """Images written per second of wall time (0 when nothing was left to write)."""
         return self.written / self.seconds if self.seconds > 0 else 0.0
-
-
-def png_name(seed: int) -> str:
-    """The file name of one seed's image: the name ``ganedge sample --outdir`` gives it."""
-    return f"seed{seed:04d}.png"
 
 
 def shard_name(index: int, format: str) -> str:
@@ -181,7 +177,6 @@ def _checked_job(model: str | Path | None, seeds: Sequence[int], outdir: str | P
                  label: int | None) -> tuple[BulkJob, int]:
     """Every argument checked here, and the model probed with one image, before Ray starts."""
     import ganedge
-    from ganedge.cli.options import provenance_text
 
     if format not in FORMATS:
         raise InputError(f"must be one of {', '.join(FORMATS)} (got {format!r})", param="format")
@@ -205,7 +200,7 @@ def _checked_job(model: str | Path | None, seeds: Sequence[int], outdir: str | P
                        threads=1)
     gen.sample([seed_list[0]], truncation=truncation, labels=label, batch_size=batch_size)
     threads = threads if threads is not None else max(1, int(num_cpus))
-    text = tuple(provenance_text(gen, truncation).items())
+    text = tuple(provenance_text(gen.path, truncation).items())
     return BulkJob(model=str(gen.path.resolve()), seeds=seed_list,
                    outdir=str(Path(outdir).resolve()), format=format, truncation=truncation,
                    label=label, batch_size=batch_size, shard_size=shard_size,
@@ -294,10 +289,11 @@ class UnitWriter:
     def _pngs(self, seeds: list[int]) -> tuple[int, int]:
         from ganedge.io.imaging import save_png
 
-        todo = [s for s in seeds if not (self.outdir / png_name(s)).exists()]
+        todo = [s for s in seeds if not (self.outdir / seed_png_name(s)).exists()]
         if todo:
             for s, image in zip(todo, self.render(todo)):
-                save_png(image, self.outdir / png_name(s), {"ganedge.seed": str(s), **self.text})
+                save_png(image, self.outdir / seed_png_name(s),
+                         {"ganedge.seed": str(s), **self.text})
         return len(todo), len(seeds) - len(todo)
 
     def render(self, seeds: list[int]) -> np.ndarray:
@@ -351,7 +347,7 @@ def _write_tar(path: Path, rows: Iterator[tuple[list[int], list[int] | None,
     with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
         for seeds, labels, pngs in rows:
             for row, (seed, png) in enumerate(zip(seeds, pngs)):
-                key = png_name(seed).removesuffix(".png")
+                key = seed_png_name(seed).removesuffix(".png")
                 meta = {"seed": seed, **({"label": labels[row]} if labels is not None else {})}
                 members = [(".png", png), (".json", json.dumps(meta).encode())]
                 if labels is not None:

@@ -36,6 +36,7 @@ import numpy as np
 
 from ganedge.budgets import check_float, check_int
 from ganedge.errors import GanEdgeError, InputError, one_line
+from ganedge.io.imaging import provenance_text
 from ganedge.ray.cluster import require_serve
 from ganedge.ray.http import (
     Job,
@@ -111,14 +112,13 @@ class Replica:
 
     def __init__(self, config: ServeConfig) -> None:
         import ganedge
-        from ganedge.cli.options import provenance_text
 
         threads = config.threads if config.threads is not None else max(1, int(config.num_cpus))
         self.config = config
         self.gen = ganedge.load(config.model, provider=config.provider, threads=threads)
         self.contract = self.gen.contract
         # the model file hashed once; only ψ differs between requests' PNG text chunks
-        self._base_text = provenance_text(self.gen, 1.0)
+        self._base_text = provenance_text(self.gen.path, 1.0)
         self._lock = threading.Lock()
         self.batches = self.images = 0
 
