@@ -64,10 +64,10 @@ def bulk(
     pip install 'ganedge[ray]'.
     """
     from ganedge.ray.bulk import generate
-    from ganedge.ray.cluster import quiet_ray_logs, require_ray
+    from ganedge.ray.cluster import quiet_ray_logs, require_data
     from ganedge.sampling.latents import format_seeds, parse_seeds
 
-    require_ray("`ganedge bulk`")
+    require_data("`ganedge bulk`")
     seed_list = parse_seeds(seeds)
     quiet_ray_logs(quiet=quiet)
     with Reporter("bulk", len(seed_list), "images", enabled=progress and not quiet,

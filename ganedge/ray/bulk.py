@@ -33,7 +33,7 @@ from ganedge.budgets import check_float, check_int
 from ganedge.errors import GanEdgeError, InputError, OutputError
 from ganedge.io.files import atomic_path, check_folder, make_folder, os_errors
 from ganedge.io.imaging import provenance_text, seed_png_name
-from ganedge.ray.cluster import joined, require_ray
+from ganedge.ray.cluster import joined, require_data
 from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.sampling.latents import SeedRanges, check_truncation, format_seeds, seed_ranges
 
@@ -126,7 +126,7 @@ def generate(model: str | Path | None, seeds: Sequence[int], outdir: str | Path,
         >>> ganedge.ray.generate("model.onnx", range(20_000), "out/")   # doctest: +SKIP
         BulkReport(outdir=PosixPath('out'), format='png', images=20000, written=20000, ...)
     """
-    require_ray("ganedge.ray.generate")
+    require_data("ganedge.ray.generate")
     job, workers = _checked_job(model, seeds, outdir, format=format, batch_size=batch_size,
                                 shard_size=shard_size, workers=workers, num_cpus=num_cpus,
                                 num_gpus=num_gpus, provider=provider, threads=threads,

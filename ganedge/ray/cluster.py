@@ -4,7 +4,9 @@ for the length of one call when the caller has not joined one."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
+import sys
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -14,27 +16,33 @@ RAY_EXTRA_HINT = "pip install 'ganedge[ray]'"
 
 
 def require_ray(what: str) -> ModuleType:
-    """The ray module, or MissingExtraError naming ``what`` needs it and the extra that brings
-    it."""
-    try:
-        import ray
-        import ray.data  # ray[data]: pyarrow, pandas
-    except ImportError as exc:
-        raise MissingExtraError(f"{what} needs the {exc.name or 'ray'} package, which is not "
-                                f"installed: {RAY_EXTRA_HINT} brings it") from None
+    """The ray module (Ray core), or MissingExtraError naming ``what`` needs it and the extra that
+    brings it."""
+    return _require(what, "ray")
+
+
+def require_data(what: str) -> ModuleType:
+    """The ray module with Ray Data loaded (bulk generation: pandas and pyarrow come with it), or
+    MissingExtraError with the install line."""
+    ray = require_ray(what)
+    _require(what, "ray.data")
     return ray
 
 
 def require_serve(what: str) -> ModuleType:
-    """ray.serve (the serve part of the extra), or MissingExtraError with the install line."""
+    """ray.serve and its HTTP layer, or MissingExtraError with the install line. Serving needs
+    no Ray Data (pandas, pyarrow): a ``ray[serve]`` install is enough."""
     require_ray(what)
+    _require(what, "starlette")  # the HTTP layer the service answers with
+    return _require(what, "ray.serve")
+
+
+def _require(what: str, module: str) -> ModuleType:
     try:
-        import starlette  # noqa: F401  (the HTTP layer the service answers with)
-        from ray import serve
+        return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingExtraError(f"{what} needs the {exc.name or 'ray[serve]'} package, which is "
-                                f"not installed: {RAY_EXTRA_HINT} brings it") from None
-    return serve
+        raise MissingExtraError(f"{what} needs the {exc.name or module} package, which is not "
+                                f"installed: {RAY_EXTRA_HINT} brings it") from None
 
 
 @contextlib.contextmanager
@@ -66,13 +74,12 @@ def joined(address: str | None, num_cpus: int | None = None) -> Iterator[bool]:
 
 def quiet_ray_logs(*, quiet: bool = False) -> None:
     """For the CLI's own process, which reports progress and results itself: Ray Data's progress
-    bars off, and Ray's INFO lines and notes about them (dataset plans, "progress bars disabled")
-    kept off stderr; with ``quiet`` (the CLI's -q) Ray's warnings and logged notes too, since a
-    failure still reaches the user as ganedge's own error line. Library callers keep their Ray
-    settings as they are."""
-    import ray.data
-
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    bars off (when Ray Data is loaded: serving never loads it), and Ray's INFO lines and notes
+    about them (dataset plans, "progress bars disabled") kept off stderr; with ``quiet`` (the
+    CLI's -q) Ray's warnings and logged notes too, since a failure still reaches the user as
+    ganedge's own error line. Library callers keep their Ray settings as they are."""
+    if "ray.data" in sys.modules:
+        sys.modules["ray.data"].DataContext.get_current().enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.CRITICAL if quiet else logging.ERROR)
     for name in ("ray", "ray.serve"):
         logging.getLogger(name).setLevel(logging.CRITICAL if quiet else logging.WARNING)

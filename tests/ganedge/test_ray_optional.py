@@ -84,3 +84,27 @@ def test_a_worker_failure_becomes_the_error_it_began_as() -> None:
     assert type(other) is OutputError and str(other) == (
         "a Ray worker failed (Wrapped): see Ray's logs under /tmp/ray/session_latest/logs, then "
         "re-run to resume")
+
+
+# Ray core and Serve installed, Ray Data's pandas/pyarrow not (a `ray[serve]` install)
+HIDE_RAY_DATA = HIDE_RAY.replace("name.split('.')[0] == 'ray'", "name == 'ray.data'")
+
+
+def test_serving_needs_no_ray_data_and_bulk_names_what_it_misses(tmp_path: Path) -> None:
+    code = HIDE_RAY_DATA + (
+        "from ganedge.errors import MissingExtraError\n"
+        "from ganedge.ray.cluster import quiet_ray_logs, require_data, require_serve\n"
+        "print(require_serve('serving').__name__)\n"
+        "quiet_ray_logs(quiet=True)\n"
+        "try:\n"
+        "    require_data('bulk')\n"
+        "except MissingExtraError as exc:\n"
+        "    print(exc)\n"
+        "print('ray.data' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.splitlines() == [
+        "ray.serve",
+        "bulk needs the ray.data package, which is not installed: pip install 'ganedge[ray]' "
+        "brings it",
+        "False"]
