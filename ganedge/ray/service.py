@@ -12,11 +12,14 @@ Endpoints (all errors are 4xx/5xx with one line of JSON, ``{"error": "…"}``):
 
 Every image of every request goes through one ``@serve.batch`` queue per replica: requests that
 arrive within ``batch_wait_ms`` of each other share a session run of up to ``max_batch_size``
-rows, padded to a power of two (at most that size) so a session sees few shapes. Batches run
-one at a time per replica (ONNX Runtime keeps one cached plan per Conv kernel: concurrent runs of
-different sizes would re-plan each other's), on a worker thread, so the replica keeps answering
-``/healthz`` while a batch runs. Requests are checked whole before their first image is queued
-(see :mod:`ganedge.ray.http`), so one bad request never fails a batch that others share.
+rows, padded to a power of two (at most that size) so a session sees few shapes; a batch's PNGs
+are encoded on as many threads as the replica has CPUs (zlib releases the GIL), so a replica
+with several CPUs encodes a batch in parallel where single requests would encode one by one.
+Batches run one at a time per replica (ONNX Runtime keeps one cached plan per Conv kernel:
+concurrent runs of different sizes would re-plan each other's), on a worker thread, so the
+replica keeps answering ``/healthz`` while a batch runs. Requests are checked whole before their
+first image is queued (see :mod:`ganedge.ray.http`), so one bad request never fails a batch that
+others share.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import os
 import resource
 import threading
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +40,7 @@ import numpy as np
 
 from ganedge.budgets import check_float, check_int
 from ganedge.errors import GanEdgeError, InputError, one_line
-from ganedge.io.imaging import provenance_text
+from ganedge.io.imaging import png_bytes, provenance_text, to_uint8_nhwc
 from ganedge.ray.cluster import require_serve
 from ganedge.ray.http import (
     Job,
@@ -121,6 +125,9 @@ class Replica:
         self._base_text = provenance_text(self.gen.path, 1.0)
         self._lock = threading.Lock()
         self.batches = self.images = 0
+        encoders = max(1, int(config.num_cpus))
+        self._encoders = (ThreadPoolExecutor(encoders, thread_name_prefix="ganedge-png")
+                          if encoders > 1 else None)
 
     async def __call__(self, request: Any) -> Any:
         """Route one HTTP request; anything a client sends ends as an answer, never a crash."""
@@ -214,8 +221,6 @@ class Replica:
         return results
 
     def _render_group(self, jobs: Sequence[Job]) -> list[bytes | Exception]:
-        from ganedge.io.imaging import png_bytes, to_uint8_nhwc
-
         n, psi = len(jobs), jobs[0].truncation
         bucket = min(1 << (n - 1).bit_length(), self.config.max_batch_size)
         padded = [*jobs, *[jobs[-1]] * (bucket - n)]
@@ -224,12 +229,18 @@ class Replica:
         if jobs[0].seed is not None:
             seeds = [int(j.seed) for j in padded]  # type: ignore[arg-type]
             images = self.gen.sample(seeds, truncation=psi, labels=labels, batch_size=bucket)
-            return [png_bytes(image, {"ganedge.seed": str(j.seed), **text})
-                    for j, image in zip(jobs, images)]
+            return self._encode([(image, {"ganedge.seed": str(j.seed), **text})
+                                 for j, image in zip(jobs, images)])
         out = self.gen.generate(np.stack([j.z for j in padded]), labels=labels, truncation=psi)
         if out.dtype != np.uint8:
             out = to_uint8_nhwc(out, self.contract.value_range)
-        return [png_bytes(image, text) for image in out[:n]]
+        return self._encode([(image, text) for image in out[:n]])
+
+    def _encode(self, items: list[tuple[np.ndarray, dict[str, str]]]) -> list[bytes | Exception]:
+        """PNG bytes of (image, text chunks) in order, on the encoder threads when there are."""
+        if self._encoders is None or len(items) == 1:
+            return [png_bytes(image, text) for image, text in items]
+        return list(self._encoders.map(lambda item: png_bytes(*item), items))
 
     def _text(self, psi: float) -> dict[str, str]:
         """The PNG text chunks ``ganedge sample`` writes for ψ (the seed is added per image)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from PIL import Image
 import ganedge
 from ganedge.contract import ModelContract
 from ganedge.errors import InputError
+from ganedge.io.imaging import png_bytes
+from ganedge.ray import service
 from ganedge.ray.http import Job, Limits, parse_generate, parse_sample, sample_job
 from ganedge.ray.service import Replica, ServeConfig
 from tests.e2e.stylegan_graph import tiny_stylegan
@@ -196,3 +199,23 @@ def test_a_stylegan_batch_truncates_in_w(tmp_path: Path) -> None:
     latent = replica.render_batch([Job(truncation=0.6, z=gen.latents([11])[0], label=None)])
     assert (_pixels(latent[0]) == _pixels(pngs[0])).all()
     assert base64.b64decode(base64.b64encode(pngs[0])) == pngs[0]
+
+
+def test_a_replica_with_cpus_encodes_a_batch_on_threads_into_the_same_bytes(
+        models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs = [Job(truncation=1.0, seed=s, label=s % 3) for s in range(6)]
+    one = Replica(ServeConfig(model=str(models["cond"]), max_batch_size=8))
+    expected = one.render_batch(jobs)
+    four = Replica(ServeConfig(model=str(models["cond"]), max_batch_size=8, num_cpus=4))
+    threads: set[str] = set()
+
+    def spy(image: np.ndarray, text: dict[str, str]) -> bytes:
+        threads.add(threading.current_thread().name)
+        return png_bytes(image, text)
+
+    monkeypatch.setattr(service, "png_bytes", spy)
+    assert four.render_batch(jobs) == expected
+    assert threads and all(name.startswith("ganedge-png") for name in threads)
+    threads.clear()
+    one.render_batch(jobs)
+    assert threads == {threading.current_thread().name}  # one CPU: encoded in line
