@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -34,7 +34,7 @@ from exports.checkpoint import export_checkpoint
 from exports.torch_candidates import torch_candidates
 from ganedge.bench import BenchConfig, BenchRow, Candidate, run_bench
 from ganedge.bench.candidates import PLAIN_LABEL, failed_candidate, onnx_candidate
-from ganedge.bench.report import machine_info, machine_line, render_markdown
+from ganedge.bench.report import gpu_name, machine_info, machine_line, render_markdown
 from ganedge.errors import one_line
 from ganedge.runtime import providers as prov
 from ganedge.runtime.session import SessionSettings
@@ -67,11 +67,21 @@ MODELS = (
                                            if m.name == "dcgan-64-rgb")),
     GpuModel("digits-stylegan2", "stylegan2", preset("digits-stylegan2").model),
 )
+# for the serving load test only (``--export-only``): a generator heavy enough that its session
+# runs, not the per-request work of the server, bound a GPU replica; FFHQ-256's widths
+SERVING_MODELS = (
+    GpuModel("stylegan2-256", "stylegan2",
+             ArchConfig(latent_dim=512, channels=3, image_size=256, base_channels=64,
+                        channel_max=512)),
+)
 
 
-def build(model: GpuModel, folder: Path) -> tuple[Path, dict[str, Path], list[str]]:
+def build(model: GpuModel, folder: Path,
+          exports: tuple[tuple[str, str, str], ...] = EXPORTS,
+          ) -> tuple[Path, dict[str, Path], list[str]]:
     """Random-init checkpoint (a StyleGAN's w_avg and noise strengths made non-zero, so truncation
-    and noise really run) and its exports: (checkpoint, key → .onnx, notes on failed exports)."""
+    and noise really run) and its ``exports``: (checkpoint, key → .onnx, notes on failed
+    exports)."""
     torch.manual_seed(suite.SEED)
     generator = build_generator(model.arch, model.config).eval()
     if model.arch == "stylegan2":
@@ -82,7 +92,7 @@ def build(model: GpuModel, folder: Path) -> tuple[Path, dict[str, Path], list[st
                     p.fill_(0.1)
     ckpt = save_checkpoint(folder / f"{model.name}.pt", model.arch, model.config, generator, 0)
     files, notes = {}, []
-    for key, precision, output in EXPORTS:
+    for key, precision, output in exports:
         try:
             files[key] = export_checkpoint(ckpt, folder / f"{model.name}.{key}.onnx",
                                            precision=precision, output=output).path
@@ -120,19 +130,10 @@ def _truncation(reference: Candidate) -> float:
     return reference.start.truncation  # type: ignore[attr-defined]  (a GanedgeStarter)
 
 
-def gpu_name() -> str:
-    """The GPU's name as nvidia-smi gives it, or "no GPU"."""
-    try:
-        done = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
-                               "--format=csv,noheader"], capture_output=True, text=True,
-                              timeout=20, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return "no GPU"
-    return done.stdout.strip().splitlines()[0] if done.stdout.strip() else "no GPU"
-
-
 def main() -> int:
     args = _parse()
+    if args.export_only:
+        return export_only(args.export_only, args.models)
     dry = args.cpu_dry_run or prov.CUDA not in ort.get_available_providers()
     if dry and not args.cpu_dry_run:
         print("no CUDA provider in onnxruntime: running the CPU dry run instead", flush=True)
@@ -145,7 +146,7 @@ def main() -> int:
                                 "rounds": args.rounds or config.rounds})
     kinds = args.torch_kinds or (DRY_TORCH_KINDS if dry else GPU_TORCH_KINDS)
     args.out.mkdir(parents=True, exist_ok=True)
-    header = (f"GPU: {gpu_name()} · CPU: {machine_line()} · torch {torch.__version__} · "
+    header = (f"{machine_line()} · torch {torch.__version__} · "
               f"{'CPU DRY RUN (not GPU figures)' if dry else 'provider cuda'} · "
               f"{config.rounds} rounds, {config.budget_s:g} s per row and round")
     result: dict = {"schema": "ganedge.bench-gpu/1", "dry_run": dry, "gpu": gpu_name(),
@@ -153,11 +154,27 @@ def main() -> int:
                     "config": asdict(config), "models": {}, "notes": []}
     measured = 0
     with tempfile.TemporaryDirectory(prefix="ganedge-gpu-") as tmp:
-        for model in (m for m in MODELS if m.name in args.models):
+        for model in (m for m in (*MODELS, *SERVING_MODELS) if m.name in args.models):
             measured += _one_model(model, Path(tmp), provider, kinds, config, result)
             _write(args.out, header, result)
     print(f"wrote {args.out / 'gpu.md'} and {args.out / 'gpu.json'}", flush=True)
     return 0 if measured else 1
+
+
+def export_only(folder: Path, names: list[str]) -> int:
+    """Write NAME.onnx (fp32) for each model named: the files the serving load test serves."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for model in (m for m in (*MODELS, *SERVING_MODELS) if m.name in names):
+        begin = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="ganedge-gpu-") as tmp:
+            _, files, notes = build(model, Path(tmp), exports=EXPORTS[:1])
+            if notes:
+                print("\n".join(notes), flush=True)
+                return 1
+            shutil.move(files["fp32"], folder / f"{model.name}.onnx")
+        print(f"wrote {folder / model.name}.onnx in {time.perf_counter() - begin:.0f} s",
+              flush=True)
+    return 0
 
 
 def _one_model(model: GpuModel, folder: Path, provider: str, kinds: tuple[str, ...],
@@ -205,7 +222,10 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--torch-kinds", type=lambda s: tuple(s.split(",")), default=None,
                         help="e.g. eager,fp16,compile (default: all three; dry run eager,fp16)")
     parser.add_argument("--models", nargs="+", default=[m.name for m in MODELS],
-                        choices=[m.name for m in MODELS])
+                        choices=[m.name for m in (*MODELS, *SERVING_MODELS)],
+                        help=f"default: {' '.join(m.name for m in MODELS)}")
+    parser.add_argument("--export-only", type=Path, default=None, metavar="DIR",
+                        help="only write DIR/NAME.onnx (fp32) for each of --models, untimed")
     return parser.parse_args()
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check, from the project root, no install needed:
-#   bash benchmarks/gpu.sh                       # every part (~12 min on an H200)
+#   bash benchmarks/gpu.sh                       # runtime, sampling, training (~12 min on an H200)
 #   bash benchmarks/gpu.sh runtime sampling      # parts by name, e.g. to fit a 10-minute limit:
-#   bash benchmarks/gpu.sh training              #   (runtime + sampling ~8 min, training ~4 min)
+#   bash benchmarks/gpu.sh training serve        #   (runtime + sampling ~8 min, training ~4 min,
+#                                                #   serve ~4 min)
 #   GPU=0 bash benchmarks/gpu.sh                 # the same steps on the CPU, tiny budgets (a dry run)
 # Parts:
 #   runtime   the runtime's CUDA tests (parity with TF32 off, CUDA graphs over a batch sequence,
@@ -12,8 +13,13 @@
 #             the digits-stylegan2 preset; batch 1/64/256
 #   training  the trainer's CUDA tests (precision × loss × regularizer, resume, no host sync) and
 #             steps/s per preset: CPU fp32 (2 threads) vs CUDA fp32 / fp16 / bf16
+#   serve     `ganedge serve` on one GPU replica, batching off vs on (benchmarks/serve_load.py):
+#             a StyleGAN2 at 256² through a DeploymentHandle and over HTTP, DCGAN-64 through a
+#             handle. Needs Ray Serve: on a machine without it and without network, stage it
+#             first with benchmarks/gpu_ray.sh (it lands in $RAY_SITE, default /tmp/raysite).
 # Results go to $OUT when set, else benchmarks/results/gpu/: runtime-tests.txt, gpu.md, gpu.json,
-# training-tests.txt, train_speed.json/.md and summary.txt (each step's exit status and time).
+# training-tests.txt, train_speed.json/.md, serve_load-*.json/.md and summary.txt (each step's
+# exit status and time).
 # A failing or timed-out step is recorded and the check goes on; it exits 0 with what finished.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +30,7 @@ summary="$out/summary.txt"
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(runtime sampling training)
 for part in "${parts[@]}"; do
-  case $part in runtime|sampling|training) ;; *) echo "gpu.sh: unknown part '$part' (runtime, sampling, training)" >&2; exit 2;; esac
+  case $part in runtime|sampling|training|serve) ;; *) echo "gpu.sh: unknown part '$part' (runtime, sampling, training, serve)" >&2; exit 2;; esac
 done
 
 dry=()
@@ -75,6 +81,30 @@ for part in "${parts[@]}"; do
       fi
       step "training speed" "${SPEED_LIMIT:-180}" bash -c \
         "'$python' -m benchmarks.train_speed ${speed[*]} --out '$out/train_speed.json' 2>&1 | tee '$out/train_speed.md'; exit \${PIPESTATUS[0]}" ;;
+    serve)
+      raysite=${RAY_SITE:-/tmp/raysite}
+      with_ray=(env "PYTHONPATH=$raysite${PYTHONPATH:+:$PYTHONPATH}:$PWD")
+      if ! "${with_ray[@]}" "$python" -c "import ray.serve" 2>/dev/null; then
+        echo "serve: not run: ray.serve does not import (stage it with benchmarks/gpu_ray.sh)" | tee -a "$summary"
+        continue
+      fi
+      models="$out/serve-models"
+      if [ "$device" = cuda ]; then
+        load=(--provider cuda --cpus-per-replica 8 --gpus-per-replica 1 --clients 32 --requests 3000)
+        runs=("stylegan2-256 handle 2" "stylegan2-256 http 1" "dcgan-64-rgb handle 1")
+      else  # the same path on the CPU with a small model and few requests
+        load=(--provider cpu --requests 200)
+        runs=("dcgan-64-rgb handle 1" "dcgan-64-rgb http 1")
+      fi
+      names=$(printf '%s\n' "${runs[@]}" | cut -d' ' -f1 | sort -u | tr '\n' ' ')
+      step "serving models" "${SERVE_EXPORT_LIMIT:-240}" "${with_ray[@]}" "$python" -m benchmarks.gpu \
+        --export-only "$models" --models $names
+      for run in "${runs[@]}"; do
+        read -r name via repeats <<< "$run"
+        step "serving $name via $via" "${SERVE_LIMIT:-150}" "${with_ray[@]}" "$python" -m benchmarks.serve_load \
+          "$models/$name.onnx" --via "$via" --repeats "$repeats" "${load[@]}" --out "$out"
+      done
+      rm -rf "$models" ;;
   esac
 done
 

@@ -5,20 +5,24 @@ Two ways in, ``--via``:
 - ``http`` (the default): a fresh ``ganedge serve`` (its own local Ray cluster, one replica) per
   setting, sent ``GET /sample?seed=…`` from ``--clients`` concurrent keep-alive clients on
   loopback, then stopped with SIGTERM. Every request crosses Ray Serve's HTTP proxy.
-- ``handle``: a fresh local cluster (``ray.init(num_cpus=2)``, no HTTP proxy) per setting, running
-  the same application (``ganedge.ray.build_app``), called the way Python code on the cluster calls
-  it: ``--clients`` threads, each sending ``handle.sample_png.remote(seed)`` and waiting for it.
+- ``handle``: a fresh local cluster (the replica's CPUs plus one, at least 2; no HTTP proxy) per
+  setting, running the same application (``ganedge.ray.build_app``), called the way Python code
+  on the cluster calls it: ``--clients`` threads, each sending ``handle.sample_png.remote(seed)``
+  and waiting for it.
 
 Both send distinct seeds, a fixed request count after an uncounted warm-up, with a per-request
 timeout. ``--repeats N`` runs the settings off, on, off, on, … (N of each). Reports per run:
 p50/p99 latency, throughput, errors (non-200 answers, failed connections or calls), the replica's
-RSS before and after (from its health counters) and the mean images per session run. Writes
-benchmarks/results/serve_load-MODEL[-handle].{json,md} (MODEL: the model file's stem, "digits" for
-the bundled one).
+RSS before and after (from its health counters), the mean images per session run and the CPU
+time per request of each process. Writes OUT/serve_load-MODEL[-handle].{json,md} (OUT:
+``--out``, default benchmarks/results; MODEL: the model file's stem, "digits" for the bundled
+one), the machine (CPU, and GPU where onnxruntime has CUDA and a driver answers) named in both.
 
 Usage:
     python -m benchmarks.serve_load [MODEL] [--via http|handle] [--requests 2000] [--clients 8]
                                     [--batch-wait-ms 5] [--max-batch-size 16] [--repeats 2]
+                                    [--provider cuda --cpus-per-replica 8 --gpus-per-replica 1]
+                                    [--out DIR]
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -35,8 +39,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ganedge.bench.report import machine_line
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -57,11 +64,12 @@ def get(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
     return answer.status, answer.read()
 
 
-def start(model: str | None, port: int, max_batch_size: int,
-          wait_ms: float) -> subprocess.Popen[bytes]:
+def start(model: str | None, port: int, max_batch_size: int, wait_ms: float,
+          replica: Replica) -> subprocess.Popen[bytes]:
     args = [sys.executable, "-m", "ganedge", "serve", *([model] if model else []), "--port",
             str(port), "--max-batch-size", str(max_batch_size), "--batch-wait-ms", str(wait_ms),
-            "-q"]
+            "--provider", replica.provider, "--cpus-per-replica", f"{replica.cpus:g}",
+            "--gpus-per-replica", f"{replica.gpus:g}", "-q"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline and process.poll() is None:
@@ -81,6 +89,16 @@ def health(port: int) -> dict[str, float]:
 
 
 Send = Callable[[int], bool]  # one request for a seed; True when it was answered correctly
+
+
+@dataclass(frozen=True)
+class Replica:
+    """The replica: ONNX Runtime's provider, and the CPUs (its model's threads and PNG encoders)
+    and GPUs Ray gives it."""
+
+    provider: str = "auto"
+    cpus: float = 1.0
+    gpus: float = 0.0
 
 
 def http_client(port: int) -> Send:
@@ -183,9 +201,9 @@ def measure(make_client: Callable[[], Send], health_now: Callable[[], dict[str, 
 
 
 def run_http(model: str | None, max_batch_size: int, wait_ms: float, requests: int,
-             clients: int) -> dict[str, object]:
+             clients: int, replica: Replica) -> dict[str, object]:
     port = free_port()
-    process = start(model, port, max_batch_size, wait_ms)
+    process = start(model, port, max_batch_size, wait_ms, replica)
     try:
         row = measure(lambda: http_client(port), lambda: health(port), requests, clients)
     finally:
@@ -195,7 +213,7 @@ def run_http(model: str | None, max_batch_size: int, wait_ms: float, requests: i
 
 
 def run_handle(model: str | None, max_batch_size: int, wait_ms: float, requests: int,
-               clients: int) -> dict[str, object]:
+               clients: int, replica: Replica) -> dict[str, object]:
     import ray
     from ray import serve
 
@@ -205,11 +223,14 @@ def run_handle(model: str | None, max_batch_size: int, wait_ms: float, requests:
 
     path = str(Path(model).resolve()) if model else str(default_model_path())
     quiet_ray_logs(quiet=True)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # the replica's CPUs, and one for Serve's controller
+    ray.init(num_cpus=max(2, math.ceil(replica.cpus) + 1), include_dashboard=False,
+             log_to_driver=False)
     try:
         serve.start(proxy_location="Disabled")
         app = build_app(ServeConfig(model=path, max_batch_size=max_batch_size,
-                                    batch_wait_ms=wait_ms))
+                                    batch_wait_ms=wait_ms, provider=replica.provider,
+                                    num_cpus=replica.cpus, num_gpus=replica.gpus))
         handle = serve.run(app, name="ganedge", route_prefix=None)
 
         def make_client() -> Send:
@@ -237,25 +258,34 @@ def main() -> None:
     parser.add_argument("--batch-wait-ms", type=float, default=5.0)
     parser.add_argument("--via", choices=("http", "handle"), default="http")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each setting")
+    parser.add_argument("--provider", default="auto", help="the replica's provider (auto, cpu, "
+                        "cuda, …)")
+    parser.add_argument("--cpus-per-replica", type=float, default=1.0,
+                        help="CPUs Ray gives the replica: its threads and PNG encoders")
+    parser.add_argument("--gpus-per-replica", type=float, default=0.0,
+                        help="GPUs Ray gives the replica (1 for --provider cuda)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the tables "
+                        "(default benchmarks/results)")
     args = parser.parse_args()
+    replica = Replica(args.provider, args.cpus_per_replica, args.gpus_per_replica)
     run = run_http if args.via == "http" else run_handle
     settings = [("batching off", 1, 0.0), ("batching on", args.max_batch_size, args.batch_wait_ms)]
     rows: list[dict[str, Any]] = []
     for repeat in range(1, args.repeats + 1):
         for name, size, wait in settings:  # interleaved, so slow spells hit both settings
-            row = run(args.model, size, wait, args.requests, args.clients)
+            row = run(args.model, size, wait, args.requests, args.clients, replica)
             rows.append({"setting": name, "run": repeat, "max_batch_size": size,
                          "batch_wait_ms": wait, **row})
             print(json.dumps(rows[-1]), flush=True)
-    machine = f"{platform.processor() or platform.machine()}, {_cpu_name()}"
+    machine = machine_line()
     name = (Path(args.model).stem if args.model else "digits") + (
         "" if args.via == "http" else "-handle")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"serve_load-{name}.json").write_text(json.dumps(
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"serve_load-{name}.json").write_text(json.dumps(
         {"model": name, "via": args.via, "machine": machine, "clients": args.clients,
          "rows": rows}, indent=1))
     table = _markdown(rows, f"{name}; {machine}", args.clients, args.via)
-    (RESULTS / f"serve_load-{name}.md").write_text(table)
+    (args.out / f"serve_load-{name}.md").write_text(table)
     print(table)
 
 
@@ -281,16 +311,6 @@ def _markdown(rows: list[dict[str, Any]], machine: str, clients: int, via: str) 
                      f"{' | '.join(str(cpu.get(role, 0.0)) for role in roles)} | "
                      f"{sum(cpu.values()):.2f} | {1000 / r['throughput_rps']:.2f} |")
     return "\n".join(lines) + "\n"
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

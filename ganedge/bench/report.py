@@ -6,6 +6,7 @@ import csv
 import io
 import os
 import platform
+import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -35,6 +36,9 @@ def machine_info() -> dict[str, Any]:
         "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "load_average_1min": load_average(),
     }
+    # onnxruntime-gpu lists the CUDA provider on machines without a GPU too: ask the driver
+    if "CUDAExecutionProvider" in info["ort_providers"] and (gpu := gpu_name()) != NO_GPU:
+        info["gpu"] = gpu
     torch = sys.modules.get("torch")
     if torch is not None:
         info["torch"] = torch.__version__
@@ -42,6 +46,21 @@ def machine_info() -> dict[str, Any]:
     if openvino is not None:
         info["openvino"] = openvino
     return info
+
+
+NO_GPU = "no GPU"
+
+
+def gpu_name() -> str:
+    """The GPU's name and driver as nvidia-smi gives them, or "no GPU" (asks no Python
+    package, so it names the GPU beside figures from any candidate)."""
+    try:
+        done = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
+                               "--format=csv,noheader"], capture_output=True, text=True,
+                              timeout=20, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return NO_GPU
+    return done.stdout.strip().splitlines()[0] if done.stdout.strip() else NO_GPU
 
 
 def load_average() -> float | None:
@@ -155,8 +174,9 @@ def machine_line(info: dict[str, Any] | None = None) -> str:
     what every figure needs beside it."""
     info = info or machine_info()
     openvino = f" · openvino {info['openvino']}" if info.get("openvino") else ""
+    gpu = f" · GPU {info['gpu']}" if info.get("gpu") else ""
     return (f"{info['cpu']} · {info['physical_cores']} physical cores · {flag_text(info)} · "
-            f"onnxruntime {info['onnxruntime']}{openvino}")
+            f"onnxruntime {info['onnxruntime']}{openvino}{gpu}")
 
 
 def flag_text(info: dict[str, Any]) -> str:
