@@ -142,13 +142,28 @@ def _json_object(body: bytes, limits: Limits) -> dict[str, object]:
         raise InputError(f"is over {limits.max_body_bytes:,} bytes: ask for fewer images",
                          param="body")
     try:
-        fields = json.loads(body.decode("utf-8"))
+        fields = json.loads(body.decode("utf-8"), object_pairs_hook=_once_each)
+    except _GivenTwice as twice:
+        raise InputError("given twice: give it once", param=str(twice)[:40]) from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InputError('must be a JSON object, e.g. {"seeds": [1, 2, 3]}', param="body") \
             from None
     if not isinstance(fields, dict):
         raise InputError(f'must be a JSON object, e.g. {{"seeds": [1, 2, 3]}} (got '
                          f"{type(fields).__name__})", param="body")
+    return fields
+
+
+class _GivenTwice(Exception):
+    """A JSON object named one key twice (json keeps the last silently; the query refuses it)."""
+
+
+def _once_each(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    fields: dict[str, object] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise _GivenTwice(key)
+        fields[key] = value
     return fields
 
 

@@ -103,6 +103,8 @@ def test_generate_bodies_become_jobs_in_order() -> None:
     (b'{"seeds": [1], "latents": [[1, 2, 3, 4]]}',
      "body: give either `seeds` or `latents`, not both or neither"),
     (b'{"seed": [1]}', "body: unknown field(s) 'seed': use seeds, latents, truncation, labels"),
+    (b'{"seeds": [1], "seeds": [2]}', "seeds: given twice: give it once"),
+    (b'{"seeds": [1], "truncation": {"a": 1, "a": 2}}', "a: given twice: give it once"),
     (b'{"seeds": []}', "seeds: must be a non-empty list of seeds, e.g. [1, 2, 3]"),
     (b'{"seeds": [1.5]}', "seeds: must be an integer (got 1.5)"),
     (b'{"seeds": [true]}', "seeds: must be an integer (got True)"),
