@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from ganedge.cli import options as opt
-from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
+from ganedge.cli.common import JSON, QUIET, VERSION, native_stderr_off, one_line_errors
 from ganedge.cli.progress import Reporter
 
 
@@ -70,8 +70,9 @@ def bulk(
     require_data("`ganedge bulk`")
     seed_list = parse_seeds(seeds)
     quiet_ray_logs(quiet=quiet)
-    with Reporter("bulk", len(seed_list), "images", enabled=progress and not quiet,
-                  to_stderr=as_json) as reporter:
+    with native_stderr_off(quiet), Reporter("bulk", len(seed_list), "images",
+                                            enabled=progress and not quiet,
+                                            to_stderr=as_json) as reporter:
         report = generate(model, seed_list, outdir, format=format.value, batch_size=batch_size,
                           shard_size=shard_size, workers=workers, num_cpus=cpus, num_gpus=gpus,
                           provider=provider, threads=threads, truncation=truncation,

@@ -33,7 +33,7 @@ from ganedge.budgets import check_float, check_int
 from ganedge.errors import GanEdgeError, InputError, OutputError
 from ganedge.io.files import atomic_path, check_folder, make_folder, os_errors
 from ganedge.io.imaging import provenance_text, seed_png_name
-from ganedge.ray.cluster import joined, require_data
+from ganedge.ray.cluster import check_fits, joined, require_data
 from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.sampling.latents import SeedRanges, check_truncation, format_seeds, seed_ranges
 
@@ -131,9 +131,14 @@ def generate(model: str | Path | None, seeds: Sequence[int], outdir: str | Path,
                                 shard_size=shard_size, workers=workers, num_cpus=num_cpus,
                                 num_gpus=num_gpus, provider=provider, threads=threads,
                                 truncation=truncation, label=label)
-    make_folder(job.outdir)
-    _claim_folder(job)
+    manifest = _check_manifest(job)
     with joined(address):
+        check_fits("worker", cpus=num_cpus, gpus=num_gpus)  # Ray Data starts what fits
+        # nothing is written before the cluster is known to run the job
+        make_folder(job.outdir)
+        if manifest is not None:
+            with atomic_path(Path(job.outdir) / MANIFEST) as tmp:
+                tmp.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         start = time.perf_counter()
         written = skipped = 0
         try:
@@ -201,14 +206,17 @@ def _checked_job(model: str | Path | None, seeds: Sequence[int], outdir: str | P
     gen.sample([seed_list[0]], truncation=truncation, labels=label, batch_size=batch_size)
     threads = threads if threads is not None else max(1, int(num_cpus))
     text = tuple(provenance_text(gen.path, truncation).items())
-    return BulkJob(model=str(gen.path.resolve()), seeds=seed_list,
-                   outdir=str(Path(outdir).resolve()), format=format, truncation=truncation,
-                   label=label, batch_size=batch_size, shard_size=shard_size,
-                   provider=provider, threads=threads, text=text), workers
+    job = BulkJob(model=str(gen.path.resolve()), seeds=seed_list,
+                  outdir=str(Path(outdir).resolve()), format=format, truncation=truncation,
+                  label=label, batch_size=batch_size, shard_size=shard_size,
+                  provider=provider, threads=threads, text=text)
+    # a worker more than there are units of work would load the model and wait idle
+    return job, min(workers, job.num_units)
 
 
-def _claim_folder(job: BulkJob) -> None:
-    """Write the run's manifest, or check the one an earlier run left matches this run."""
+def _check_manifest(job: BulkJob) -> dict[str, object] | None:
+    """The run's manifest to write, or None when an earlier run left one and it matches this
+    run (InputError when it does not)."""
     path = Path(job.outdir) / MANIFEST
     want = _manifest(job)
     if path.exists():
@@ -223,9 +231,8 @@ def _claim_folder(job: BulkJob) -> None:
             raise InputError(f"{job.outdir!r} holds another run's outputs ({MANIFEST} differs in "
                              f"{', '.join(differ) or 'its format'}): choose a new folder, or "
                              "repeat that run's arguments to resume it", param="outdir")
-        return
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(want, indent=1) + "\n", encoding="utf-8")
+        return None
+    return want
 
 
 def _manifest(job: BulkJob) -> dict[str, object]:

@@ -41,7 +41,7 @@ import numpy as np
 from ganedge.budgets import check_float, check_int
 from ganedge.errors import GanEdgeError, InputError, one_line
 from ganedge.io.imaging import png_bytes, provenance_text, to_uint8_nhwc
-from ganedge.ray.cluster import require_serve
+from ganedge.ray.cluster import check_fits, ray_initialized, require_serve
 from ganedge.ray.http import (
     Job,
     Limits,
@@ -91,6 +91,8 @@ def build_app(config: ServeConfig) -> Any:
     import ganedge
 
     serve = require_serve("ganedge serve")
+    if ray_initialized():  # else serve.run starts a local cluster: what it has is not known yet
+        check_fits("replica", cpus=config.num_cpus, gpus=config.num_gpus, count=config.replicas)
     # the file and its contract checked here, as one error line, not as replicas failing to start
     ganedge.load(config.model, provider="openvino" if config.provider == "openvino" else "cpu",
                  threads=1)

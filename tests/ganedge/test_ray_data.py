@@ -125,6 +125,37 @@ def test_bulk_cli_bad_input_is_one_line_before_any_work(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(("options", "flag", "message"), [
+    ({"num_gpus": 64}, "--gpus-per-worker", "64 GPU(s) per worker, but no node of the Ray "
+     "cluster has that many (at most {gpus}): ask for fewer, or join a cluster that has them "
+     "(--address)"),
+    ({"num_cpus": 3}, "--cpus-per-worker", "3 CPU(s) per worker, but no node of the Ray cluster "
+     "has that many (at most 2): ask for fewer, or join a cluster that has them (--address)"),
+])
+def test_workers_the_cluster_cannot_place_are_one_line_and_write_nothing(
+        tmp_path: Path, options: dict[str, float], flag: str, message: str) -> None:
+    gpus = f"{ray.cluster_resources().get('GPU', 0):g}"
+    args = [flag, f"{next(iter(options.values()))}"]
+    result = invoke("bulk", "--seeds", "0-3", "--outdir", str(tmp_path / "o"), *args)
+    assert (result.exit_code, result.stderr) == (2, f"error: {flag}: {message.format(gpus=gpus)}\n")
+    assert not (tmp_path / "o").exists()  # Ray would have waited for them without end
+
+
+def test_replicas_the_cluster_cannot_hold_at_once_are_refused_before_deploying() -> None:
+    from ganedge.ray import ServeConfig, build_app
+    from ganedge.runtime.model import default_model_path
+
+    with pytest.raises(InputError) as caught:
+        build_app(ServeConfig(model=str(default_model_path()), replicas=3, num_cpus=1.0))
+    assert str(caught.value) == ("num_cpus: 3 replicas × 1 CPU(s) need 3, but the Ray cluster "
+                                 "has 2: ask for fewer replicas or fewer CPU(s) per replica")
+
+
+def test_fewer_units_than_workers_start_fewer_workers(tmp_path: Path) -> None:
+    report = ganedge.ray.generate(None, range(5), tmp_path / "o", batch_size=8, workers=2)
+    assert (report.written, report.workers) == (5, 1)  # one unit of work: one worker
+
+
 def _dead_pid() -> int:
     """A process id that no process holds now."""
     pid = os.getpid() + 1

@@ -1,0 +1,45 @@
+"""`ganedge bulk` as a user runs it, in its own process: -q keeps even Ray's C++ log lines off
+stderr, and an address where no cluster answers is one line at once, not minutes of retries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray")
+
+
+def _bulk(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ganedge", "bulk", "--seeds", "0-3", "--outdir",
+                           str(tmp_path / "out"), "--workers", "2", *args], capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+@pytest.mark.slow
+def test_quiet_bulk_prints_nothing_at_all(tmp_path: Path) -> None:
+    result = _bulk(tmp_path, "-q")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [
+        f"seed{s:04d}.png" for s in range(4)]
+
+
+@pytest.mark.parametrize(("address", "message"), [
+    ("127.0.0.1:1", "cannot join the Ray cluster '127.0.0.1:1': nothing answers at 127.0.0.1:1 "
+     "(Connection refused): start one with `ray start --head`, or leave the address unset for a "
+     "local one"),
+    ("head-node", None),  # a word Ray resolves itself ("auto"-like): Ray's own answer, one line
+    ("10.0.0.5:port", "'10.0.0.5:port' is not HOST:PORT (e.g. 10.0.0.5:6379) or auto"),
+    ("10.0.0.5:70000", "'10.0.0.5:70000' is not HOST:PORT (e.g. 10.0.0.5:6379) or auto"),
+])
+def test_an_address_without_a_cluster_is_one_line_and_writes_nothing(
+        tmp_path: Path, address: str, message: str | None) -> None:
+    result = _bulk(tmp_path, "--address", address)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.stderr
+    if message is not None:
+        assert lines[0] == f"error: --address: {message}"
+    assert not (tmp_path / "out").exists()
