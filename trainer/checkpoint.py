@@ -141,14 +141,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt or foreign files
         raise CheckpointError(
-            f"checkpoint: {str(path)!r} is not a ganedge checkpoint ({type(exc).__name__}): "
-            "give a ckpt.pt written by `ganedge train`"
+            f"{str(path)!r} is not a ganedge checkpoint ({type(exc).__name__}): "
+            "give a ckpt.pt written by `ganedge train`", param="checkpoint"
         ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(
-            f"checkpoint: {str(path)!r} is not a ganedge checkpoint: "
-            "give a ckpt.pt written by `ganedge train` or trainer.save_generator"
-        )
+            f"{str(path)!r} is not a ganedge checkpoint: "
+            "give a ckpt.pt written by `ganedge train` or trainer.save_generator",
+            param="checkpoint")
     schema.check_payload(ckpt, path, CHECKPOINT_VERSION)
     return ckpt
 

@@ -31,7 +31,7 @@ FIX = "give a checkpoint written by `ganedge train` or trainer.save_generator"
 
 def bad(path: str | Path, what: str, fix: str = FIX) -> CheckpointError:
     """The one-line error for a checkpoint that fails a check."""
-    return CheckpointError(f"checkpoint {str(path)!r}: {what}: {fix}")
+    return CheckpointError(f"{str(path)!r}: {what}: {fix}", param="checkpoint")
 
 
 def check_archive(path: Path) -> None:

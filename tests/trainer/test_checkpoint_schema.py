@@ -60,7 +60,7 @@ def test_a_checkpoint_held_as_a_dict_is_checked_too(valid: Path) -> None:
     ckpt = copy.deepcopy(torch.load(valid, weights_only=True))
     ckpt["arch_config"]["latent_dim"] = 10**12
     with pytest.raises(CheckpointError,
-                       match=r"checkpoint '\(in memory\)': arch_config.latent_dim"):
+                       match=r"checkpoint: '\(in memory\)': arch_config.latent_dim"):
         generator_from_checkpoint(ckpt)
 
 
