@@ -14,8 +14,9 @@ from pathlib import Path
 import typer
 
 from ganedge.cli import options as opt
-from ganedge.cli.common import JSON, QUIET, VERSION, native_stderr_off, one_line_errors
+from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.progress import Reporter
+from ganedge.cli.ray_logs import ray_log_lines_off
 
 
 class Format(str, Enum):
@@ -70,7 +71,7 @@ def bulk(
     require_data("`ganedge bulk`")
     seed_list = parse_seeds(seeds)
     quiet_ray_logs(quiet=quiet)
-    with native_stderr_off(quiet), Reporter("bulk", len(seed_list), "images",
+    with ray_log_lines_off(quiet), Reporter("bulk", len(seed_list), "images",
                                             enabled=progress and not quiet,
                                             to_stderr=as_json) as reporter:
         report = generate(model, seed_list, outdir, format=format.value, batch_size=batch_size,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -97,29 +95,6 @@ def warnings_as_lines(*, quiet: bool) -> Iterator[None]:
         yield
     for warning in caught if not quiet else ():
         typer.echo(f"warning: {warning.message}", err=True)
-
-
-@contextmanager
-def native_stderr_off(off: bool) -> Iterator[None]:
-    """With ``off`` (the CLI's -q), the process's stderr file descriptor points at /dev/null for
-    the block, and so does that of every process started in it: Ray's C++ core writes its log
-    lines straight there, past Python's logging (an "E" line as each Ray Data actor pool starts,
-    whatever went right). ganedge's own error line is printed after the block, to the real
-    stderr again."""
-    if not off:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
 
 
 def require_torch(command: str) -> None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 LINE_FRACTION = 0.1  # a line at least every 10% of the work …
 LINE_SECONDS = 30.0  # … and at least every 30 s
 BAR_EXTRA_SECONDS = 1.0  # the bar's extra text is refreshed at most this often
+RATE_WINDOW_S = 1.0  # a rate since the first line needs this long (work may come in bursts)
 Extra = str | Callable[[], str]  # a callable is called only when the text is shown
 
 
@@ -102,13 +103,17 @@ class Reporter:
 
     def line(self, now: float, extra: str = "") -> str:
         """``label: done/total unit (pct%), rate unit/s[, ETA …][, extra]``: the rate since the
-        first line (since the start for the first line itself, which shows no ETA)."""
+        first line (since the start for the first line itself, which shows no ETA, for a line
+        less than RATE_WINDOW_S after the first, whose work may have arrived in one burst, and
+        for the last line, which says how long the whole run took)."""
         elapsed = now - self._start
-        since, base = self._warm if self._warm is not None else (self._start, self._start_done)
-        rate = (self.done - base) / (now - since) if now > since else 0.0
         left = self.total - self.done
+        warm = self._warm
+        steady = warm is not None and now - warm[0] >= RATE_WINDOW_S and left > 0
+        since, base = warm if warm is not None and steady else (self._start, self._start_done)
+        rate = (self.done - base) / (now - since) if now > since else 0.0
         eta = (f"took {_duration(elapsed)}" if left <= 0
-               else f"ETA {_duration(left / rate)}" if rate > 0 and self._warm is not None
+               else f"ETA {_duration(left / rate)}" if rate > 0 and steady
                else "")
         parts = [f"{self.label}: {self.done}/{self.total} {self.unit} "
                  f"({100 * self.done // self.total}%)", f"{rate:.3g} {self.unit}/s", eta]

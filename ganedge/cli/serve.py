@@ -12,7 +12,8 @@ from pathlib import Path
 import typer
 
 from ganedge.cli import options as opt
-from ganedge.cli.common import QUIET, VERSION, native_stderr_off, one_line_errors
+from ganedge.cli.common import QUIET, VERSION, one_line_errors
+from ganedge.cli.ray_logs import ray_log_lines_off
 from ganedge.errors import InputError
 
 DEFAULT_PORT = 8000
@@ -65,7 +66,7 @@ def serve(
     _check_free(host, port)
     stop = threading.Event()
     quiet_ray_logs()
-    with native_stderr_off(quiet), joined(address) as own_cluster, _stop_on_signals(stop):
+    with ray_log_lines_off(quiet), joined(address) as own_cluster, _stop_on_signals(stop):
         ray_serve.start(http_options={"host": host, "port": port})
         ray_serve.run(build_app(config), name=APP_NAME, route_prefix="/", blocking=False)
         if not quiet:

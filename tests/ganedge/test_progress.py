@@ -44,6 +44,22 @@ def test_a_slow_start_does_not_inflate_the_eta(capsys: pytest.CaptureFixture[str
     assert len(fetched) == 3
 
 
+def test_work_that_arrives_in_bursts_gets_rates_over_the_whole_run(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Ray Data hands finished units back in bursts: 64 images after a 6 s start, the rest
+    within 50 ms. A rate over those milliseconds would say thousands of images per second."""
+    now = [0.0]
+    with Reporter("bulk", 301, "images", clock=lambda: now[0]) as progress:
+        for done, at in ((64, 6.0), (128, 6.01), (192, 6.02), (301, 6.05)):
+            now[0] = at
+            progress.update(done)
+    assert capsys.readouterr().out.splitlines() == [
+        "bulk: 64/301 images (21%), 10.7 images/s",
+        "bulk: 128/301 images (42%), 21.3 images/s",
+        "bulk: 192/301 images (63%), 31.9 images/s",
+        "bulk: 301/301 images (100%), 49.8 images/s, took 6s"]
+
+
 def test_disabled_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     with Reporter("sample", 10, "images", enabled=False) as progress:
         progress.advance(10)

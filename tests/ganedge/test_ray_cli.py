@@ -26,6 +26,40 @@ def test_quiet_bulk_prints_nothing_at_all(tmp_path: Path) -> None:
         f"seed{s:04d}.png" for s in range(4)]
 
 
+@pytest.mark.slow
+def test_bulk_shows_its_own_lines_and_not_rays_log_lines(tmp_path: Path) -> None:
+    result = _bulk(tmp_path, "--progress")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # Ray's C++ core logs an "E" line for every actor pool it starts
+    lines = result.stdout.splitlines()
+    assert lines[-2].startswith("bulk: 4/4 images (100%), ") and lines[-1].startswith(
+        f"wrote {tmp_path / 'out'} (4 images written, 0 already there; ")
+
+
+def test_the_filter_drops_only_rays_lines_and_passes_a_partial_line_at_once() -> None:
+    import os
+    import threading
+
+    from ganedge.cli.ray_logs import _forward
+
+    read_end, write_end = os.pipe()
+    out_read, out_write = os.pipe()
+    pump = threading.Thread(target=_forward, args=(read_end, out_write))
+    pump.start()
+    ray_line = b"[2026-12-04 22:20:09,008 E 13887 13887] core_worker.cc:2465: Actor ...\n"
+    os.write(write_end, ray_line + b"[a line of ours]\n\x1b[2K\rbulk: 1/4 images")
+    # a progress line (ANSI codes and all) goes on without waiting for its end
+    assert os.read(out_read, 1 << 16) == b"[a line of ours]\n\x1b[2K\rbulk: 1/4 images"
+    os.write(write_end, b"\r" + ray_line[:20])  # may be Ray's: held back …
+    os.write(write_end, ray_line[20:] + b"[par")
+    os.write(write_end, b"tial]")
+    os.close(write_end)
+    pump.join(timeout=10)
+    os.close(out_write)
+    assert os.read(out_read, 1 << 16) == b"\r[partial]"  # … and dropped once it was
+    os.close(out_read)
+
+
 @pytest.mark.parametrize(("address", "message"), [
     ("127.0.0.1:1", "cannot join the Ray cluster '127.0.0.1:1': nothing answers at 127.0.0.1:1 "
      "(Connection refused): start one with `ray start --head`, or leave the address unset for a "
