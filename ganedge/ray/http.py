@@ -21,7 +21,7 @@ from ganedge.contract import ModelContract
 from ganedge.errors import InputError
 
 SAMPLE_FIELDS = ("seed", "truncation", "label")
-GENERATE_FIELDS = ("seeds", "latents", "truncation", "labels")
+GENERATE_FIELDS = ("seeds", "latents", "truncation", "labels", "grid")
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,19 @@ def sample_job(seed: object, *, truncation: object, label: object,
                label=_labels(contract, label, [seed], 1, "label")[0])
 
 
-def parse_generate(body: bytes, contract: ModelContract, limits: Limits) -> list[Job]:
+@dataclass(frozen=True)
+class Generate:
+    """A checked ``POST /generate``: its images in request order, and whether the answer is one
+    grid PNG of them rather than a PNG each."""
+
+    jobs: list[Job]
+    grid: bool = False
+
+
+def parse_generate(body: bytes, contract: ModelContract, limits: Limits) -> Generate:
     """``POST /generate`` with a JSON object: ``seeds`` (a list of seeds) or ``latents`` (a list
-    of latent_dim numbers per image), and optionally ``truncation`` and ``labels`` (one class for
-    every image, or one per image)."""
+    of latent_dim numbers per image), and optionally ``truncation``, ``labels`` (one class for
+    every image, or one per image) and ``grid`` (true: one grid PNG of them all)."""
     fields = _json_object(body, limits)
     unknown = sorted(set(fields) - set(GENERATE_FIELDS))
     if unknown:
@@ -87,18 +96,23 @@ def parse_generate(body: bytes, contract: ModelContract, limits: Limits) -> list
     if ("seeds" in fields) == ("latents" in fields):
         raise InputError("give either `seeds` or `latents`, not both or neither", param="body")
     truncation = _truncation(fields.get("truncation", 1.0))
+    grid = fields.get("grid", False)
+    if not isinstance(grid, bool):
+        raise InputError(f"must be true or false (got {str(grid)[:40]!r})", param="grid")
     if "seeds" in fields:
         seeds = _seeds(fields["seeds"], limits)
         _check_pixels(len(seeds), contract, limits, "seeds")
         labels = _labels(contract, fields.get("labels"), seeds, len(seeds))
-        return [Job(truncation=truncation, seed=s, label=c) for s, c in zip(seeds, labels)]
+        return Generate([Job(truncation=truncation, seed=s, label=c)
+                         for s, c in zip(seeds, labels)], grid)
     z = _latents(fields["latents"], contract, limits)
     _check_pixels(len(z), contract, limits, "latents")
     if contract.conditional and fields.get("labels") is None:
         raise InputError(f"this model is conditional ({contract.num_classes} classes): give "
                          "`labels` with `latents`", param="labels")
     labels = _labels(contract, fields.get("labels"), None, len(z))
-    return [Job(truncation=truncation, z=row, label=c) for row, c in zip(z, labels)]
+    return Generate([Job(truncation=truncation, z=row, label=c) for row, c in zip(z, labels)],
+                    grid)
 
 
 def _query_fields(query: Sequence[tuple[str, str]], limits: Limits) -> dict[str, str]:

@@ -6,7 +6,8 @@ Endpoints (all errors are 4xx/5xx with one line of JSON, ``{"error": "…"}``):
   --seeds 42 --truncation 0.7 --outdir`` writes for that seed.
 - ``POST /generate`` with ``{"seeds": [1, 2, 3]}`` or ``{"latents": [[…], …]}`` (plus
   ``truncation``, ``labels``) → ``{"images": ["<base64 PNG>", …]}`` in request order (the seeds'
-  PNGs are those same bytes).
+  PNGs are those same bytes); with ``"grid": true`` → one ``image/png`` grid of them, the bytes
+  ``ganedge sample --seeds 1,2,3 --scale 1 -o grid.png`` writes.
 - ``GET /info`` → the model's contract and the service's limits; ``GET /healthz`` → liveness
   and this replica's counters.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import os
 import resource
@@ -40,7 +42,7 @@ import numpy as np
 
 from ganedge.budgets import check_float, check_int
 from ganedge.errors import GanEdgeError, InputError, one_line
-from ganedge.io.imaging import png_bytes, provenance_text, to_uint8_nhwc
+from ganedge.io.imaging import make_grid, png_bytes, provenance_text, to_uint8_nhwc
 from ganedge.ray.cluster import check_fits, ray_initialized, require_serve
 from ganedge.ray.http import (
     Job,
@@ -165,9 +167,12 @@ class Replica:
             if body is None:
                 return 413, error_body(f"body: over {self.config.limits.max_body_bytes:,} bytes: "
                                        "ask for fewer images"), JSON
-            jobs = parse_generate(body, self.contract, self.config.limits)
-            results = await asyncio.gather(*(self.render(job) for job in jobs))
-            images = [base64.b64encode(self._result(r)).decode("ascii") for r in results]
+            asked = parse_generate(body, self.contract, self.config.limits)
+            results = await asyncio.gather(*(self.render(job) for job in asked.jobs))
+            pngs = [self._result(r) for r in results]
+            if asked.grid:
+                return 200, await asyncio.to_thread(grid_png, pngs), "image/png"
+            images = [base64.b64encode(png).decode("ascii") for png in pngs]
             return 200, json.dumps({"images": images}).encode(), JSON
         if path == "/info":
             return 200, json.dumps(self.info()).encode(), JSON
@@ -250,6 +255,16 @@ class Replica:
 
 
 JSON = "application/json"
+
+
+def grid_png(pngs: Sequence[bytes]) -> bytes:
+    """One grid PNG of the images at their own size: the bytes ``ganedge sample --seeds …
+    --scale 1 -o grid.png`` writes for the same images (PNG is lossless: decoding gives back the
+    pixels exactly)."""
+    from PIL import Image
+
+    pixels = [np.asarray(Image.open(io.BytesIO(png))) for png in pngs]
+    return png_bytes(make_grid(np.stack([p if p.ndim == 3 else p[..., None] for p in pixels])))
 
 
 async def _read_body(request: Any, limit: int) -> bytes | None:

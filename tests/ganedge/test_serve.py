@@ -125,6 +125,15 @@ def test_generate_from_latents(server: Server) -> None:
     assert status == 200 and (pixels == gen.sample([7, 8], labels=[0, 2], truncation=0.8)).all()
 
 
+def test_generate_a_grid(server: Server, tmp_path: Path) -> None:
+    grid = tmp_path / "grid.png"
+    assert invoke("sample", str(server.model), "--seeds", "3,1,4", "--truncation", "0.9",
+                  "--scale", "1", "-o", str(grid), "-q").exit_code == 0
+    answer = server.request("POST", "/generate",
+                            b'{"seeds": [3, 1, 4], "truncation": 0.9, "grid": true}')
+    assert answer == (200, "image/png", grid.read_bytes())
+
+
 HOSTILE = [
     ("GET", "/sample", None, 400, "seed: missing: ask for e.g. /sample?seed=42"),
     ("GET", "/sample?seed=-5", None, 400, ("seed: must be a whole number in [0, "

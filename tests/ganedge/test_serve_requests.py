@@ -20,7 +20,8 @@ from ganedge.errors import InputError
 from ganedge.io.imaging import png_bytes
 from ganedge.ray import service
 from ganedge.ray.http import Job, Limits, parse_generate, parse_sample, sample_job
-from ganedge.ray.service import Replica, ServeConfig
+from ganedge.ray.service import Replica, ServeConfig, grid_png
+from ganedge.runtime.model import default_model_path
 from tests.e2e.stylegan_graph import tiny_stylegan
 from tests.ganedge.conftest import invoke
 
@@ -87,11 +88,14 @@ def test_a_python_callers_sample_is_checked_like_the_query() -> None:
 
 
 def test_generate_bodies_become_jobs_in_order() -> None:
-    jobs = parse_generate(b'{"seeds": [5, 1, 5], "truncation": 0.7, "labels": 1}', COND, LIMITS)
-    assert [(j.seed, j.label, j.truncation) for j in jobs] == [(5, 1, 0.7), (1, 1, 0.7),
-                                                               (5, 1, 0.7)]
-    jobs = parse_generate(b'{"latents": [[0, 1, 2, 3.5]], "labels": [2]}', COND, LIMITS)
-    assert jobs[0].seed is None and jobs[0].label == 2
+    asked = parse_generate(b'{"seeds": [5, 1, 5], "truncation": 0.7, "labels": 1}', COND, LIMITS)
+    assert [(j.seed, j.label, j.truncation) for j in asked.jobs] == [(5, 1, 0.7), (1, 1, 0.7),
+                                                                     (5, 1, 0.7)]
+    assert not asked.grid
+    asked = parse_generate(b'{"latents": [[0, 1, 2, 3.5]], "labels": [2], "grid": true}', COND,
+                           LIMITS)
+    jobs = asked.jobs
+    assert asked.grid and jobs[0].seed is None and jobs[0].label == 2
     assert jobs[0].z.dtype == np.float32 and jobs[0].z.tolist() == [0, 1, 2, 3.5]
 
 
@@ -102,7 +106,10 @@ def test_generate_bodies_become_jobs_in_order() -> None:
     (b"[1]", 'body: must be a JSON object, e.g. {"seeds": [1, 2, 3]} (got list)'),
     (b'{"seeds": [1], "latents": [[1, 2, 3, 4]]}',
      "body: give either `seeds` or `latents`, not both or neither"),
-    (b'{"seed": [1]}', "body: unknown field(s) 'seed': use seeds, latents, truncation, labels"),
+    (b'{"seed": [1]}',
+     "body: unknown field(s) 'seed': use seeds, latents, truncation, labels, grid"),
+    (b'{"seeds": [1], "grid": 1}', "grid: must be true or false (got '1')"),
+    (b'{"seeds": [1], "grid": "yes"}', "grid: must be true or false (got 'yes')"),
     (b'{"seeds": [1], "seeds": [2]}', "seeds: given twice: give it once"),
     (b'{"seeds": [1], "truncation": {"a": 1, "a": 2}}', "a: given twice: give it once"),
     (b'{"seeds": []}', "seeds: must be a non-empty list of seeds, e.g. [1, 2, 3]"),
@@ -144,16 +151,17 @@ def test_the_pixel_budget_bounds_a_request() -> None:
 @given(st.binary(max_size=300) | st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(
-        st.sampled_from(["seeds", "latents", "truncation", "labels", "x"]), inner, max_size=4),
+        st.sampled_from(["seeds", "latents", "truncation", "labels", "grid", "x"]), inner,
+        max_size=4),
     max_leaves=20).map(lambda v: json.dumps(v).encode()))
 def test_any_body_is_jobs_or_one_input_error(body: bytes) -> None:
     try:
-        jobs = parse_generate(body, COND, LIMITS)
+        asked = parse_generate(body, COND, LIMITS)
     except InputError as exc:
         assert "\n" not in str(exc)
         return
-    assert 1 <= len(jobs) <= LIMITS.max_images
-    assert all(0.0 <= j.truncation <= 1.0 and j.label in (0, 1, 2) for j in jobs)
+    assert 1 <= len(asked.jobs) <= LIMITS.max_images
+    assert all(0.0 <= j.truncation <= 1.0 and j.label in (0, 1, 2) for j in asked.jobs)
 
 
 @settings(max_examples=300, deadline=None)
@@ -221,3 +229,18 @@ def test_a_replica_with_cpus_encodes_a_batch_on_threads_into_the_same_bytes(
     threads.clear()
     one.render_batch(jobs)
     assert threads == {threading.current_thread().name}  # one CPU: encoded in line
+
+
+@pytest.mark.parametrize("model", ["cond", "digits"])
+def test_a_grid_is_the_png_of_ganedge_sample_with_a_grid_output(
+        tmp_path: Path, models: dict[str, Path], model: str) -> None:
+    path = models[model] if model == "cond" else default_model_path()  # RGB, and grey
+    replica = Replica(ServeConfig(model=str(path), max_batch_size=8))
+    classes = replica.contract.num_classes
+    seeds = (4, 9, 6, 11, 2)  # a 3x2 grid with an empty cell
+    pngs = replica.render_batch([Job(truncation=0.8, seed=s, label=s % classes if classes else None)
+                                 for s in seeds])
+    grid = tmp_path / "grid.png"
+    assert invoke("sample", str(path), "--seeds", ",".join(map(str, seeds)), "--truncation",
+                  "0.8", "--scale", "1", "-o", str(grid), "-q").exit_code == 0
+    assert grid_png(pngs) == grid.read_bytes()
