@@ -90,7 +90,7 @@ for part in "${parts[@]}"; do
       fi
       models="$out/serve-models"
       if [ "$device" = cuda ]; then
-        load=(--provider cuda --cpus-per-replica 8 --gpus-per-replica 1 --clients 32 --requests 3000)
+        load=(--provider cuda --cpus-per-replica 8 --gpus-per-replica 1 --clients 32 --requests 2000)
         runs=("stylegan2-256 handle 2" "stylegan2-256 http 1" "dcgan-64-rgb handle 1")
       else  # the same path on the CPU with a small model and few requests
         load=(--provider cpu --requests 200)
@@ -101,7 +101,7 @@ for part in "${parts[@]}"; do
         --export-only "$models" --models $names
       for run in "${runs[@]}"; do
         read -r name via repeats <<< "$run"
-        step "serving $name via $via" "${SERVE_LIMIT:-150}" "${with_ray[@]}" "$python" -m benchmarks.serve_load \
+        step "serving $name via $via" "${SERVE_LIMIT:-240}" "${with_ray[@]}" "$python" -m benchmarks.serve_load \
           "$models/$name.onnx" --via "$via" --repeats "$repeats" "${load[@]}" --out "$out"
       done
       rm -rf "$models" ;;
