@@ -131,7 +131,8 @@ def test_progress_lines_when_not_on_a_terminal(models: dict[str, Path], tmp_path
         f"sample: {n}/20 images" for n in range(2, 21, 2)]
     assert all(" images/s" in line for line in progress)
     # the first line has no ETA yet (its rate includes the start); the last one says how long
-    assert ", ETA " not in progress[0] and all(", ETA " in line for line in progress[1:-1])
+    # (when ETAs appear, on a clock: tests/ganedge/test_progress.py)
+    assert ", ETA " not in progress[0]
     assert progress[-1].split(", ")[-1].startswith("took ")
     quiet = invoke("sample", str(models["float"]), "-n", "4", "--outdir", str(tmp_path / "q"),
                    "--no-progress")
