@@ -50,18 +50,18 @@ def ray_log_lines_off(quiet: bool) -> Iterator[None]:
 def _forward(read_end: int, out: int) -> None:
     """Copy the pipe to ``out`` without Ray's log lines (a line's text before one, such as a
     progress bar's, goes on). A partial line goes on at once, unless its end may be the start
-    of a Ray log line: that part waits for the rest."""
-    pending = b""
+    of a Ray log line: that part waits for the rest. Reads until every writer is gone, even
+    once ``out`` fails, so that no writer ever blocks on a full pipe."""
+    pending, shown = b"", True
     try:
         while chunk := os.read(read_end, 1 << 16):
             *lines, pending = (pending + chunk).split(b"\n")
             keep = b"".join(_without_ray_log(line + b"\n") for line in lines)
             held = _start_of_ray_log(pending)
-            _write_all(out, keep + pending[:held])
+            shown = shown and _write_all(out, keep + pending[:held])
             pending = pending[held:]
-        _write_all(out, _without_ray_log(pending))
-    except OSError:  # the terminal went away: nothing left to show the lines on
-        pass
+        if shown:
+            _write_all(out, _without_ray_log(pending))
     finally:
         os.close(read_end)
 
@@ -81,7 +81,12 @@ def _start_of_ray_log(partial: bytes) -> int:
     return cut
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes) -> bool:
+    """Whether ``data`` was written whole (False: the terminal or file went away)."""
     view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        return False
+    return True

@@ -60,6 +60,25 @@ def test_the_filter_drops_only_rays_lines_and_passes_a_partial_line_at_once() ->
     os.close(out_read)
 
 
+def test_the_filter_drains_the_pipe_after_its_terminal_went_away() -> None:
+    import os
+    import threading
+
+    from ganedge.cli.ray_logs import _forward
+
+    read_end, write_end = os.pipe()
+    gone_read, gone = os.pipe()
+    os.close(gone_read)  # writing to `gone` now fails (EPIPE)
+    pump = threading.Thread(target=_forward, args=(read_end, gone))
+    pump.start()
+    for _ in range(64):  # 1 MiB, far past a pipe's buffer: a stopped reader would block this
+        os.write(write_end, b"a line nobody sees\n" * 3000)
+    os.close(write_end)
+    pump.join(timeout=10)
+    assert not pump.is_alive()
+    os.close(gone)
+
+
 @pytest.mark.parametrize(("address", "message"), [
     ("127.0.0.1:1", "cannot join the Ray cluster '127.0.0.1:1': nothing answers at 127.0.0.1:1 "
      "(Connection refused): start one with `ray start --head`, or leave the address unset for a "
