@@ -79,7 +79,7 @@ def bench(
     from ganedge.runtime.session import SessionSettings
     from ganedge.sampling.latents import check_truncation
 
-    config = BenchConfig(batches=_parse_batches(batch), budget_s=budget, rounds=rounds)
+    config = BenchConfig(batches=opt.parse_int_list(batch, "batch"), budget_s=budget, rounds=rounds)
     models = models or [default_model_path()]
     for model in models:
         check_input_file(model, "model", "a .onnx file path")
@@ -168,14 +168,6 @@ def _quality(models: list[Path], data: str, latent_dim: int) -> dict[str, EvalRe
 def _quality_line(result: EvalResult) -> str:
     shown = [f for f in result.figures if f.name in QUALITY_FIGURES]
     return ", ".join(f"{f.name} {f.value:.3g} (real-vs-real {f.floor:.3g})" for f in shown)
-
-
-def _parse_batches(spec: str) -> tuple[int, ...]:
-    parts = spec.split(",")
-    if len(spec) > 1000 or not all(part.strip().isdigit() for part in parts):
-        raise InputError(f"{spec[:40]!r} is not a list of integers: use e.g. 1,8,64",
-                         param="batch")
-    return tuple(int(part) for part in parts)
 
 
 def _torch_candidates(ckpt: Path, compile_too: bool, onnx_candidates: list[Candidate],

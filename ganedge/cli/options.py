@@ -9,6 +9,7 @@ from typing import Literal
 
 import typer
 
+from ganedge.errors import InputError
 from ganedge.runtime.model import GeneratorModel, load
 from ganedge.runtime.providers import PROVIDER_CHOICES
 from ganedge.runtime.session import CUDNN_SEARCHES, SessionSettings
@@ -48,6 +49,16 @@ CUDNN_SEARCH = typer.Option("auto", "--cudnn-search", help="CUDA: cuDNN's convol
                             "once per batch size), else heuristic.")
 TF32 = typer.Option(True, "--tf32/--no-tf32", help="CUDA: TF32 tensor-core math for fp32 "
                     "models (faster; about 1e-3 off plain fp32).")
+
+
+def parse_int_list(spec: str, param: str) -> tuple[int, ...]:
+    """``"1,8,64"`` → (1, 8, 64); anything else is InputError naming ``param`` (range checks are
+    the caller's)."""
+    parts = spec.split(",")
+    if len(spec) > 1000 or not all(part.strip().isdigit() for part in parts):
+        raise InputError(f"{spec[:40]!r} is not a list of integers: use e.g. 1,8,64",
+                         param=param)
+    return tuple(int(part) for part in parts)
 
 
 def session_settings(cuda_graph: bool, cudnn_search: str, tf32: bool) -> SessionSettings:

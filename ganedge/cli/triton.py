@@ -9,6 +9,7 @@ from typing import Literal
 
 import typer
 
+from ganedge.cli import options as opt
 from ganedge.cli.common import JSON, QUIET, VERSION, one_line_errors
 from ganedge.cli.options import LATENT_DIM
 from ganedge.triton import TritonRepository, TritonSettings, write_repository
@@ -24,6 +25,9 @@ INSTANCES = typer.Option(1, "--instances", metavar="N", help="Model copies per G
                          "CPU) running side by side.")
 MAX_QUEUE_DELAY = typer.Option(2000, "--max-queue-delay-us", metavar="US", help="How long a "
                                "request may wait for others to be batched with, in µs.")
+PREFERRED = typer.Option(None, "--preferred-batch-sizes", metavar="LIST", help="Batch sizes the "
+                         "dynamic batcher tries to form first, e.g. 16,32,64 [default: none, as "
+                         "Triton advises for ONNX Runtime].")
 FORCE = typer.Option(False, "--force", help="Replace model folders that exist and are not "
                      "empty.")
 
@@ -40,6 +44,7 @@ def triton(
     instance_kind: InstanceKind = INSTANCE_KIND,
     instances: int = INSTANCES,
     max_queue_delay_us: int = MAX_QUEUE_DELAY,
+    preferred_batch_sizes: str = PREFERRED,
     latent_dim: int = LATENT_DIM,
     force: bool = FORCE,
     as_json: bool = JSON,
@@ -53,8 +58,11 @@ def triton(
     A StyleGAN model becomes NAME_mapping, NAME_truncation and NAME_synthesis with an ensemble
     NAME that takes z [+ label] and psi. See docs/triton.md to serve and call it.
     """
+    preferred = (opt.parse_int_list(preferred_batch_sizes, "preferred_batch_sizes")
+                 if preferred_batch_sizes is not None else ())
     settings = TritonSettings(max_batch_size=max_batch_size, instance_kind=instance_kind,
-                              instances=instances, max_queue_delay_us=max_queue_delay_us)
+                              instances=instances, max_queue_delay_us=max_queue_delay_us,
+                              preferred_batch_sizes=preferred)
     repo = write_repository(model, out, name=name, settings=settings, latent_dim=latent_dim,
                             force=force)
     report(repo, settings, as_json=as_json, quiet=quiet)

@@ -20,6 +20,7 @@ from ganedge.triton.pbtxt import Enum, to_text
 INSTANCE_KINDS = {"gpu": "KIND_GPU", "cpu": "KIND_CPU"}
 MAX_INSTANCES = 64  # model copies per device: more only splits the same GPU finer
 MAX_QUEUE_DELAY_US = 10_000_000  # a batcher waiting 10 s for company is a mistake
+MAX_PREFERRED = 16  # preferred batch sizes: a few powers of two is the use
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # a folder name on every file system
 # ONNX Runtime's CUDA provider, OrtCudnnConvAlgoSearch: 0 EXHAUSTIVE, 1 HEURISTIC, 2 DEFAULT.
 # The dynamic batcher hands a model every batch size up to max_batch_size; EXHAUSTIVE would
@@ -37,11 +38,26 @@ class TritonSettings:
     instance_kind: str = "gpu"  # "gpu" (one copy per GPU) or "cpu"
     instances: int = 1  # model copies per GPU (or on the CPU) run side by side
     max_queue_delay_us: int = 2000  # how long a request may wait for others to batch with
+    # batch sizes the batcher tries to form first (none: Triton's advice for ONNX Runtime, which
+    # runs any size; powers of two keep the number of shapes cuDNN plans for small)
+    preferred_batch_sizes: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         check_int(self.max_batch_size, "max_batch_size", 1, budgets.MAX_BATCH)
         check_int(self.instances, "instances", 1, MAX_INSTANCES)
         check_int(self.max_queue_delay_us, "max_queue_delay_us", 0, MAX_QUEUE_DELAY_US)
+        sizes = tuple(self.preferred_batch_sizes)
+        if len(sizes) > MAX_PREFERRED:
+            raise InputError(f"at most {MAX_PREFERRED} sizes (got {len(sizes)})",
+                             param="preferred_batch_sizes")
+        for size in sizes:
+            if check_int(size, "preferred_batch_sizes", 1) > self.max_batch_size:
+                raise InputError(f"{size} is over `max_batch_size` ({self.max_batch_size}): the "
+                                 "batcher never forms it", param="preferred_batch_sizes")
+        if list(sizes) != sorted(set(sizes)):
+            raise InputError(f"must rise without repeats (got {list(sizes)})",
+                             param="preferred_batch_sizes")
+        object.__setattr__(self, "preferred_batch_sizes", sizes)
         if self.instance_kind not in INSTANCE_KINDS:
             raise InputError(f"must be one of {list(INSTANCE_KINDS)} (got "
                              f"{self.instance_kind!r})", param="instance_kind")
@@ -107,9 +123,12 @@ def onnx_config(name: str, inputs: list[Tensor], outputs: list[Tensor],
         "output": [t.declare(fixed_batch) for t in outputs],
     }
     if batched:
-        # no preferred_batch_size: Triton's batcher guide keeps those for TensorRT profiles
-        config["dynamic_batching"] = {"max_queue_delay_microseconds":
-                                      settings.max_queue_delay_us}
+        # no preferred_batch_size unless asked: Triton's batcher guide keeps those for models
+        # that run some sizes much better than others (TensorRT profiles)
+        batching: dict[str, Any] = {"max_queue_delay_microseconds": settings.max_queue_delay_us}
+        if settings.preferred_batch_sizes:
+            batching["preferred_batch_size"] = list(settings.preferred_batch_sizes)
+        config["dynamic_batching"] = batching
     config["instance_group"] = [{"count": settings.instances,
                                  "kind": Enum(INSTANCE_KINDS[settings.instance_kind])}]
     entries = dict(parameters or {})

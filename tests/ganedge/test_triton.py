@@ -128,6 +128,31 @@ def test_settings_reach_the_config(models: dict[str, Path], repo: Path) -> None:
     assert config.model_warmup[0].batch_size == 256
 
 
+def test_preferred_batch_sizes_when_asked(models: dict[str, Path], repo: Path) -> None:
+    result = invoke("triton", str(models["float"]), "-o", str(repo), "--max-batch-size", "64",
+                    "--preferred-batch-sizes", "16,32,64", "-q")
+    assert result.exit_code == 0, result.stderr
+    config = check_against_graph(repo / "float")
+    assert list(config.dynamic_batching.preferred_batch_size) == [16, 32, 64]
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("16,x", "'16,x' is not a list of integers: use e.g. 1,8,64"),
+    ("0,16", "must be at least 1 (got 0)"),
+    ("16,128", "128 is over --max-batch-size (64): the batcher never forms it"),
+    ("32,16", "must rise without repeats (got [32, 16])"),
+    ("16,16", "must rise without repeats (got [16, 16])"),
+    (",".join(["1"] * 17), "at most 16 sizes (got 17)"),
+])
+def test_bad_preferred_batch_sizes_are_one_line(models: dict[str, Path], repo: Path,
+                                                spec: str, message: str) -> None:
+    result = invoke("triton", str(models["float"]), "-o", str(repo), "--preferred-batch-sizes",
+                    spec)
+    assert (result.exit_code, result.stderr) == (
+        2, f"error: --preferred-batch-sizes: {message}\n")
+    assert not repo.exists() or not any(repo.iterdir())
+
+
 def fixed_batch_model(source: Path, path: Path, batch: int) -> Path:
     model = onnx.load(str(source))
     for value in [*model.graph.input, *model.graph.output]:
