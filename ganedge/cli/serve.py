@@ -30,7 +30,8 @@ def serve(
     replicas: int = typer.Option(1, "--replicas", metavar="N", help="Replicas, each with its "
                                  "own session."),
     cpus: float = typer.Option(1.0, "--cpus-per-replica", metavar="C",
-                               help="CPUs Ray reserves per replica (also its default --threads)."),
+                               help="CPUs Ray reserves per replica: also its default "
+                               "--threads, and the threads that encode a batch's PNGs."),
     gpus: float = typer.Option(0.0, "--gpus-per-replica", metavar="G",
                                help="GPUs per replica (Ray sets CUDA_VISIBLE_DEVICES)."),
     max_batch_size: int = typer.Option(16, "--max-batch-size", metavar="B", help="Images per "

@@ -64,7 +64,7 @@ class ServeConfig:
 
     model: str  # absolute path of the model file, readable on every node
     replicas: int = 1  # Ray Serve replicas, each with its own session
-    num_cpus: float = 1.0  # CPUs Ray reserves per replica
+    num_cpus: float = 1.0  # CPUs Ray reserves per replica (and its PNG encoder threads)
     num_gpus: float = 0.0  # GPUs per replica (Ray sets CUDA_VISIBLE_DEVICES)
     provider: str = "auto"  # ONNX Runtime provider in the replicas
     threads: int | None = None  # ONNX Runtime threads per replica (None: num_cpus, at least 1)
